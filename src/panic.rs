@@ -10,7 +10,9 @@ use wasm_bindgen::prelude::wasm_bindgen;
 
 /// Installs the hook. Call once, first thing in `main`.
 pub fn install_hook() {
-    std::panic::set_hook(Box::new(|info| {
+    // Registered through Yew, not `std::panic::set_hook`: `Renderer::render`
+    // replaces any hook not registered with Yew by its own console-only one.
+    yew::set_custom_panic_hook(Box::new(|info| {
         let details = info.to_string();
         web_sys::console::error_1(&format!("Clusterscope panicked: {details}").into());
         show_banner(&details);

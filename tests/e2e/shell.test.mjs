@@ -1,0 +1,132 @@
+// The app shell, in a real browser, from the release build in dist/.
+//
+// Run with `cargo xtask test` (which builds dist/ first), or by hand after
+// `cargo xtask dist`: node --test tests/e2e/
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { README_SCREENSHOT, SUB_PATH, launchBrowser, openApp, serveDist } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await serveDist();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test('loads under a sub-path with no console errors, warnings or failed requests', async (t) => {
+  const { page, problems } = await openApp(t, browser.context, server.url);
+  await page.waitForLoadState('networkidle');
+
+  assert.equal(await page.title(), 'Clusterscope');
+  assert.deepEqual(problems, []);
+  // Every asset came from below the sub-path: nothing assumes it is at "/".
+  const outside = server.requests.filter((p) => !p.startsWith(SUB_PATH));
+  assert.deepEqual(outside, []);
+  assert.ok(
+    server.requests.some((p) => p.endsWith('.wasm')),
+    `the wasm module was not fetched; requests: ${server.requests.join(', ')}`,
+  );
+
+  mkdirSync(path.dirname(README_SCREENSHOT), { recursive: true });
+  await page.screenshot({ path: README_SCREENSHOT });
+});
+
+test('shows the shell: header, cluster stage and run controls', async (t) => {
+  const { page, problems } = await openApp(t, browser.context, server.url);
+
+  const heading = page.getByRole('heading', { level: 1 });
+  assert.equal((await heading.innerText()).trim(), 'Clusterscope');
+  assert.ok(await page.getByRole('region', { name: 'Cluster stage' }).isVisible());
+  const controls = page.getByRole('navigation', { name: 'Run controls' });
+  assert.ok(await controls.isVisible());
+  // No simulation is connected yet, so the run controls must not pretend to work.
+  for (const name of ['Step back', 'Play', 'Step forward', 'Next round']) {
+    const button = controls.getByRole('button', { name, exact: true });
+    assert.ok(await button.isVisible(), `${name} button is visible`);
+    assert.ok(await button.isDisabled(), `${name} button is disabled while nothing is loaded`);
+  }
+  assert.match(await controls.getByRole('status').innerText(), /No simulation is loaded/);
+  assert.deepEqual(problems, []);
+});
+
+test('? opens the keyboard-shortcut dialog and Escape closes it', async (t) => {
+  const { page, problems } = await openApp(t, browser.context, server.url);
+  const dialog = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+  assert.equal(await dialog.count(), 0, 'the dialog starts closed');
+
+  await page.keyboard.press('?');
+  await dialog.waitFor({ state: 'visible' });
+  const listed = await dialog.locator('kbd').allInnerTexts();
+  assert.ok(listed.includes('?') && listed.includes('Esc'), `shortcuts listed: ${listed}`);
+
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+  assert.deepEqual(problems, []);
+});
+
+test('the help button opens the same dialog and Close closes it', async (t) => {
+  const { page, problems } = await openApp(t, browser.context, server.url);
+  const dialog = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+
+  await page.getByRole('button', { name: 'Keyboard shortcuts' }).click();
+  await dialog.waitFor({ state: 'visible' });
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  assert.deepEqual(problems, []);
+});
+
+test('follows the OS colour scheme: dark and light render differently', async (t) => {
+  const backgrounds = {};
+  for (const colorScheme of ['light', 'dark']) {
+    await t.test(colorScheme, async (tt) => {
+      const { page, problems } = await openApp(tt, browser.context, server.url, { colorScheme });
+      backgrounds[colorScheme] = await page.evaluate(
+        () => getComputedStyle(document.body).backgroundColor,
+      );
+      assert.deepEqual(problems, []);
+    });
+  }
+  assert.notEqual(backgrounds.dark, backgrounds.light);
+  assert.ok(
+    brightness(backgrounds.dark) < brightness(backgrounds.light),
+    `dark background ${backgrounds.dark} should be darker than light ${backgrounds.light}`,
+  );
+});
+
+test('a panic shows a readable error banner instead of a dead page', async (t) => {
+  const { page, problems } = await openApp(t, browser.context, server.url);
+  const banner = page.getByRole('alert');
+  assert.equal(await banner.isVisible(), false, 'no banner before the panic');
+
+  // The release build aborts on panic, so the call itself ends in a wasm trap
+  // after the hook has run; the trap surfaces here, not as an uncaught error.
+  const outcome = await page
+    .evaluate(() => window.wasmBindings.debug_panic('test'))
+    .then(() => 'returned', (error) => error.message);
+  assert.match(outcome, /unreachable/, 'debug_panic must not return');
+
+  await banner.waitFor({ state: 'visible' });
+  const text = await banner.innerText();
+  assert.match(text, /Clusterscope hit an internal error/);
+  assert.match(text, /debug_panic was called: test/);
+  // The panic's own report is the one console error this page may have.
+  assert.equal(problems.length, 1, `expected only the panic report, got:\n${problems.join('\n')}`);
+  assert.match(problems[0], /^console\.error: Clusterscope panicked: .*debug_panic was called: test/s);
+});
+
+/** The sum of the channels of a CSS `rgb()`/`rgba()` colour. */
+function brightness(color) {
+  const channels = color.match(/\d+(\.\d+)?/g);
+  assert.ok(channels && channels.length >= 3, `not an rgb colour: ${color}`);
+  return channels.slice(0, 3).reduce((sum, c) => sum + Number(c), 0);
+}
