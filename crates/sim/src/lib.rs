@@ -1,1 +1,33 @@
-//! The engine (in progress).
+//! The Clusterscope engine (in progress).
+#![warn(missing_docs)]
+
+pub mod checker;
+pub mod encode;
+pub mod ids;
+pub mod input;
+pub mod network;
+pub mod node;
+pub mod rng;
+pub mod sim;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
+pub mod time;
+pub mod trace;
+pub mod world;
+
+pub use checker::{Checker, Checkers, Report, Rule, Violation};
+pub use encode::{Encode, TraceHasher};
+pub use ids::{MsgId, NodeId};
+pub use input::{Input, InputRecord};
+pub use network::{
+    Conditions, Direction, Health, InputError, Latency, Link, LinkParams, Network, PartitionKind,
+    Tail,
+};
+pub use node::{
+    Badge, DetailRow, Durability, Message, Milestone, Node, NodeKind, NodeScene, Out, TimerCmd,
+};
+pub use rng::{SimRng, Stream};
+pub use sim::{Fork, Sim};
+pub use time::{Duration, Permille, Ppm, Time};
+pub use trace::{Fate, InFlight, LossReason, Sent, StepEvent, StepRecord};
+pub use world::{MsgOf, NodeOf, OpOf, Protocol, RunOutcome, World, WorldConfig};

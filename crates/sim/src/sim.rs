@@ -1,0 +1,281 @@
+//! Time travel: a [`World`] with its input log, checkers and checkpoints.
+//!
+//! A run is a pure function of (protocol, config, seed, input log), so the
+//! past never needs to be stored, only recomputed. Every `K` steps the sim
+//! keeps a checkpoint (a clone of the world and the checkers); to go back it
+//! restores the nearest earlier checkpoint and replays. The number of
+//! checkpoints is bounded: when there are too many, every other one is
+//! dropped and `K` doubles, so memory stays flat while seek time grows only
+//! with the spacing. Acting in the past forks the run: the inputs after that
+//! moment are dropped, and the caller is told how many (RaftScope's seek and
+//! fork work the same way).
+
+use crate::checker::{Checkers, Rule, Violation};
+use crate::input::{Input, InputRecord};
+use crate::network::InputError;
+use crate::node::Milestone;
+use crate::time::Time;
+use crate::trace::StepRecord;
+use crate::world::{NodeOf, OpOf, Protocol, RunOutcome, World};
+
+/// The most checkpoints a sim keeps at once.
+pub const MAX_CHECKPOINTS: usize = 128;
+/// The initial number of steps between checkpoints.
+pub const INITIAL_CHECKPOINT_EVERY: u64 = 256;
+
+#[derive(Clone)]
+struct Checkpoint<P: Protocol> {
+    world: World<P>,
+    checkers: Checkers<P>,
+}
+
+/// What acting in the past threw away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fork {
+    /// The step at which the run forked.
+    pub at_step: u64,
+    /// How many later inputs were dropped from the log.
+    pub dropped_inputs: usize,
+    /// How many steps of the old future were discarded.
+    pub dropped_steps: u64,
+}
+
+/// A world you can step through, rewind and replay.
+pub struct Sim<P: Protocol> {
+    world: World<P>,
+    checkers: Checkers<P>,
+    inputs: Vec<InputRecord<OpOf<P>>>,
+    /// The furthest step this timeline has reached, and its time.
+    horizon: (u64, Time),
+    checkpoints: Vec<Checkpoint<P>>,
+    checkpoint_every: u64,
+}
+
+impl<P: Protocol> Sim<P> {
+    /// A sim of `world` (usually fresh) watched by `checkers`.
+    pub fn new(world: World<P>, checkers: Checkers<P>) -> Sim<P> {
+        let first = Checkpoint {
+            world: world.clone(),
+            checkers: checkers.clone(),
+        };
+        Sim {
+            horizon: (world.steps(), world.now()),
+            world,
+            checkers,
+            inputs: Vec::new(),
+            checkpoints: vec![first],
+            checkpoint_every: INITIAL_CHECKPOINT_EVERY,
+        }
+    }
+
+    /// The world as it is at the current moment.
+    pub fn world(&self) -> &World<P> {
+        &self.world
+    }
+
+    /// Every violation found up to the current moment.
+    pub fn violations(&self) -> &[Violation] {
+        self.checkers.violations()
+    }
+
+    /// Every rule the checkers enforce.
+    pub fn rules(&self) -> Vec<Rule> {
+        self.checkers.rules()
+    }
+
+    /// The input log of this timeline, past and future, in order.
+    pub fn inputs(&self) -> &[InputRecord<OpOf<P>>] {
+        &self.inputs
+    }
+
+    /// The furthest step (and its time) this timeline has reached. Stepping
+    /// back keeps it; acting in the past cuts it back.
+    pub fn horizon(&self) -> (u64, Time) {
+        self.horizon
+    }
+
+    /// How many checkpoints are held now.
+    pub fn checkpoint_count(&self) -> usize {
+        self.checkpoints.len()
+    }
+
+    /// Takes one step forward: the next logged input if one is due, else the
+    /// next event. `None` if nothing is left to happen.
+    pub fn step(&mut self) -> Option<&StepRecord<NodeOf<P>>> {
+        if self.advance(Time::MAX, 1).steps == 1 {
+            self.world.last_record()
+        } else {
+            None
+        }
+    }
+
+    /// Runs up to and including time `t` (replaying logged inputs on the way),
+    /// taking at most `max_steps` steps.
+    pub fn run_until(&mut self, t: Time, max_steps: u64) -> RunOutcome {
+        let outcome = self.advance(t, max_steps);
+        if outcome.reached {
+            self.world.set_now(t);
+            self.note_horizon();
+        }
+        outcome
+    }
+
+    /// Steps forward until a step records a milestone (one "round"), at most
+    /// `max_steps` steps. Returns the first milestone of that step.
+    pub fn run_to_milestone(&mut self, max_steps: u64) -> Option<Milestone> {
+        for _ in 0..max_steps {
+            let record = self.step()?;
+            if let Some(m) = record.out.milestones().first() {
+                return Some(m.clone());
+            }
+        }
+        None
+    }
+
+    /// Goes back one step. Returns false at the start of the run.
+    pub fn step_back(&mut self) -> bool {
+        match self.world.steps() {
+            0 => false,
+            n => {
+                self.seek_step(n - 1);
+                true
+            }
+        }
+    }
+
+    /// Puts the sim right after step `target - 1` (so that `target` steps
+    /// have been taken), replaying from the nearest checkpoint.
+    pub fn seek_step(&mut self, target: u64) {
+        if target < self.world.steps() || !self.replaying_is_cheaper(target) {
+            let i = self
+                .checkpoints
+                .partition_point(|c| c.world.steps() <= target)
+                - 1;
+            self.restore(i);
+        }
+        let need = target - self.world.steps();
+        self.advance(Time::MAX, need);
+    }
+
+    /// Puts the sim at virtual time `t`: every step at or before `t` taken, the
+    /// clock at `t`.
+    pub fn seek_time(&mut self, t: Time) {
+        if t < self.world.now()
+            || self.checkpoints.last().is_some_and(|c| {
+                c.world.now() <= t && c.world.steps() > self.world.steps() + self.checkpoint_every
+            })
+        {
+            let i = self
+                .checkpoints
+                .partition_point(|c| c.world.now() <= t)
+                .max(1)
+                - 1;
+            self.restore(i);
+        }
+        self.run_until(t, u64::MAX);
+    }
+
+    /// Applies an input now. If the sim is in the past of its timeline, the
+    /// run forks: later inputs are dropped, and the returned [`Fork`] says
+    /// what was lost. An invalid input changes nothing.
+    pub fn apply(&mut self, input: Input<OpOf<P>>) -> Result<Option<Fork>, InputError> {
+        let step = self.world.steps();
+        let time = self.world.now();
+        self.world.apply(input.clone())?;
+        let fork = (step < self.horizon.0 || self.inputs.last().is_some_and(|r| r.step >= step))
+            .then(|| {
+                let keep = self.inputs.partition_point(|r| r.step < step);
+                let fork = Fork {
+                    at_step: step,
+                    dropped_inputs: self.inputs.len() - keep,
+                    dropped_steps: self.horizon.0.saturating_sub(step),
+                };
+                self.inputs.truncate(keep);
+                self.checkpoints.retain(|c| c.world.steps() <= step);
+                self.horizon = (step, time);
+                fork
+            });
+        self.inputs.push(InputRecord { step, time, input });
+        self.after_step();
+        Ok(fork)
+    }
+
+    /// Runs forward, replaying logged inputs at their exact steps.
+    fn advance(&mut self, t: Time, max_steps: u64) -> RunOutcome {
+        let mut steps = 0;
+        while steps < max_steps {
+            let at = self.world.steps();
+            let due = self.inputs.partition_point(|r| r.step < at);
+            if let Some(record) = self.inputs.get(due).filter(|r| r.step == at) {
+                if record.time > t {
+                    return RunOutcome {
+                        steps,
+                        reached: true,
+                    };
+                }
+                self.world.set_now(record.time);
+                let input = record.input.clone();
+                if let Err(e) = self.world.apply(input) {
+                    panic!("replaying logged input at step {at} failed: {e}; the log does not match the run");
+                }
+            } else if self.world.run_until(t, 1).steps == 0 {
+                return RunOutcome {
+                    steps,
+                    reached: true,
+                };
+            }
+            self.after_step();
+            steps += 1;
+        }
+        let reached = self.world.next_event_time().is_none_or(|next| next > t);
+        RunOutcome { steps, reached }
+    }
+
+    fn after_step(&mut self) {
+        let record = self.world.last_record().expect("a step was just taken");
+        self.checkers.observe(record, &self.world);
+        self.note_horizon();
+        let steps = self.world.steps();
+        let last = self.checkpoints.last().map_or(0, |c| c.world.steps());
+        if steps >= last + self.checkpoint_every && steps % self.checkpoint_every == 0 {
+            self.checkpoints.push(Checkpoint {
+                world: self.world.clone(),
+                checkers: self.checkers.clone(),
+            });
+            if self.checkpoints.len() > MAX_CHECKPOINTS {
+                self.thin_checkpoints();
+            }
+        }
+    }
+
+    /// Keeps the first checkpoint and every other one after it, and doubles
+    /// the spacing for the future.
+    fn thin_checkpoints(&mut self) {
+        self.checkpoint_every *= 2;
+        let every = self.checkpoint_every;
+        let mut i = 0;
+        self.checkpoints.retain(|c| {
+            let keep = i == 0 || c.world.steps() % every == 0;
+            i += 1;
+            keep
+        });
+    }
+
+    fn note_horizon(&mut self) {
+        if self.world.steps() > self.horizon.0
+            || (self.world.steps() == self.horizon.0 && self.world.now() > self.horizon.1)
+        {
+            self.horizon = (self.world.steps(), self.world.now());
+        }
+    }
+
+    fn replaying_is_cheaper(&self, target: u64) -> bool {
+        target - self.world.steps() <= self.checkpoint_every
+    }
+
+    fn restore(&mut self, i: usize) {
+        let c = &self.checkpoints[i];
+        self.world = c.world.clone();
+        self.checkers = c.checkers.clone();
+    }
+}
