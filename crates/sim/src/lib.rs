@@ -9,6 +9,7 @@ pub mod network;
 pub mod node;
 pub mod rng;
 pub mod sim;
+pub mod sweep;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod time;
@@ -31,3 +32,4 @@ pub use sim::{Fork, Sim};
 pub use time::{Duration, Permille, Ppm, Time};
 pub use trace::{Fate, InFlight, LossReason, Sent, StepEvent, StepRecord};
 pub use world::{MsgOf, NodeOf, OpOf, Protocol, RunOutcome, World, WorldConfig};
+pub use sweep::Sweepable;
