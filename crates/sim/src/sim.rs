@@ -146,11 +146,13 @@ impl<P: Protocol> Sim<P> {
     /// Puts the sim right after step `target - 1` (so that `target` steps
     /// have been taken), replaying from the nearest checkpoint.
     pub fn seek_step(&mut self, target: u64) {
-        if target < self.world.steps() || !self.replaying_is_cheaper(target) {
-            let i = self
-                .checkpoints
-                .partition_point(|c| c.world.steps() <= target)
-                - 1;
+        // The latest checkpoint at or before `target`: restore it when going
+        // back, or when it lies ahead of the current step.
+        let i = self
+            .checkpoints
+            .partition_point(|c| c.world.steps() <= target)
+            - 1;
+        if target < self.world.steps() || self.checkpoints[i].world.steps() > self.world.steps() {
             self.restore(i);
         }
         let need = target - self.world.steps();
@@ -160,16 +162,16 @@ impl<P: Protocol> Sim<P> {
     /// Puts the sim at virtual time `t`: every step at or before `t` taken, the
     /// clock at `t`.
     pub fn seek_time(&mut self, t: Time) {
-        if t < self.world.now()
-            || self.checkpoints.last().is_some_and(|c| {
-                c.world.now() <= t && c.world.steps() > self.world.steps() + self.checkpoint_every
-            })
-        {
-            let i = self
-                .checkpoints
-                .partition_point(|c| c.world.now() <= t)
-                .max(1)
-                - 1;
+        // The latest checkpoint at or before `t`. Restore it when going back,
+        // or when it is far enough ahead that replaying from it beats
+        // running on from here.
+        let i = self
+            .checkpoints
+            .partition_point(|c| c.world.now() <= t)
+            .max(1)
+            - 1;
+        let ahead = self.checkpoints[i].world.steps() > self.world.steps() + self.checkpoint_every;
+        if t < self.world.now() || ahead {
             self.restore(i);
         }
         self.run_until(t, u64::MAX);
@@ -267,10 +269,6 @@ impl<P: Protocol> Sim<P> {
         {
             self.horizon = (self.world.steps(), self.world.now());
         }
-    }
-
-    fn replaying_is_cheaper(&self, target: u64) -> bool {
-        target - self.world.steps() <= self.checkpoint_every
     }
 
     fn restore(&mut self, i: usize) {
