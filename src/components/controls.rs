@@ -3,11 +3,13 @@
 
 use yew::prelude::*;
 
+use super::icons::{icon, Icon};
+
 const NO_RUN: &str = "No simulation is loaded";
 
 #[function_component(ControlsBar)]
 pub fn controls_bar() -> Html {
-    let button = |label: &'static str, glyph: &'static str, key: &'static str| {
+    let button = |label: &'static str, glyph: Icon, key: &'static str| {
         html! {
             <button
                 type="button"
@@ -16,15 +18,15 @@ pub fn controls_bar() -> Html {
                 title={format!("{label} ({key}): {NO_RUN}")}
                 aria-keyshortcuts={key}
                 disabled=true
-            >{glyph}</button>
+            >{icon(glyph)}</button>
         }
     };
     html! {
         <nav class="controls-bar" aria-label="Run controls">
-            {button("Step back", "⏮", "ArrowLeft")}
-            {button("Play", "▶", "Space")}
-            {button("Step forward", "⏭", "ArrowRight")}
-            {button("Next round", "⏩", "n")}
+            {button("Step back", Icon::StepBack, "ArrowLeft")}
+            {button("Play", Icon::Play, "Space")}
+            {button("Step forward", Icon::StepForward, "ArrowRight")}
+            {button("Next round", Icon::NextRound, "n")}
             <span class="controls-status" role="status">{NO_RUN}</span>
         </nav>
     }

@@ -4,4 +4,5 @@
 pub mod controls;
 pub mod header;
 pub mod help;
+pub mod icons;
 pub mod stage;
