@@ -102,7 +102,7 @@ impl<P: Protocol> Sim<P> {
     /// Takes one step forward: the next logged input if one is due, else the
     /// next event. `None` if nothing is left to happen.
     pub fn step(&mut self) -> Option<&StepRecord<NodeOf<P>>> {
-        if self.advance(Time::MAX, 1).steps == 1 {
+        if self.advance(Time::MAX, 1, &mut |_, _| {}).steps == 1 {
             self.world.last_record()
         } else {
             None
@@ -112,7 +112,18 @@ impl<P: Protocol> Sim<P> {
     /// Runs up to and including time `t` (replaying logged inputs on the way),
     /// taking at most `max_steps` steps.
     pub fn run_until(&mut self, t: Time, max_steps: u64) -> RunOutcome {
-        let outcome = self.advance(t, max_steps);
+        self.run_until_observed(t, max_steps, &mut |_, _| {})
+    }
+
+    /// Like [`Sim::run_until`], showing every step taken to `observe` (the
+    /// app keeps its recent event log this way while playing).
+    pub fn run_until_observed(
+        &mut self,
+        t: Time,
+        max_steps: u64,
+        observe: &mut dyn FnMut(&StepRecord<NodeOf<P>>, &World<P>),
+    ) -> RunOutcome {
+        let outcome = self.advance(t, max_steps, observe);
         if outcome.reached {
             self.world.set_now(t);
             self.note_horizon();
@@ -156,7 +167,7 @@ impl<P: Protocol> Sim<P> {
             self.restore(i);
         }
         let need = target - self.world.steps();
-        self.advance(Time::MAX, need);
+        self.advance(Time::MAX, need, &mut |_, _| {});
     }
 
     /// Puts the sim at virtual time `t`: every step at or before `t` taken, the
@@ -202,35 +213,60 @@ impl<P: Protocol> Sim<P> {
         Ok(fork)
     }
 
-    /// Runs forward, replaying logged inputs at their exact steps.
-    fn advance(&mut self, t: Time, max_steps: u64) -> RunOutcome {
+    /// Runs forward, replaying logged inputs at their exact steps, and shows
+    /// each step to `observe` after the checkers have seen it.
+    fn advance(
+        &mut self,
+        t: Time,
+        max_steps: u64,
+        observe: &mut dyn FnMut(&StepRecord<NodeOf<P>>, &World<P>),
+    ) -> RunOutcome {
         let mut steps = 0;
         while steps < max_steps {
-            let at = self.world.steps();
-            let due = self.inputs.partition_point(|r| r.step < at);
-            if let Some(record) = self.inputs.get(due).filter(|r| r.step == at) {
-                if record.time > t {
-                    return RunOutcome {
-                        steps,
-                        reached: true,
-                    };
-                }
-                self.world.set_now(record.time);
-                let input = record.input.clone();
-                if let Err(e) = self.world.apply(input) {
-                    panic!("replaying logged input at step {at} failed: {e}; the log does not match the run");
-                }
-            } else if self.world.run_until(t, 1).steps == 0 {
+            if !replay_one(&mut self.world, &self.inputs, t) {
                 return RunOutcome {
                     steps,
                     reached: true,
                 };
             }
             self.after_step();
+            observe(
+                self.world.last_record().expect("a step was just taken"),
+                &self.world,
+            );
             steps += 1;
         }
         let reached = self.world.next_event_time().is_none_or(|next| next > t);
         RunOutcome { steps, reached }
+    }
+
+    /// Shows steps `from..to` of this timeline to `f`, without moving the
+    /// sim: a copy of the nearest earlier checkpoint is replayed. This is how
+    /// the event log reads the past. Steps beyond the last one taken so far
+    /// are not shown; at most `to - from` steps are replayed past `from`.
+    pub fn replay_range(
+        &self,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(&StepRecord<NodeOf<P>>, &World<P>),
+    ) {
+        let to = to.min(self.horizon.0);
+        if from >= to {
+            return;
+        }
+        let i = self
+            .checkpoints
+            .partition_point(|c| c.world.steps() <= from)
+            - 1;
+        let mut world = self.checkpoints[i].world.clone();
+        while world.steps() < to {
+            if !replay_one(&mut world, &self.inputs, Time::MAX) {
+                return;
+            }
+            if world.steps() > from {
+                f(world.last_record().expect("a step was just taken"), &world);
+            }
+        }
     }
 
     fn after_step(&mut self) {
@@ -275,5 +311,75 @@ impl<P: Protocol> Sim<P> {
         let c = &self.checkpoints[i];
         self.world = c.world.clone();
         self.checkers = c.checkers.clone();
+    }
+}
+
+/// Takes the next step of `world` along the input log: the logged input due
+/// at this step if there is one, else the next event at or before `t`.
+/// Returns false if neither happens by `t`. Never moves the clock past the
+/// step it takes, so an input replays at exactly the time it was logged.
+fn replay_one<P: Protocol>(world: &mut World<P>, inputs: &[InputRecord<OpOf<P>>], t: Time) -> bool {
+    let at = world.steps();
+    let due = inputs.partition_point(|r| r.step < at);
+    match inputs.get(due).filter(|r| r.step == at) {
+        Some(record) if record.time > t => false,
+        Some(record) => {
+            world.set_now(record.time);
+            if let Err(e) = world.apply(record.input.clone()) {
+                panic!("replaying the input logged at step {at} failed: {e}; the log does not match the run");
+            }
+            true
+        }
+        None => world.step_within(t),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checker::Checkers;
+    use crate::ids::NodeId;
+    use crate::testkit::broadcast::{Broadcast, BroadcastChecker};
+    use crate::world::WorldConfig;
+
+    fn sim() -> Sim<Broadcast> {
+        let world = World::new(Broadcast::new(3), WorldConfig::with_seed(11));
+        Sim::new(world, Checkers::new(vec![Box::new(BroadcastChecker::default())]))
+    }
+
+    /// An input logged during a quiet stretch must replay at its own time,
+    /// not at the end of the stretch. (Replay once took the step before it
+    /// with `World::run_until(t, 1)`, which moved the clock on to `t`.)
+    #[test]
+    fn an_input_after_a_quiet_stretch_replays_at_its_own_time() {
+        let mut s = sim();
+        s.run_until(Time(100_000), 1_000);
+        s.apply(Input::Request { node: NodeId(1), op: 5 }).unwrap();
+        s.run_until(Time(200_000), 10_000);
+        let straight = (s.world().trace_hash(), s.world().steps());
+
+        s.seek_step(0);
+        s.run_until(Time(200_000), 10_000);
+        assert_eq!((s.world().trace_hash(), s.world().steps()), straight);
+
+        let mut input_time = None;
+        s.replay_range(0, straight.1, &mut |r, _| {
+            if matches!(r.event, crate::trace::StepEvent::Input(Input::Request { .. })) {
+                input_time = Some(r.time);
+            }
+        });
+        assert_eq!(input_time, Some(Time(100_000)));
+    }
+
+    #[test]
+    fn replay_range_shows_exactly_the_steps_asked_for() {
+        let mut s = sim();
+        s.apply(Input::Request { node: NodeId(0), op: 1 }).unwrap();
+        s.run_until(Time(300_000), 10_000);
+        let mut seen = Vec::new();
+        s.replay_range(2, 9, &mut |r, _| seen.push(r.step));
+        assert_eq!(seen, (2..9).collect::<Vec<_>>());
+        // The sim itself did not move.
+        assert_eq!(s.world().now(), Time(300_000));
     }
 }

@@ -105,6 +105,7 @@ impl<T> Ord for Scheduled<T> {
 #[derive(Clone, Debug)]
 struct PendingTimer<T> {
     timer: T,
+    set_at: Time,
     fires: Time,
     generation: u64,
 }
@@ -298,6 +299,20 @@ impl<P: Protocol> World<P> {
             .iter()
             .find(|t| &t.timer == timer)
             .map(|t| t.fires)
+    }
+
+    /// When the node's `timer` was set and when it will fire, if it is
+    /// pending: the stage draws the fraction elapsed as a countdown ring.
+    pub fn timer_window(
+        &self,
+        id: NodeId,
+        timer: &<NodeOf<P> as Node>::Timer,
+    ) -> Option<(Time, Time)> {
+        self.slots[id.index()]
+            .timers
+            .iter()
+            .find(|t| &t.timer == timer)
+            .map(|t| (t.set_at, t.fires))
     }
 
     /// The network.
@@ -751,11 +766,13 @@ impl<P: Protocol> World<P> {
                     let generation = self.next_generation;
                     match slot.timers.iter_mut().find(|t| &t.timer == timer) {
                         Some(t) => {
+                            t.set_at = self.now;
                             t.fires = fires;
                             t.generation = generation;
                         }
                         None => slot.timers.push(PendingTimer {
                             timer: timer.clone(),
+                            set_at: self.now,
                             fires,
                             generation,
                         }),
