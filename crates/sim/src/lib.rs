@@ -28,8 +28,8 @@ pub use node::{
     Badge, DetailRow, Durability, Message, Milestone, Node, NodeKind, NodeScene, Out, TimerCmd,
 };
 pub use rng::{SimRng, Stream};
-pub use sim::{Fork, Sim};
+pub use sim::{Fork, Sim, StepObserver};
+pub use sweep::Sweepable;
 pub use time::{Duration, Permille, Ppm, Time};
 pub use trace::{Fate, InFlight, LossReason, Sent, StepEvent, StepRecord};
 pub use world::{MsgOf, NodeOf, OpOf, Protocol, RunOutcome, World, WorldConfig};
-pub use sweep::Sweepable;

@@ -23,6 +23,10 @@ pub const MAX_CHECKPOINTS: usize = 128;
 /// The initial number of steps between checkpoints.
 pub const INITIAL_CHECKPOINT_EVERY: u64 = 256;
 
+/// A callback shown each step as it is taken or replayed, with the world
+/// right after it.
+pub type StepObserver<'a, P> = dyn FnMut(&StepRecord<NodeOf<P>>, &World<P>) + 'a;
+
 #[derive(Clone)]
 struct Checkpoint<P: Protocol> {
     world: World<P>,
@@ -121,7 +125,7 @@ impl<P: Protocol> Sim<P> {
         &mut self,
         t: Time,
         max_steps: u64,
-        observe: &mut dyn FnMut(&StepRecord<NodeOf<P>>, &World<P>),
+        observe: &mut StepObserver<'_, P>,
     ) -> RunOutcome {
         let outcome = self.advance(t, max_steps, observe);
         if outcome.reached {
@@ -219,7 +223,7 @@ impl<P: Protocol> Sim<P> {
         &mut self,
         t: Time,
         max_steps: u64,
-        observe: &mut dyn FnMut(&StepRecord<NodeOf<P>>, &World<P>),
+        observe: &mut StepObserver<'_, P>,
     ) -> RunOutcome {
         let mut steps = 0;
         while steps < max_steps {
@@ -244,12 +248,7 @@ impl<P: Protocol> Sim<P> {
     /// sim: a copy of the nearest earlier checkpoint is replayed. This is how
     /// the event log reads the past. Steps beyond the last one taken so far
     /// are not shown; at most `to - from` steps are replayed past `from`.
-    pub fn replay_range(
-        &self,
-        from: u64,
-        to: u64,
-        f: &mut dyn FnMut(&StepRecord<NodeOf<P>>, &World<P>),
-    ) {
+    pub fn replay_range(&self, from: u64, to: u64, f: &mut StepObserver<'_, P>) {
         let to = to.min(self.horizon.0);
         if from >= to {
             return;
@@ -344,7 +343,10 @@ mod tests {
 
     fn sim() -> Sim<Broadcast> {
         let world = World::new(Broadcast::new(3), WorldConfig::with_seed(11));
-        Sim::new(world, Checkers::new(vec![Box::new(BroadcastChecker::default())]))
+        Sim::new(
+            world,
+            Checkers::new(vec![Box::new(BroadcastChecker::default())]),
+        )
     }
 
     /// An input logged during a quiet stretch must replay at its own time,
@@ -354,7 +356,11 @@ mod tests {
     fn an_input_after_a_quiet_stretch_replays_at_its_own_time() {
         let mut s = sim();
         s.run_until(Time(100_000), 1_000);
-        s.apply(Input::Request { node: NodeId(1), op: 5 }).unwrap();
+        s.apply(Input::Request {
+            node: NodeId(1),
+            op: 5,
+        })
+        .unwrap();
         s.run_until(Time(200_000), 10_000);
         let straight = (s.world().trace_hash(), s.world().steps());
 
@@ -364,7 +370,10 @@ mod tests {
 
         let mut input_time = None;
         s.replay_range(0, straight.1, &mut |r, _| {
-            if matches!(r.event, crate::trace::StepEvent::Input(Input::Request { .. })) {
+            if matches!(
+                r.event,
+                crate::trace::StepEvent::Input(Input::Request { .. })
+            ) {
                 input_time = Some(r.time);
             }
         });
@@ -374,7 +383,11 @@ mod tests {
     #[test]
     fn replay_range_shows_exactly_the_steps_asked_for() {
         let mut s = sim();
-        s.apply(Input::Request { node: NodeId(0), op: 1 }).unwrap();
+        s.apply(Input::Request {
+            node: NodeId(0),
+            op: 1,
+        })
+        .unwrap();
         s.run_until(Time(300_000), 10_000);
         let mut seen = Vec::new();
         s.replay_range(2, 9, &mut |r, _| seen.push(r.step));
