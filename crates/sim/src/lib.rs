@@ -3,6 +3,7 @@
 
 pub mod checker;
 pub mod encode;
+pub mod facade;
 pub mod ids;
 pub mod input;
 pub mod network;
@@ -18,6 +19,9 @@ pub mod world;
 
 pub use checker::{Checker, Checkers, Report, Rule, Violation};
 pub use encode::{Encode, TraceHasher};
+pub use facade::{
+    ActionError, AnySim, Interactive, Mark, MessageView, NodeInfo, Run, StepSummary, Timeline,
+};
 pub use ids::{MsgId, NodeId};
 pub use input::{Input, InputRecord};
 pub use network::{
