@@ -2,4 +2,5 @@
 //! stage geometry. They build and test natively (`cargo test -p
 //! clusterscope`); the Yew components in the binary use them.
 
+pub mod layout;
 pub mod share;
