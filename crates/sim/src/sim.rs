@@ -240,7 +240,15 @@ impl<P: Protocol> Sim<P> {
             );
             steps += 1;
         }
-        let reached = self.world.next_event_time().is_none_or(|next| next > t);
+        // Out of steps: `t` is reached only if neither an event nor a logged
+        // input is still due by then (else the caller would move the clock
+        // past the input's time).
+        let at = self.world.steps();
+        let input_due = self
+            .inputs
+            .get(self.inputs.partition_point(|r| r.step < at))
+            .is_some_and(|r| r.step == at && r.time <= t);
+        let reached = !input_due && self.world.next_event_time().is_none_or(|next| next > t);
         RunOutcome { steps, reached }
     }
 
@@ -323,6 +331,10 @@ fn replay_one<P: Protocol>(world: &mut World<P>, inputs: &[InputRecord<OpOf<P>>]
     match inputs.get(due).filter(|r| r.step == at) {
         Some(record) if record.time > t => false,
         Some(record) => {
+            // What the original run handled on its way to this moment
+            // without taking a step, the replay handles too (see
+            // `World::skip_non_steps`).
+            world.skip_non_steps(record.time);
             world.set_now(record.time);
             if let Err(e) = world.apply(record.input.clone()) {
                 panic!("replaying the input logged at step {at} failed: {e}; the log does not match the run");

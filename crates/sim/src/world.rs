@@ -120,6 +120,10 @@ struct Slot<N: Node> {
     timers: Vec<PendingTimer<N::Timer>>,
     /// Events that arrived while the node was paused, in arrival order.
     held: Vec<Event<N::Timer>>,
+    /// Whether the node has run `on_start` since the run began. A node that
+    /// was crashed and restarted before its boot event came up must not
+    /// start a second time when that event arrives.
+    booted: bool,
 }
 
 /// What [`World::run_until`] did.
@@ -203,6 +207,7 @@ impl<P: Protocol> World<P> {
                 busy_until: Time::ZERO,
                 timers: Vec::new(),
                 held: Vec::new(),
+                booted: false,
             })
             .collect();
         let mut hash = TraceHasher::new();
@@ -401,11 +406,64 @@ impl<P: Protocol> World<P> {
                 Some(s) if s.time <= limit => {}
                 _ => return false,
             }
-            let Scheduled { time, event, .. } = self.queue.pop().expect("peeked");
-            debug_assert!(time >= self.now, "the scheduler went back in time");
-            self.now = time;
-            if self.dispatch(event) {
+            let next = self.queue.pop().expect("peeked");
+            debug_assert!(next.time >= self.now, "the scheduler went back in time");
+            let expected = self.is_step(&next);
+            self.now = next.time;
+            let stepped = self.dispatch(next.event);
+            debug_assert_eq!(stepped, expected, "is_step disagrees with dispatch");
+            if stepped {
                 return true;
+            }
+        }
+    }
+
+    /// Handles the events at or before `limit` that are not steps (a
+    /// cancelled timer, an event held for a paused node or deferred for a busy
+    /// one), up to the first event that is a step.
+    ///
+    /// An input is applied only after this, so that the run does not depend
+    /// on how the caller got to the input's moment: `run_until(t)` handles
+    /// every such event up to `t` on its way, while stepping to the last
+    /// step before `t` leaves them queued; a replay of the log must see the
+    /// same queue as the original run when it applies the input.
+    pub(crate) fn skip_non_steps(&mut self, limit: Time) {
+        while let Some(next) = self.queue.peek() {
+            if next.time > limit || self.is_step(next) {
+                return;
+            }
+            let next = self.queue.pop().expect("peeked");
+            self.now = self.now.max(next.time);
+            let stepped = self.dispatch(next.event);
+            debug_assert!(!stepped, "is_step disagrees with dispatch");
+        }
+    }
+
+    /// Whether `dispatch` would take a step for this event, decided without
+    /// changing anything. It must agree with `dispatch` exactly.
+    fn is_step(&self, s: &Scheduled<<NodeOf<P> as Node>::Timer>) -> bool {
+        match &s.event {
+            Event::Start(node) => {
+                let slot = &self.slots[node.index()];
+                !slot.booted && slot.conditions.health == Health::Up
+            }
+            Event::Deliver(id) => {
+                let msg = &self.in_flight[id];
+                let slot = &self.slots[msg.to.index()];
+                match (msg.fate, slot.conditions.health) {
+                    (Fate::Lost(_), _) | (_, Health::Crashed) => true,
+                    _ if self.network.is_cut(msg.from, msg.to) => true,
+                    (_, Health::Paused) => false,
+                    _ => slot.busy_until <= s.time,
+                }
+            }
+            Event::Timer {
+                node, generation, ..
+            } => {
+                let slot = &self.slots[node.index()];
+                slot.timers.iter().any(|t| t.generation == *generation)
+                    && slot.conditions.health == Health::Up
+                    && slot.busy_until <= s.time
             }
         }
     }
@@ -414,6 +472,11 @@ impl<P: Protocol> World<P> {
     fn dispatch(&mut self, event: Event<<NodeOf<P> as Node>::Timer>) -> bool {
         match event {
             Event::Start(node) => {
+                if self.slots[node.index()].booted {
+                    // Crashed and restarted before this boot event came up:
+                    // the restart already started it.
+                    return false;
+                }
                 match self.slots[node.index()].conditions.health {
                     // Crashed before it ever booted: it boots when restarted.
                     Health::Crashed => return false,
@@ -424,6 +487,7 @@ impl<P: Protocol> World<P> {
                     }
                     Health::Up => {}
                 }
+                self.slots[node.index()].booted = true;
                 self.begin_step(StepEvent::Input(Input::Restart(node)), Some(node));
                 self.run_handler(node, |n, out, durable| n.on_start(durable, out));
                 self.finish_step();
@@ -527,6 +591,7 @@ impl<P: Protocol> World<P> {
         input: Input<<NodeOf<P> as Node>::Op>,
     ) -> Result<&StepRecord<NodeOf<P>>, InputError> {
         self.validate(&input)?;
+        self.skip_non_steps(self.now);
         let node = input.node();
         self.begin_step(StepEvent::Input(input.clone()), None);
         match input {
@@ -534,6 +599,7 @@ impl<P: Protocol> World<P> {
             Input::Restart(n) => {
                 let slot = &mut self.slots[n.index()];
                 slot.node = Some(self.protocol.new_node(n));
+                slot.booted = true;
                 slot.conditions.health = Health::Up;
                 slot.busy_until = self.now;
                 self.record.node = node;
