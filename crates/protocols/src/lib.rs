@@ -1,4 +1,6 @@
 //! The protocols that run on the engine in `crates/sim`: Raft, Paxos and a
-//! pub/sub queue, each a sans-IO state machine with its own checker.
-//!
-//! Nothing is here yet; each protocol arrives in its own module.
+//! pub/sub queue, each a sans-IO state machine with its own checker, and the
+//! scenario-script runner they share.
+
+pub mod raft;
+pub mod script;

@@ -1,0 +1,227 @@
+//! Raft in scenario scripts (see [`crate::script`]).
+//!
+//! `setup` keys: `servers`, `clients`, `election=150..300` (ms),
+//! `heartbeat=50`, `retry=400`, `batch=32` (entries per AppendEntries),
+//! `prevote=off`, `checkquorum=off`, `toggle=<name>`. Operations: `request n4 put x 1`, `request n4 get x`,
+//! `request n4 append x a`. Raft's own command: `campaign n1` makes the
+//! server's election timer expire now.
+
+use std::collections::BTreeMap;
+
+use sim::{Checkers, Health, Input, NodeId, World};
+
+use super::node::{RaftNode, RaftOp, Role};
+use super::{KvOp, Raft, RaftChecker, Toggle};
+use crate::script::{parse_duration, parse_node, Scripted};
+
+fn range(v: &str) -> Result<(sim::Duration, sim::Duration), String> {
+    let (lo, hi) = v.split_once("..").unwrap_or((v, v));
+    Ok((parse_duration(lo)?, parse_duration(hi)?))
+}
+
+impl Scripted for Raft {
+    fn from_setup(args: &BTreeMap<String, String>) -> Result<Raft, String> {
+        let num = |k: &str, default: usize| -> Result<usize, String> {
+            args.get(k).map_or(Ok(default), |v| {
+                v.parse().map_err(|_| format!("{k}={v} is not a number"))
+            })
+        };
+        let servers = num("servers", 3)?;
+        if !(1..=9).contains(&servers) {
+            return Err(format!(
+                "a script cluster has 1 to 9 servers, not {servers}"
+            ));
+        }
+        let mut raft = Raft::new(servers, num("clients", 1)?);
+        let s = &mut raft.settings;
+        if let Some(v) = args.get("election") {
+            (s.election_timeout_min, s.election_timeout_max) = range(v)?;
+        }
+        if let Some(v) = args.get("heartbeat") {
+            s.heartbeat_interval = parse_duration(v)?;
+        }
+        if let Some(v) = args.get("retry") {
+            s.client_retry = parse_duration(v)?;
+        }
+        s.max_entries_per_append = num("batch", s.max_entries_per_append)?.max(1);
+        for (key, flag) in [
+            ("prevote", &mut s.pre_vote),
+            ("checkquorum", &mut s.check_quorum),
+        ] {
+            match args.get(key).map(String::as_str) {
+                None | Some("on") => {}
+                Some("off") => *flag = false,
+                Some(v) => return Err(format!("{key} is on or off, not \"{v}\"")),
+            }
+        }
+        for k in args.keys() {
+            if ![
+                "servers",
+                "clients",
+                "election",
+                "heartbeat",
+                "retry",
+                "batch",
+                "prevote",
+                "checkquorum",
+                "toggle",
+            ]
+            .contains(&k.as_str())
+            {
+                return Err(format!("unknown setup key \"{k}\""));
+            }
+        }
+        if let Some(name) = args.get("toggle") {
+            let t = Toggle::from_name(name).ok_or_else(|| format!("unknown toggle \"{name}\""))?;
+            raft = raft.with_toggle(t);
+        }
+        Ok(raft)
+    }
+
+    fn checkers(&self) -> Checkers<Raft> {
+        Checkers::new(vec![Box::new(RaftChecker::new())])
+    }
+
+    fn parse_op(&self, words: &[&str]) -> Result<RaftOp, String> {
+        let op = match words {
+            ["put", key, value] => KvOp::Put {
+                key: key.to_string(),
+                value: value.to_string(),
+            },
+            ["get", key] => KvOp::Get {
+                key: key.to_string(),
+            },
+            ["append", key, value] => KvOp::Append {
+                key: key.to_string(),
+                value: value.to_string(),
+            },
+            _ => return Err("an operation is `put k v`, `get k` or `append k v`".to_string()),
+        };
+        Ok(RaftOp::Kv(op))
+    }
+
+    fn command(&self, name: &str, args: &[&str]) -> Option<Result<Input<RaftOp>, String>> {
+        (name == "campaign").then(|| {
+            let node = parse_node(args.first().ok_or("`campaign` needs a server")?)?;
+            if !self.is_server(node) {
+                return Err(format!("{node} is not a server"));
+            }
+            Ok(Input::Request {
+                node,
+                op: RaftOp::Timeout,
+            })
+        })
+    }
+
+    fn status(world: &World<Raft>) -> Vec<String> {
+        world
+            .node_ids()
+            .map(|id| match world.node(id) {
+                None => format!("{id} crashed"),
+                Some(RaftNode::Server(s)) => {
+                    let log: Vec<String> = s
+                        .log()
+                        .iter()
+                        .map(|(i, e)| format!("{i}@{}", e.term))
+                        .collect();
+                    let kv: Vec<String> = s
+                        .kv()
+                        .data()
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect();
+                    format!(
+                        "{id} {} term {} vote {} log [{}] commit {} applied {} kv {{{}}}",
+                        s.role().name().as_str(),
+                        s.term(),
+                        s.voted_for().map_or("-".to_string(), |v| v.to_string()),
+                        log.join(" "),
+                        s.commit_index(),
+                        s.last_applied(),
+                        kv.join(", ")
+                    )
+                }
+                Some(RaftNode::Client(c)) => format!(
+                    "{id} client: {} outstanding, {} queued",
+                    usize::from(c.outstanding().is_some()),
+                    c.queued()
+                ),
+            })
+            .collect()
+    }
+
+    fn settled(world: &World<Raft>) -> bool {
+        settled_among(world, &world.protocol().server_ids(), Clients::MustBeIdle).is_ok()
+    }
+}
+
+/// Whether [`settled_among`] also waits for every client to be answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clients {
+    /// Every client must have its answers.
+    MustBeIdle,
+    /// Clients are not considered.
+    Ignored,
+}
+
+/// Whether the up servers among `group` that can talk with a leader in both
+/// directions have converged on it: one leader of the highest term among
+/// them, every such server holding and applying the leader's whole log, the
+/// leader having committed it all, and (if asked) no client waiting.
+pub fn settled_among(
+    world: &World<Raft>,
+    group: &[NodeId],
+    clients: Clients,
+) -> Result<(), String> {
+    let up: Vec<NodeId> = group
+        .iter()
+        .copied()
+        .filter(|&n| world.conditions(n).health == Health::Up)
+        .collect();
+    let servers: Vec<_> = up
+        .iter()
+        .filter_map(|&n| world.node(n).and_then(RaftNode::as_server).map(|s| (n, s)))
+        .collect();
+    let max_term = servers
+        .iter()
+        .map(|(_, s)| s.term())
+        .max()
+        .ok_or("no server is up")?;
+    let leaders: Vec<_> = servers
+        .iter()
+        .filter(|(_, s)| matches!(s.role(), Role::Leader(_)) && s.term() == max_term)
+        .collect();
+    let [(lid, leader)] = leaders.as_slice() else {
+        return Err(format!("{} leaders in term {max_term}", leaders.len()));
+    };
+    let last = leader.log().last_index();
+    if leader.commit_index() != last {
+        return Err(format!(
+            "{lid} has committed {} of {last} entries",
+            leader.commit_index()
+        ));
+    }
+    let net = world.network();
+    for (id, s) in &servers {
+        if net.is_cut(*lid, *id) || net.is_cut(*id, *lid) {
+            continue;
+        }
+        if s.term() != leader.term()
+            || s.last_applied() != last
+            || s.log().last_term() != leader.log().last_term()
+        {
+            return Err(format!("{id} has applied {} of {last}", s.last_applied()));
+        }
+    }
+    if clients == Clients::Ignored {
+        return Ok(());
+    }
+    for c in world.protocol().client_ids() {
+        if let Some(RaftNode::Client(c)) = world.node(c) {
+            if c.outstanding().is_some() || c.queued() > 0 {
+                return Err("a client still waits for an answer".to_string());
+            }
+        }
+    }
+    Ok(())
+}

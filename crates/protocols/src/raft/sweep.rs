@@ -1,0 +1,70 @@
+//! Raft in seed sweeps: the [`Sweepable`] contract.
+
+use sim::{Checkers, Duration, NodeId, SimRng, Sweepable, World};
+
+use super::node::RaftOp;
+use super::scenario::{settled_among, Clients};
+use super::{KvOp, Raft, RaftChecker, Toggle};
+
+/// How many clients a sweep run has.
+pub const SWEEP_CLIENTS: usize = 2;
+
+impl Sweepable for Raft {
+    fn toggles() -> &'static [&'static str] {
+        &Toggle::NAMES
+    }
+
+    fn for_sweep(servers: usize, toggle: Option<&str>) -> Result<Raft, String> {
+        if !(1..=15).contains(&servers) {
+            return Err(format!("a Raft sweep runs 1 to 15 servers, not {servers}"));
+        }
+        let raft = Raft::new(servers, SWEEP_CLIENTS);
+        match toggle {
+            None => Ok(raft),
+            Some(name) => Toggle::from_name(name)
+                .map(|t| raft.with_toggle(t))
+                .ok_or_else(|| {
+                    format!(
+                        "Raft has no toggle \"{name}\"; it has {}",
+                        Toggle::NAMES.join(", ")
+                    )
+                }),
+        }
+    }
+
+    fn servers(&self) -> Vec<NodeId> {
+        self.server_ids()
+    }
+
+    fn clients(&self) -> Vec<NodeId> {
+        self.client_ids()
+    }
+
+    fn time_unit(&self) -> Duration {
+        self.settings.election_timeout_max
+    }
+
+    fn checkers(&self) -> Checkers<Raft> {
+        Checkers::new(vec![Box::new(RaftChecker::new())])
+    }
+
+    fn workload_op(&self, n: u64, rng: &mut SimRng) -> RaftOp {
+        let key = ["x", "y", "z"][rng.index(3)].to_string();
+        let op = match rng.index(3) {
+            0 => KvOp::Put {
+                key,
+                value: n.to_string(),
+            },
+            1 => KvOp::Append {
+                key,
+                value: format!("{n},"),
+            },
+            _ => KvOp::Get { key },
+        };
+        RaftOp::Kv(op)
+    }
+
+    fn converged(&self, world: &World<Raft>, healed: &[NodeId]) -> Result<(), String> {
+        settled_among(world, healed, Clients::Ignored)
+    }
+}
