@@ -1456,3 +1456,203 @@ impl Node for RaftNode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::Raft;
+    use sim::Protocol;
+
+    fn server(raft: &Raft, id: u32, durable: Option<ServerDurable>) -> RaftNode {
+        let mut n = raft.new_node(NodeId(id));
+        let mut out = Out::new();
+        n.on_start(durable.map(RaftDurable::Server).as_ref(), &mut out);
+        n
+    }
+
+    fn log_of(terms: &[u64]) -> Log {
+        let mut log = Log::new();
+        for &t in terms {
+            log.push(Entry {
+                term: Term(t),
+                command: Command::Noop,
+            });
+        }
+        log
+    }
+
+    fn durable(term: u64, terms: &[u64]) -> Option<ServerDurable> {
+        Some(ServerDurable {
+            term: Term(term),
+            voted_for: None,
+            log: log_of(terms),
+        })
+    }
+
+    fn vote_reply(out: &Out<RaftNode>) -> Option<bool> {
+        out.sends().iter().find_map(|(_, m)| match m {
+            RaftMsg::RequestVoteReply { granted, .. } => Some(*granted),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn votes_go_only_to_candidates_whose_log_is_at_least_as_up_to_date() {
+        let raft = Raft::new(3, 0);
+        let cases = [
+            // (candidate last index, last term, granted)
+            (3, 2, false), // shorter log, same last term
+            (4, 2, true),  // same length and term
+            (1, 3, true),  // shorter but newer last term
+            (9, 1, false), // longer but older last term
+        ];
+        for (index, term, granted) in cases {
+            let mut n = server(&raft, 0, durable(5, &[1, 1, 2, 2]));
+            let mut out = Out::new();
+            n.on_message(
+                NodeId(1),
+                &RaftMsg::RequestVote {
+                    term: Term(6),
+                    last_log_index: LogIndex(index),
+                    last_log_term: Term(term),
+                },
+                &mut out,
+            );
+            assert_eq!(
+                vote_reply(&out),
+                Some(granted),
+                "candidate log {index}@{term}"
+            );
+            // The new term (and the vote, if granted) are persisted in the
+            // same step as the reply.
+            let Some(RaftDurable::Server(d)) = out.persisted() else {
+                panic!("nothing persisted before the reply");
+            };
+            assert_eq!(d.term, Term(6));
+            assert_eq!(d.voted_for, granted.then_some(NodeId(1)));
+        }
+    }
+
+    #[test]
+    fn a_server_votes_once_per_term_even_after_a_restart() {
+        let raft = Raft::new(3, 0);
+        let mut n = server(&raft, 0, durable(1, &[]));
+        let ask = RaftMsg::RequestVote {
+            term: Term(2),
+            last_log_index: LogIndex(0),
+            last_log_term: Term(0),
+        };
+        let mut out = Out::new();
+        n.on_message(NodeId(1), &ask, &mut out);
+        assert_eq!(vote_reply(&out), Some(true));
+        let Some(RaftDurable::Server(d)) = out.persisted().cloned() else {
+            panic!("the vote was not persisted");
+        };
+        let mut restarted = server(&raft, 0, Some(d));
+        let mut out = Out::new();
+        restarted.on_message(NodeId(2), &ask, &mut out);
+        assert_eq!(vote_reply(&out), Some(false));
+    }
+
+    fn append(prev: (u64, u64), entries: &[u64], commit: u64) -> RaftMsg {
+        RaftMsg::AppendEntries {
+            term: Term(3),
+            prev_log_index: LogIndex(prev.0),
+            prev_log_term: Term(prev.1),
+            entries: entries
+                .iter()
+                .map(|&t| Entry {
+                    term: Term(t),
+                    command: Command::Noop,
+                })
+                .collect::<Vec<_>>()
+                .into(),
+            leader_commit: LogIndex(commit),
+        }
+    }
+
+    fn terms(n: &RaftNode) -> Vec<u64> {
+        let s = n.as_server().expect("a server");
+        s.log().iter().map(|(_, e)| e.term.0).collect()
+    }
+
+    #[test]
+    fn append_entries_truncates_only_on_a_conflict() {
+        let raft = Raft::new(3, 0);
+        let mut n = server(&raft, 0, durable(3, &[1, 1, 3, 3]));
+        // A delayed AppendEntries that carries entries the follower already
+        // has must not cut the newer ones after them.
+        n.on_message(NodeId(1), &append((1, 1), &[1], 0), &mut Out::new());
+        assert_eq!(terms(&n), vec![1, 1, 3, 3]);
+        // A conflict at index 3 removes index 3 and everything after it.
+        n.on_message(NodeId(1), &append((2, 1), &[2], 0), &mut Out::new());
+        assert_eq!(terms(&n), vec![1, 1, 2]);
+        // A gap fails the consistency check and changes nothing.
+        let mut out = Out::new();
+        n.on_message(NodeId(1), &append((7, 3), &[3], 0), &mut out);
+        assert_eq!(terms(&n), vec![1, 1, 2]);
+        assert!(out.sends().iter().any(|(_, m)| matches!(
+            m,
+            RaftMsg::AppendEntriesReply {
+                success: false,
+                match_index: LogIndex(3),
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn the_truncation_toggle_lets_a_delayed_message_cut_the_log() {
+        let raft = Raft::new(3, 0).with_toggle(crate::raft::Toggle::TruncateOnEveryAppend);
+        let mut n = server(&raft, 0, durable(3, &[1, 1, 3, 3]));
+        n.on_message(NodeId(1), &append((1, 1), &[1], 0), &mut Out::new());
+        assert_eq!(terms(&n), vec![1, 1]);
+    }
+
+    #[test]
+    fn a_leader_does_not_commit_an_earlier_terms_entry_by_counting() {
+        for toggle in [None, Some(crate::raft::Toggle::CommitPreviousTerm)] {
+            let mut raft = Raft::new(3, 0);
+            if let Some(t) = toggle {
+                raft = raft.with_toggle(t);
+            }
+            // n1 has an entry of term 1 at index 1 and becomes leader of term
+            // 2 (it appends its no-op at index 2).
+            let mut n = server(&raft, 0, durable(1, &[1]));
+            let mut out = Out::new();
+            n.on_op(&RaftOp::Timeout, &mut out);
+            for peer in [1, 2] {
+                n.on_message(
+                    NodeId(peer),
+                    &RaftMsg::PreVoteReply {
+                        term: Term(2),
+                        granted: true,
+                    },
+                    &mut Out::new(),
+                );
+            }
+            n.on_message(
+                NodeId(1),
+                &RaftMsg::RequestVoteReply {
+                    term: Term(2),
+                    granted: true,
+                },
+                &mut Out::new(),
+            );
+            assert!(n.as_server().expect("server").is_leader());
+            // n2 acknowledges index 1 only: a majority stores the term-1 entry.
+            n.on_message(
+                NodeId(1),
+                &RaftMsg::AppendEntriesReply {
+                    term: Term(2),
+                    success: true,
+                    match_index: LogIndex(1),
+                },
+                &mut Out::new(),
+            );
+            let commit = n.as_server().expect("server").commit_index();
+            let expected = if toggle.is_some() { 1 } else { 0 };
+            assert_eq!(commit, LogIndex(expected), "toggle {toggle:?}");
+        }
+    }
+}

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use sim::{Checkers, Health, Input, NodeId, World};
 
-use super::node::{RaftNode, RaftOp, Role};
+use super::node::{RaftNode, RaftOp};
 use super::{KvOp, Raft, RaftChecker, Toggle};
 use crate::script::{parse_duration, parse_node, Scripted};
 
@@ -173,23 +173,26 @@ pub fn settled_among(
     group: &[NodeId],
     clients: Clients,
 ) -> Result<(), String> {
-    let up: Vec<NodeId> = group
-        .iter()
-        .copied()
-        .filter(|&n| world.conditions(n).health == Health::Up)
-        .collect();
-    let servers: Vec<_> = up
-        .iter()
-        .filter_map(|&n| world.node(n).and_then(RaftNode::as_server).map(|s| (n, s)))
-        .collect();
+    let up_server = |n: NodeId| {
+        (world.conditions(n).health == Health::Up)
+            .then(|| world.node(n).and_then(RaftNode::as_server))
+            .flatten()
+            .map(|s| (n, s))
+    };
+    let servers: Vec<_> = group.iter().filter_map(|&n| up_server(n)).collect();
     let max_term = servers
         .iter()
         .map(|(_, s)| s.term())
         .max()
         .ok_or("no server is up")?;
-    let leaders: Vec<_> = servers
-        .iter()
-        .filter(|(_, s)| matches!(s.role(), Role::Leader(_)) && s.term() == max_term)
+    // The leader may be outside the group (a slow or skewed server that was
+    // not healed still leads well enough), but it must lead the group's term.
+    let leaders: Vec<_> = world
+        .protocol()
+        .server_ids()
+        .into_iter()
+        .filter_map(up_server)
+        .filter(|(_, s)| s.is_leader() && s.term() == max_term)
         .collect();
     let [(lid, leader)] = leaders.as_slice() else {
         return Err(format!("{} leaders in term {max_term}", leaders.len()));
