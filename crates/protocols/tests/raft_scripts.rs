@@ -155,3 +155,42 @@ fn without_prevote_and_checkquorum_a_one_way_isolated_follower_deposes_the_leade
         assert_eq!(violated_rules(r), Vec::<&str>::new());
     }
 }
+
+#[test]
+fn a_script_run_twice_gives_the_same_trace_hash() {
+    let text = std::fs::read_to_string(dir().join("minority-partition.txt")).expect("read");
+    let hash = || {
+        let (_, runner) = run_file::<Raft>(&text).expect("runs");
+        runner.world().expect("set up").trace_hash()
+    };
+    assert_eq!(hash(), hash());
+}
+
+#[test]
+fn the_scene_and_view_show_the_leaders_progress_and_log_marks() {
+    let text = std::fs::read_to_string(dir().join("log-repair.txt")).expect("read");
+    let (_, runner) = run_file::<Raft>(&text).expect("runs");
+    let world = runner.world().expect("set up");
+    let leader = world
+        .node_ids()
+        .find(|&n| {
+            world
+                .node(n)
+                .and_then(|n| n.as_server())
+                .is_some_and(|s| s.is_leader())
+        })
+        .expect("a leader");
+    let scene = world.scene(leader).expect("up");
+    assert_eq!(scene.role, "leader");
+    assert!(scene
+        .details
+        .iter()
+        .any(|r| r.label.ends_with("next/match")));
+    assert!(scene.details.iter().any(|r| r.value.contains("(applied)")));
+    let protocols::raft::RaftView::Server(view) = world.node(leader).expect("up").view() else {
+        panic!("a server's view");
+    };
+    assert_eq!(view.progress.len(), 2);
+    assert!(view.log.iter().all(|row| row.committed && row.applied));
+    assert_eq!(view.election_timer, None);
+}

@@ -283,6 +283,9 @@ pub struct PeerProgress {
     pub match_index: LogIndex,
 }
 
+/// The most log rows a scene shows in the inspector (the newest ones).
+pub const SCENE_LOG_ROWS: u64 = 8;
+
 /// The most log rows a view carries (the newest ones).
 pub const VIEW_LOG_ROWS: usize = 64;
 
@@ -1422,6 +1425,24 @@ impl Node for RaftNode {
                         );
                 if !s.is_leader() {
                     scene = scene.row("election timer", "Election", Durability::Volatile);
+                }
+                // The newest entries, with their commit and apply marks.
+                let first = s.log.last_index().0.saturating_sub(SCENE_LOG_ROWS) + 1;
+                for i in first..=s.log.last_index().0 {
+                    let index = LogIndex(i);
+                    let e = s.log.get(index).expect("within the log");
+                    let mark = if index <= s.last_applied {
+                        "applied"
+                    } else if index <= s.commit_index {
+                        "committed"
+                    } else {
+                        "not committed"
+                    };
+                    scene = scene.row(
+                        format!("log[{index}]"),
+                        format!("term {}: {} ({mark})", e.term, e.command),
+                        Durability::Durable,
+                    );
                 }
                 if let Role::Leader(l) = &s.role {
                     for p in &s.peers {
