@@ -159,6 +159,8 @@ pub enum ActionError {
     Input(InputError),
     /// The operation text could not be read.
     Op(String),
+    /// A saved input log does not fit this run.
+    Log(String),
 }
 
 impl fmt::Display for ActionError {
@@ -166,6 +168,7 @@ impl fmt::Display for ActionError {
         match self {
             ActionError::Input(e) => e.fmt(f),
             ActionError::Op(e) => write!(f, "that request cannot be read: {e}"),
+            ActionError::Log(e) => f.write_str(e),
         }
     }
 }
@@ -212,6 +215,9 @@ pub trait AnySim {
     fn seek_step(&mut self, step: u64);
     /// Applies an input (operations as text); may fork the run.
     fn apply(&mut self, input: Input<String>) -> Result<Option<Fork>, ActionError>;
+    /// Applies a logged input at exactly its step and time, running forward
+    /// to get there: how a share link's input log is loaded.
+    fn apply_at(&mut self, step: u64, time: Time, input: Input<String>) -> Result<(), ActionError>;
     /// A "client request" with the protocol's sample operation, to `node`
     /// or the default target.
     fn sample_request(&mut self, node: Option<NodeId>) -> Result<Option<Fork>, ActionError>;
@@ -360,6 +366,21 @@ impl<P: Interactive> Run<P> {
         }
     }
 
+    /// Puts the violations found beyond the old horizon on the timeline
+    /// (step observers cannot see the checkers, so this runs after a batch).
+    fn absorb_violations(&mut self, horizon_before: u64) {
+        for v in self
+            .sim
+            .violations()
+            .iter()
+            .filter(|v| v.step >= horizon_before)
+        {
+            if !self.timeline.violations.contains(v) {
+                self.timeline.violations.push(v.clone());
+            }
+        }
+    }
+
     fn apply_input(&mut self, input: Input<OpOf<P>>) -> Result<Option<Fork>, ActionError> {
         let horizon = self.sim.horizon().0;
         let fork = self.sim.apply(input).map_err(ActionError::Input)?;
@@ -487,19 +508,10 @@ impl<P: Interactive> AnySim for Run<P> {
             recent,
             ..
         } = self;
-        let mut took_steps = false;
         let outcome = sim.run_until_observed(t, max_steps, &mut |r, _| {
-            took_steps = true;
             Self::note_step(timeline, bucket_starts, recent, before, r, &[]);
         });
-        // The observer cannot see the checkers; add this batch's violations now.
-        if took_steps {
-            for v in sim.violations().iter().filter(|v| v.step >= before) {
-                if !timeline.violations.contains(v) {
-                    timeline.violations.push(v.clone());
-                }
-            }
-        }
+        self.absorb_violations(before);
         outcome
     }
 
@@ -540,6 +552,28 @@ impl<P: Interactive> AnySim for Run<P> {
         let input =
             convert_op(input, |text| self.protocol().parse_op(&text)).map_err(ActionError::Op)?;
         self.apply_input(input)
+    }
+
+    fn apply_at(&mut self, step: u64, time: Time, input: Input<String>) -> Result<(), ActionError> {
+        let input =
+            convert_op(input, |text| self.protocol().parse_op(&text)).map_err(ActionError::Op)?;
+        let horizon = self.sim.horizon().0;
+        self.trim_recent();
+        let Run {
+            sim,
+            timeline,
+            bucket_starts,
+            recent,
+            ..
+        } = self;
+        sim.apply_at(step, time, input, &mut |r, _| {
+            Self::note_step(timeline, bucket_starts, recent, horizon, r, &[])
+        })
+        .map_err(ActionError::Log)?;
+        let record = sim.world().last_record().expect("an input is a step");
+        Self::note_step(timeline, bucket_starts, recent, horizon, record, &[]);
+        self.absorb_violations(horizon);
+        Ok(())
     }
 
     fn sample_request(&mut self, node: Option<NodeId>) -> Result<Option<Fork>, ActionError> {

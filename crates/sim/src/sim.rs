@@ -217,6 +217,46 @@ impl<P: Protocol> Sim<P> {
         Ok(fork)
     }
 
+    /// Runs forward to exactly step `step` at time `time` and applies `input`
+    /// there: how a saved input log (a share link) is loaded. Refuses, with a
+    /// sentence, a log that this run cannot follow: a step in the past, a
+    /// step the run reaches only after `time`, or events still due before
+    /// `time` at that step.
+    /// Each step run on the way is shown to `observe`.
+    pub fn apply_at(
+        &mut self,
+        step: u64,
+        time: Time,
+        input: Input<OpOf<P>>,
+        observe: &mut StepObserver<'_, P>,
+    ) -> Result<(), String> {
+        if step < self.world.steps() || time < self.world.now() {
+            return Err(format!(
+                "it is logged at step {step} ({time}), but the run is already at step {} ({})",
+                self.world.steps(),
+                self.world.now()
+            ));
+        }
+        while self.world.steps() < step {
+            if !replay_one(&mut self.world, &self.inputs, time) {
+                return Err(format!(
+                    "it is logged at step {step}, but by {time} the run has taken only {} steps",
+                    self.world.steps()
+                ));
+            }
+            self.after_step();
+            observe(
+                self.world.last_record().expect("a step was just taken"),
+                &self.world,
+            );
+        }
+        if let Some(next) = self.world.next_event_time().filter(|&next| next < time) {
+            return Err(format!("it is logged at step {step} at {time}, but an event is still due at {next} before it"));
+        }
+        self.world.set_now(time);
+        self.apply(input).map(|_| ()).map_err(|e| e.to_string())
+    }
+
     /// Runs forward, replaying logged inputs at their exact steps, and shows
     /// each step to `observe` after the checkers have seen it.
     fn advance(
