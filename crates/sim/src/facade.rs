@@ -40,6 +40,12 @@ pub trait Interactive: Sweepable {
     fn countdown_timer(&self) -> Option<<NodeOf<Self> as Node>::Timer> {
         None
     }
+    /// Protocol-specific entries for a node's menu, each a label and the
+    /// operation (as text) it hands to that node: Raft's "Time out now".
+    fn node_actions(&self, id: NodeId) -> Vec<(String, String)> {
+        let _ = id;
+        Vec::new()
+    }
 }
 
 /// One node, as the stage draws it.
@@ -223,6 +229,10 @@ pub trait AnySim {
     fn sample_request(&mut self, node: Option<NodeId>) -> Result<Option<Fork>, ActionError>;
     /// The input log with operations as text.
     fn inputs(&self) -> Vec<InputRecord<String>>;
+    /// Protocol-specific menu entries for a node: (label, operation text).
+    fn node_actions(&self, id: NodeId) -> Vec<(String, String)>;
+    /// The run itself, for a protocol's own widget to downcast.
+    fn as_any(&self) -> &dyn std::any::Any;
     /// Violations up to the current moment.
     fn violations(&self) -> &[Violation];
     /// Every rule checked.
@@ -603,6 +613,14 @@ impl<P: Interactive> AnySim for Run<P> {
                 .expect("formatting cannot fail"),
             })
             .collect()
+    }
+
+    fn node_actions(&self, id: NodeId) -> Vec<(String, String)> {
+        self.protocol().node_actions(id)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 
     fn violations(&self) -> &[Violation] {
