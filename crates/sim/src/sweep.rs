@@ -9,11 +9,19 @@
 //! stop; the protocol must then converge (agree, and apply every
 //! acknowledged operation) within a bound of a few tens of its time units.
 
-use crate::checker::Checkers;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+
+use crate::checker::{Checkers, Violation};
 use crate::ids::NodeId;
-use crate::rng::SimRng;
-use crate::time::Duration;
-use crate::world::{OpOf, Protocol, World};
+use crate::input::Input;
+use crate::network::{Direction, Health, Latency, LinkParams, PartitionKind, Tail};
+use crate::rng::{SimRng, Stream};
+use crate::time::{Duration, Permille, Ppm, Time};
+use crate::world::{OpOf, Protocol, World, WorldConfig};
 
 /// A protocol that seed sweeps can drive. Each protocol implements this once;
 /// the sweep runner and `cargo xtask sweep` do the rest.
@@ -29,7 +37,8 @@ pub trait Sweepable: Protocol + Sized {
     /// The servers, which faults aim at and the majority is drawn from.
     fn servers(&self) -> Vec<NodeId>;
 
-    /// The clients, which receive the workload's operations.
+    /// The clients, which receive the workload's operations. A protocol
+    /// without clients returns none, and its servers take the operations.
     fn clients(&self) -> Vec<NodeId>;
 
     /// The protocol's natural time unit, such as the longest election
@@ -46,4 +55,1096 @@ pub trait Sweepable: Protocol + Sized {
     /// `Err` with the reason while they have not. The sweep polls this and
     /// fails the seed if it is still `Err` at the bound.
     fn converged(&self, world: &World<Self>, healed: &[NodeId]) -> Result<(), String>;
+    /// The server that leads right now, if the protocol has leaders and one
+    /// is known. Sweeps aim some crashes at it. The default says "no leader",
+    /// so crashes pick a random server.
+    fn leader(&self, world: &World<Self>) -> Option<NodeId> {
+        let _ = world;
+        None
+    }
+}
+
+// ----- fault parameters ------------------------------------------------------
+
+/// How long the safety phase lasts, in time units.
+pub const SAFETY_UNITS: u64 = 30;
+/// How long the liveness phase may take to converge, in time units.
+pub const LIVENESS_UNITS: u64 = 20;
+/// `converged` is polled this many times per time unit in the liveness phase.
+pub const POLLS_PER_UNIT: u64 = 2;
+/// The most steps one seed may take, both phases together. A run that needs
+/// more is reported as a liveness failure (a livelock or a message storm),
+/// never left to hang.
+pub const MAX_STEPS: u64 = 2_000_000;
+/// The most client operations the workload hands out in one seed.
+pub const MAX_OPS: u64 = 400;
+
+/// The shape of the partitions a seed uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PartitionShape {
+    /// No partitions (the one-way isolation of one node still happens).
+    None,
+    /// The servers split into two halves at random.
+    Halves,
+    /// The servers split into two or three random groups of random sizes.
+    Split,
+    /// One random server is cut off from everyone.
+    IsolateOne,
+}
+
+impl fmt::Display for PartitionShape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PartitionShape::None => "none",
+            PartitionShape::Halves => "random halves",
+            PartitionShape::Split => "a random split",
+            PartitionShape::IsolateOne => "one node isolated",
+        })
+    }
+}
+
+/// The client load of one phase of the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadPhase {
+    /// How long the phase lasts.
+    pub length: Duration,
+    /// The mean time between operations, or `None` for an idle phase.
+    pub every: Option<Duration>,
+}
+
+/// Everything one seed draws before it rolls its events: the swarm-testing
+/// knobs of TESTING.md ("Fault schedules for seed sweeps"). Durations of
+/// faults are multiples of the protocol's time unit: the ranges in TESTING.md
+/// are for a unit of 100 ms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaultParams {
+    /// The seed they were drawn from.
+    pub seed: u64,
+    /// The protocol's time unit.
+    pub unit: Duration,
+    /// The length of the safety phase.
+    pub safety: Duration,
+    /// The network during the safety phase: latency (min 0-30 ms, mean
+    /// 30-100 ms, uniform or exponential tail), drop 0-30 %, duplicate
+    /// 0-50 %, and in a quarter of seeds delay spikes of 200-2200 ms.
+    pub network: LinkParams,
+    /// Which partitions happen.
+    pub partition: PartitionShape,
+    /// Whether partitions cut both ways.
+    pub partition_kind: PartitionKind,
+    /// How many partition episodes (besides the one-way isolation every
+    /// seed has).
+    pub partitions: u32,
+    /// How many crashes (each restarted after 0-10 units).
+    pub crashes: u32,
+    /// The chance that a crash aims at the leader, if the protocol names one.
+    pub crash_leader: Ppm,
+    /// How many pauses (each resumed after 0-10 units).
+    pub pauses: u32,
+    /// How many slowdowns (2x-10x processing time, for 1-10 units).
+    pub slowdowns: u32,
+    /// How many clock skews (0.5x-2x, for a while or to the end of the phase).
+    pub skews: u32,
+    /// The client load, phase after phase.
+    pub load: Vec<LoadPhase>,
+}
+
+fn ms(d: Duration) -> String {
+    let us = d.as_us();
+    if us % 1_000 == 0 {
+        format!("{} ms", us / 1_000)
+    } else {
+        format!("{}.{:03} ms", us / 1_000, us % 1_000)
+    }
+}
+
+impl fmt::Display for FaultParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = &self.network;
+        let tail = match n.latency.tail {
+            Tail::Uniform => "uniform",
+            Tail::Exponential => "exponential",
+        };
+        writeln!(
+            f,
+            "time unit {}, safety phase {}, then up to {} to converge",
+            ms(self.unit),
+            ms(self.safety),
+            ms(self.unit.scale(LIVENESS_UNITS, 1))
+        )?;
+        writeln!(
+            f,
+            "network: delay min {}, mean {} ({tail} tail), drop {}, duplicate {}",
+            ms(n.latency.min),
+            ms(n.latency.mean),
+            n.drop,
+            n.duplicate
+        )?;
+        if n.delay_spike == Ppm::NEVER {
+            writeln!(f, "reordering: none")?;
+        } else {
+            writeln!(
+                f,
+                "reordering: {} of messages delayed {}-{} more",
+                n.delay_spike,
+                ms(n.spike_min),
+                ms(n.spike_max)
+            )?;
+        }
+        let kind = match self.partition_kind {
+            PartitionKind::Symmetric => "symmetric",
+            PartitionKind::OneWay => "one-way",
+        };
+        writeln!(
+            f,
+            "partitions: {} x {} ({kind}), plus one one-way isolation of a single node",
+            self.partitions, self.partition
+        )?;
+        writeln!(
+            f,
+            "crashes: {} ({} aimed at the leader); pauses: {}; slowdowns: {}; clock skews: {}",
+            self.crashes, self.crash_leader, self.pauses, self.slowdowns, self.skews
+        )?;
+        let load: Vec<String> = self
+            .load
+            .iter()
+            .map(|p| match p.every {
+                None => format!("idle for {}", ms(p.length)),
+                Some(e) => format!("1 op per {} for {}", ms(e), ms(p.length)),
+            })
+            .collect();
+        write!(f, "client load: {}", load.join(", then "))
+    }
+}
+
+impl FaultParams {
+    /// Draws the parameters of `seed` from its own stream
+    /// (`SimRng::new(seed, Stream::Faults)`), for a protocol whose time unit
+    /// is `unit`.
+    pub fn draw(seed: u64, unit: Duration) -> FaultParams {
+        let mut rng = SimRng::new(seed, Stream::Faults);
+        let r = &mut rng;
+        let safety = unit.scale(SAFETY_UNITS, 1);
+        let min = r.duration(Duration::ZERO, Duration::from_ms(30));
+        let mean = r.duration(Duration::from_ms(30), Duration::from_ms(100));
+        let tail = if r.chance(Ppm::percent(50)) {
+            Tail::Uniform
+        } else {
+            Tail::Exponential
+        };
+        let drop = Ppm(r.range_u64(0, 300_000) as u32);
+        let duplicate = Ppm(r.range_u64(0, 500_000) as u32);
+        let delay_spike = if r.chance(Ppm::percent(25)) {
+            Ppm(r.range_u64(10_000, 200_000) as u32)
+        } else {
+            Ppm::NEVER
+        };
+        let network = LinkParams {
+            latency: Latency { min, mean, tail },
+            drop,
+            duplicate,
+            delay_spike,
+            spike_min: Duration::from_ms(200),
+            spike_max: Duration::from_ms(2_200),
+        };
+        let partition = [
+            PartitionShape::None,
+            PartitionShape::Halves,
+            PartitionShape::Split,
+            PartitionShape::IsolateOne,
+        ][r.index(4)];
+        let partition_kind = if r.chance(Ppm::percent(50)) {
+            PartitionKind::Symmetric
+        } else {
+            PartitionKind::OneWay
+        };
+        let partitions = match partition {
+            PartitionShape::None => 0,
+            _ => r.range_u64(1, 4) as u32,
+        };
+        // Swarm testing: each kind of fault is switched off entirely in
+        // about a third of the seeds, so that faults do not mask each other.
+        let count = |r: &mut SimRng, most: u64| {
+            if r.chance(Ppm(333_333)) {
+                0
+            } else {
+                r.range_u64(1, most) as u32
+            }
+        };
+        let crashes = count(r, 5);
+        let crash_leader = [Ppm::NEVER, Ppm::percent(50), Ppm::ALWAYS][r.index(3)];
+        let pauses = count(r, 3);
+        let slowdowns = count(r, 3);
+        let skews = count(r, 3);
+        // Load phases from idle to saturating, in phases covering the
+        // safety phase.
+        let phases = r.range_u64(1, 4);
+        let mut load = Vec::new();
+        let mut left = safety;
+        for i in 0..phases {
+            let length = if i + 1 == phases {
+                left
+            } else {
+                r.duration(Duration::ZERO, left)
+            };
+            left = Duration(left.0 - length.0);
+            let every = match r.index(4) {
+                0 => None,
+                1 => Some(unit),
+                2 => Some(unit.scale(1, 10)),
+                _ => Some(unit.scale(1, 50)),
+            };
+            load.push(LoadPhase { length, every });
+        }
+        FaultParams {
+            seed,
+            unit,
+            safety,
+            network,
+            partition,
+            partition_kind,
+            partitions,
+            crashes,
+            crash_leader,
+            pauses,
+            slowdowns,
+            skews,
+            load,
+        }
+    }
+}
+
+// ----- the schedule generator ------------------------------------------------
+
+/// A planned action, resolved to a concrete [`Input`] only when its time
+/// comes: which node a crash hits depends on who leads then, and whether a
+/// resume still makes sense depends on whether the node crashed meanwhile.
+#[derive(Clone, Debug)]
+enum Plan {
+    Crash {
+        down: Duration,
+    },
+    Restart(NodeId),
+    Pause {
+        length: Duration,
+    },
+    Resume(NodeId),
+    Slow {
+        factor: Permille,
+        length: Duration,
+    },
+    Unslow(NodeId),
+    Skew {
+        rate: Permille,
+        length: Option<Duration>,
+    },
+    Unskew(NodeId),
+    Partition {
+        hold: Duration,
+    },
+    OneWayIsolation {
+        hold: Duration,
+    },
+    HealAll,
+    Load {
+        every: Duration,
+        until: Time,
+    },
+}
+
+/// Turns [`FaultParams`] into inputs at times. It tracks the health it has
+/// given every node, so that it never asks for something the world would
+/// refuse (restarting a node that is up, resuming one that crashed).
+pub struct Generator {
+    params: FaultParams,
+    servers: Vec<NodeId>,
+    clients: Vec<NodeId>,
+    rng: SimRng,
+    workload_rng: SimRng,
+    agenda: BTreeMap<(Time, u64), Plan>,
+    seq: u64,
+    health: Vec<Health>,
+    ops: u64,
+}
+
+impl Generator {
+    /// A generator for a world with `node_count` nodes.
+    pub fn new(
+        params: &FaultParams,
+        servers: Vec<NodeId>,
+        clients: Vec<NodeId>,
+        node_count: usize,
+    ) -> Generator {
+        let mut g = Generator {
+            params: params.clone(),
+            servers,
+            clients,
+            // The parameters used the start of the Faults stream; the events
+            // use a stream derived from it, so adding a parameter later does
+            // not shift every schedule.
+            rng: SimRng::derived(params.seed, Stream::Faults as u64),
+            workload_rng: SimRng::new(params.seed, Stream::Workload),
+            agenda: BTreeMap::new(),
+            seq: 0,
+            health: vec![Health::Up; node_count],
+            ops: 0,
+        };
+        g.plan();
+        g
+    }
+
+    fn at(&mut self, t: Time, plan: Plan) {
+        self.seq += 1;
+        self.agenda.insert((t, self.seq), plan);
+    }
+
+    fn random_time(&mut self) -> Time {
+        Time(
+            self.rng
+                .range_u64(0, self.params.safety.0.saturating_sub(1)),
+        )
+    }
+
+    fn units(&mut self, lo: u64, hi: u64) -> Duration {
+        // Tenths of a unit, so short faults are possible too.
+        let tenths = self.rng.range_u64(lo * 10, hi * 10);
+        self.params.unit.scale(tenths, 10)
+    }
+
+    fn plan(&mut self) {
+        let p = self.params.clone();
+        // Partition episodes do not overlap: each gets its own slot of the
+        // safety phase and ends with a heal-all. One slot, picked at random,
+        // holds the one-way isolation of a single node every seed has.
+        let episodes = u64::from(p.partitions) + 1;
+        let window = p.safety.scale(85, 100);
+        let slot = Duration(window.0 / episodes);
+        let isolation_slot = self.rng.range_u64(0, episodes - 1);
+        for i in 0..episodes {
+            // Hold 100-200 ms for a unit of 100 ms.
+            let hold = self.units(1, 2).min(slot);
+            let slot_start = Time(p.safety.0 / 20) + Duration(slot.0 * i);
+            let start = slot_start + self.rng.duration(Duration::ZERO, Duration(slot.0 - hold.0));
+            let plan = if i == isolation_slot {
+                Plan::OneWayIsolation { hold }
+            } else {
+                Plan::Partition { hold }
+            };
+            self.at(start, plan);
+        }
+        for _ in 0..p.crashes {
+            let t = self.random_time();
+            let down = self.units(0, 10);
+            self.at(t, Plan::Crash { down });
+        }
+        for _ in 0..p.pauses {
+            let t = self.random_time();
+            let length = self.units(0, 10);
+            self.at(t, Plan::Pause { length });
+        }
+        for _ in 0..p.slowdowns {
+            let t = self.random_time();
+            let factor = Permille(self.rng.range_u64(2_000, 10_000) as u32);
+            let length = self.units(1, 10);
+            self.at(t, Plan::Slow { factor, length });
+        }
+        for _ in 0..p.skews {
+            let t = self.random_time();
+            let mut rate = self.rng.range_u64(500, 2_000) as u32;
+            if rate == 1_000 {
+                rate = 2_000;
+            }
+            let length = self.rng.chance(Ppm::percent(50)).then(|| self.units(1, 10));
+            self.at(
+                t,
+                Plan::Skew {
+                    rate: Permille(rate),
+                    length,
+                },
+            );
+        }
+        let mut start = Time::ZERO;
+        for phase in &p.load {
+            let until = start + phase.length;
+            if let Some(every) = phase.every {
+                self.at(start, Plan::Load { every, until });
+            }
+            start = until;
+        }
+    }
+
+    /// The time of the next planned action, if any is left before the end
+    /// of the safety phase.
+    pub fn next_time(&self) -> Option<Time> {
+        self.agenda
+            .keys()
+            .next()
+            .map(|&(t, _)| t)
+            .filter(|&t| t < Time(self.params.safety.0))
+    }
+
+    fn pick(&mut self, from: &[NodeId], ok: impl Fn(Health) -> bool) -> Option<NodeId> {
+        let eligible: Vec<NodeId> = from
+            .iter()
+            .copied()
+            .filter(|n| ok(self.health[n.index()]))
+            .collect();
+        (!eligible.is_empty()).then(|| eligible[self.rng.index(eligible.len())])
+    }
+
+    fn groups(&mut self) -> Vec<Vec<NodeId>> {
+        let mut nodes = self.servers.clone();
+        // Fisher-Yates with the fault stream.
+        for i in (1..nodes.len()).rev() {
+            let j = self.rng.index(i + 1);
+            nodes.swap(i, j);
+        }
+        let n = nodes.len();
+        match self.params.partition {
+            PartitionShape::Halves => {
+                let b = nodes.split_off(n / 2);
+                vec![nodes, b]
+            }
+            PartitionShape::Split => {
+                let parts = if n >= 3 { self.rng.range_u64(2, 3) } else { 2 } as usize;
+                // Cut points: distinct, sorted, inside 1..n.
+                let mut cuts: Vec<usize> = Vec::new();
+                while cuts.len() < parts - 1 {
+                    let c = self.rng.range_u64(1, n as u64 - 1) as usize;
+                    if !cuts.contains(&c) {
+                        cuts.push(c);
+                    }
+                }
+                cuts.sort_unstable();
+                let mut groups = Vec::new();
+                let mut from = 0;
+                for c in cuts.into_iter().chain([n]) {
+                    groups.push(nodes[from..c].to_vec());
+                    from = c;
+                }
+                groups
+            }
+            PartitionShape::IsolateOne | PartitionShape::None => {
+                let rest = nodes.split_off(1);
+                vec![nodes, rest]
+            }
+        }
+    }
+
+    /// Takes the next planned action at time `now` and turns it into the
+    /// inputs to apply now (possibly none: a resume for a node that crashed
+    /// meanwhile is dropped, and its restart will do). `leader` is asked only
+    /// for crashes.
+    pub fn next_inputs<Op>(
+        &mut self,
+        now: Time,
+        leader: impl FnOnce() -> Option<NodeId>,
+        op: impl FnOnce(u64, &mut SimRng) -> Op,
+    ) -> Vec<Input<Op>> {
+        let Some(((t, _), plan)) = self.agenda.pop_first() else {
+            return Vec::new();
+        };
+        debug_assert!(t <= now, "a planned action was taken late");
+        let up = |h: Health| h == Health::Up;
+        let not_crashed = |h: Health| h != Health::Crashed;
+        let servers = self.servers.clone();
+        match plan {
+            Plan::Crash { down } => {
+                let aimed = self
+                    .rng
+                    .chance(self.params.crash_leader)
+                    .then(leader)
+                    .flatten()
+                    .filter(|l| not_crashed(self.health[l.index()]));
+                let Some(n) = aimed.or_else(|| self.pick(&servers, not_crashed)) else {
+                    return Vec::new();
+                };
+                self.health[n.index()] = Health::Crashed;
+                self.at(now + down, Plan::Restart(n));
+                vec![Input::Crash(n)]
+            }
+            Plan::Restart(n) => {
+                if self.health[n.index()] != Health::Crashed {
+                    return Vec::new();
+                }
+                self.health[n.index()] = Health::Up;
+                vec![Input::Restart(n)]
+            }
+            Plan::Pause { length } => {
+                let Some(n) = self.pick(&servers, up) else {
+                    return Vec::new();
+                };
+                self.health[n.index()] = Health::Paused;
+                self.at(now + length, Plan::Resume(n));
+                vec![Input::Pause(n)]
+            }
+            Plan::Resume(n) => {
+                if self.health[n.index()] != Health::Paused {
+                    return Vec::new();
+                }
+                self.health[n.index()] = Health::Up;
+                vec![Input::Resume(n)]
+            }
+            Plan::Slow { factor, length } => {
+                let node = servers[self.rng.index(servers.len())];
+                self.at(now + length, Plan::Unslow(node));
+                vec![Input::Slow { node, factor }]
+            }
+            Plan::Unslow(node) => vec![Input::Slow {
+                node,
+                factor: Permille::ONE,
+            }],
+            Plan::Skew { rate, length } => {
+                let node = servers[self.rng.index(servers.len())];
+                if let Some(length) = length {
+                    self.at(now + length, Plan::Unskew(node));
+                }
+                vec![Input::Skew { node, rate }]
+            }
+            Plan::Unskew(node) => vec![Input::Skew {
+                node,
+                rate: Permille::ONE,
+            }],
+            Plan::Partition { hold } => {
+                self.at(now + hold, Plan::HealAll);
+                if servers.len() < 2 {
+                    return Vec::new();
+                }
+                if self.params.partition == PartitionShape::IsolateOne {
+                    let node = servers[self.rng.index(servers.len())];
+                    let direction = match self.params.partition_kind {
+                        PartitionKind::Symmetric => Direction::Both,
+                        PartitionKind::OneWay if self.rng.chance(Ppm::percent(50)) => {
+                            Direction::Inbound
+                        }
+                        PartitionKind::OneWay => Direction::Outbound,
+                    };
+                    return vec![Input::Isolate { node, direction }];
+                }
+                let groups = self.groups();
+                vec![Input::Partition {
+                    groups,
+                    kind: self.params.partition_kind,
+                }]
+            }
+            Plan::OneWayIsolation { hold } => {
+                self.at(now + hold, Plan::HealAll);
+                let node = servers[self.rng.index(servers.len())];
+                let direction = if self.rng.chance(Ppm::percent(50)) {
+                    Direction::Inbound
+                } else {
+                    Direction::Outbound
+                };
+                vec![Input::Isolate { node, direction }]
+            }
+            Plan::HealAll => vec![Input::HealAll],
+            Plan::Load { every, until } => {
+                let next = now
+                    + self
+                        .rng
+                        .duration(Duration(every.0 / 2), every + Duration(every.0 / 2));
+                if next < until && self.ops + 1 < MAX_OPS {
+                    self.at(next, Plan::Load { every, until });
+                }
+                if self.ops >= MAX_OPS {
+                    return Vec::new();
+                }
+                // Operations go to a client that is up; a protocol without
+                // clients takes them at a server that is up.
+                let targets = if self.clients.is_empty() {
+                    servers
+                } else {
+                    self.clients.clone()
+                };
+                let Some(node) = self.pick(&targets, up) else {
+                    return Vec::new();
+                };
+                self.ops += 1;
+                let op = op(self.ops, &mut self.workload_rng);
+                vec![Input::Request { node, op }]
+            }
+        }
+    }
+
+    /// Picks the healed majority for the liveness phase and the inputs that
+    /// heal it: every link, the network defaults, and the health, speed and
+    /// clock of the majority and of every client. The minority keeps
+    /// whatever it had. Planned actions that have not happened are dropped:
+    /// the liveness phase has no new faults.
+    pub fn heal(&mut self) -> (Vec<NodeId>, Vec<Input<()>>) {
+        self.agenda.clear();
+        let mut servers = self.servers.clone();
+        for i in (1..servers.len()).rev() {
+            let j = self.rng.index(i + 1);
+            servers.swap(i, j);
+        }
+        servers.truncate(self.servers.len() / 2 + 1);
+        servers.sort_unstable();
+        let mut inputs = vec![Input::HealAll, Input::SetNetwork(LinkParams::default())];
+        for &n in servers.iter().chain(&self.clients) {
+            match self.health[n.index()] {
+                Health::Crashed => inputs.push(Input::Restart(n)),
+                Health::Paused => inputs.push(Input::Resume(n)),
+                Health::Up => {}
+            }
+            self.health[n.index()] = Health::Up;
+            inputs.push(Input::Slow {
+                node: n,
+                factor: Permille::ONE,
+            });
+            inputs.push(Input::Skew {
+                node: n,
+                rate: Permille::ONE,
+            });
+        }
+        (servers, inputs)
+    }
+}
+
+/// Re-types an input without an operation (the generator's heal inputs).
+fn with_op<Op>(input: Input<()>) -> Input<Op> {
+    match input {
+        Input::Crash(n) => Input::Crash(n),
+        Input::Restart(n) => Input::Restart(n),
+        Input::Pause(n) => Input::Pause(n),
+        Input::Resume(n) => Input::Resume(n),
+        Input::Slow { node, factor } => Input::Slow { node, factor },
+        Input::Skew { node, rate } => Input::Skew { node, rate },
+        Input::Cut { from, to } => Input::Cut { from, to },
+        Input::Heal { from, to } => Input::Heal { from, to },
+        Input::Isolate { node, direction } => Input::Isolate { node, direction },
+        Input::Partition { groups, kind } => Input::Partition { groups, kind },
+        Input::HealAll => Input::HealAll,
+        Input::DropMessage(id) => Input::DropMessage(id),
+        Input::SetNetwork(p) => Input::SetNetwork(p),
+        Input::SetLink { from, to, params } => Input::SetLink { from, to, params },
+        Input::Request { .. } => unreachable!("heal inputs carry no operation"),
+    }
+}
+
+// ----- running one seed ------------------------------------------------------
+
+/// Why a seed failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// A checker found a broken safety property (every violation of the
+    /// first step that broke one).
+    Safety(Vec<Violation>),
+    /// The healed majority did not converge within the bound, or the run
+    /// hit its step bound.
+    Liveness(String),
+    /// The protocol (or the engine) panicked.
+    Panic(String),
+    /// The world refused an input the generator made: a bug in the sweep.
+    Refused(String),
+}
+
+impl Failure {
+    /// A short name for the kind of failure.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Failure::Safety(_) => "safety violation",
+            Failure::Liveness(_) => "liveness failure",
+            Failure::Panic(_) => "panic",
+            Failure::Refused(_) => "input refused",
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Safety(vs) => {
+                for (i, v) in vs.iter().enumerate() {
+                    if i > 0 {
+                        writeln!(f)?;
+                    }
+                    write!(f, "violation: {v}")?;
+                }
+                Ok(())
+            }
+            Failure::Liveness(why) => write!(f, "liveness: {why}"),
+            Failure::Panic(why) => write!(f, "panic: {why}"),
+            Failure::Refused(why) => write!(f, "the world refused a generated input: {why}"),
+        }
+    }
+}
+
+/// What one seed did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeedOutcome {
+    /// The seed.
+    pub seed: u64,
+    /// The fault parameters it drew.
+    pub params: FaultParams,
+    /// `Ok` if both phases passed.
+    pub result: Result<(), Failure>,
+    /// Steps taken.
+    pub steps: u64,
+    /// Inputs applied (faults, heals and client operations).
+    pub inputs: u64,
+    /// Virtual time at the end.
+    pub end: Time,
+    /// The trace hash at the end: equal natively and in wasm.
+    pub trace_hash: u64,
+}
+
+struct Runner<P: Sweepable> {
+    world: World<P>,
+    checkers: Checkers<P>,
+    inputs: u64,
+}
+
+impl<P: Sweepable> Runner<P> {
+    fn observe_last(&mut self) -> Result<(), Failure> {
+        let record = self.world.last_record().expect("a step was just taken");
+        if self.checkers.observe(record, &self.world) > 0 {
+            let step = record.step;
+            let found: Vec<Violation> = self
+                .checkers
+                .violations()
+                .iter()
+                .filter(|v| v.step == step)
+                .cloned()
+                .collect();
+            return Err(Failure::Safety(found));
+        }
+        if self.world.steps() >= MAX_STEPS {
+            return Err(Failure::Liveness(format!(
+                "the run reached its bound of {MAX_STEPS} steps at {} (a livelock or a message storm)",
+                self.world.now()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs every event up to and including `t`, checking after each step.
+    fn run_to(&mut self, t: Time) -> Result<(), Failure> {
+        while self.world.run_until(t, 1).steps == 1 {
+            self.observe_last()?;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, input: Input<OpOf<P>>) -> Result<(), Failure> {
+        let text = input.to_string();
+        let now = self.world.now();
+        self.world
+            .apply(input)
+            .map_err(|e| Failure::Refused(format!("`{text}` at {now}: {e}")))?;
+        self.inputs += 1;
+        self.observe_last()
+    }
+}
+
+/// Runs one seed of protocol `protocol` (shared, so a thread builds it once):
+/// the safety phase under the generated faults, then the liveness phase.
+/// A panic is caught and reported as the seed's failure.
+pub fn run_seed<P: Sweepable>(protocol: &Rc<P>, seed: u64) -> SeedOutcome {
+    let params = FaultParams::draw(seed, protocol.time_unit());
+    let mut config = WorldConfig::with_seed(seed);
+    config.network = params.network;
+    let mut runner = Runner {
+        world: World::from_shared(Rc::clone(protocol), config),
+        checkers: protocol.checkers(),
+        inputs: 0,
+    };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_phases(protocol, &params, &mut runner)
+    }))
+    .unwrap_or_else(|payload| {
+        let text = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_string());
+        Err(Failure::Panic(text))
+    });
+    SeedOutcome {
+        seed,
+        params,
+        result,
+        steps: runner.world.steps(),
+        inputs: runner.inputs,
+        end: runner.world.now(),
+        trace_hash: runner.world.trace_hash(),
+    }
+}
+
+fn run_phases<P: Sweepable>(
+    protocol: &Rc<P>,
+    params: &FaultParams,
+    runner: &mut Runner<P>,
+) -> Result<(), Failure> {
+    let mut generator = Generator::new(
+        params,
+        protocol.servers(),
+        protocol.clients(),
+        runner.world.node_count(),
+    );
+    // Safety phase: faults on, checkers after every step.
+    while let Some(t) = generator.next_time() {
+        runner.run_to(t)?;
+        let inputs = generator.next_inputs(
+            t,
+            || protocol.leader(&runner.world),
+            |n, rng| protocol.workload_op(n, rng),
+        );
+        for input in inputs {
+            runner.apply(input)?;
+        }
+    }
+    let end_of_safety = Time(params.safety.0);
+    runner.run_to(end_of_safety)?;
+
+    // Liveness phase: heal a random majority, no new faults, poll.
+    let (healed, inputs) = generator.heal();
+    for input in inputs {
+        runner.apply(with_op(input))?;
+    }
+    let polls = LIVENESS_UNITS * POLLS_PER_UNIT;
+    let mut last = String::new();
+    for k in 1..=polls {
+        let t = end_of_safety + params.unit.scale(k, POLLS_PER_UNIT);
+        runner.run_to(t)?;
+        match protocol.converged(&runner.world, &healed) {
+            Ok(()) => return Ok(()),
+            Err(why) => last = why,
+        }
+    }
+    let healed: Vec<String> = healed.iter().map(|n| n.to_string()).collect();
+    Err(Failure::Liveness(format!(
+        "the healed majority {{{}}} had not converged {} after healing: {last}",
+        healed.join(" "),
+        ms(params.unit.scale(LIVENESS_UNITS, 1))
+    )))
+}
+
+// ----- the parallel driver ---------------------------------------------------
+
+/// Runs seeds `seeds` of protocol `P` with `servers` servers (and the
+/// teaching toggle `toggle`, if any) on `threads` threads. Each thread builds
+/// its own protocol value and worlds. `on_done` is called from the worker
+/// threads as each seed finishes (for progress); the returned outcomes are in
+/// seed order, whatever order they finished in.
+pub fn sweep<P: Sweepable>(
+    servers: usize,
+    toggle: Option<&str>,
+    seeds: Range<u64>,
+    threads: usize,
+    on_done: &(dyn Fn(&SeedOutcome) + Sync),
+) -> Result<Vec<SeedOutcome>, String> {
+    // Refuse a bad size or toggle once, here, with the protocol's sentence.
+    P::for_sweep(servers, toggle)?;
+    let count = seeds.end.saturating_sub(seeds.start);
+    let next = AtomicU64::new(0);
+    let threads = threads.max(1).min(count.max(1) as usize);
+    let mut outcomes: Vec<SeedOutcome> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let protocol = Rc::new(P::for_sweep(servers, toggle).expect("accepted above"));
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, AtomicOrdering::Relaxed);
+                        if i >= count {
+                            break;
+                        }
+                        let outcome = run_seed(&protocol, seeds.start + i);
+                        on_done(&outcome);
+                        done.push(outcome);
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("run_seed catches panics"))
+            .collect()
+    });
+    outcomes.sort_by_key(|o| o.seed);
+    Ok(outcomes)
+}
+
+// ----- the test protocol -----------------------------------------------------
+
+#[cfg(any(test, feature = "testkit"))]
+mod broadcast_sweep {
+    use std::collections::BTreeSet;
+
+    use super::Sweepable;
+    use crate::checker::Checkers;
+    use crate::ids::NodeId;
+    use crate::network::Health;
+    use crate::rng::SimRng;
+    use crate::testkit::broadcast::{Broadcast, BroadcastChecker};
+    use crate::time::Duration;
+    use crate::world::World;
+
+    impl Sweepable for Broadcast {
+        fn toggles() -> &'static [&'static str] {
+            &["volatile-delivered"]
+        }
+
+        fn for_sweep(servers: usize, toggle: Option<&str>) -> Result<Self, String> {
+            if !(2..=32).contains(&servers) {
+                return Err(format!(
+                    "broadcast runs with 2 to 32 servers, not {servers}"
+                ));
+            }
+            let mut b = Broadcast::new(servers);
+            match toggle {
+                None => {}
+                Some("volatile-delivered") => b.volatile_delivered = true,
+                Some(other) => {
+                    return Err(format!(
+                        "broadcast has no toggle `{other}`; its toggles are: {}",
+                        Self::toggles().join(", ")
+                    ))
+                }
+            }
+            Ok(b)
+        }
+
+        fn servers(&self) -> Vec<NodeId> {
+            (0..self.servers as u32).map(NodeId).collect()
+        }
+
+        fn clients(&self) -> Vec<NodeId> {
+            Vec::new()
+        }
+
+        fn time_unit(&self) -> Duration {
+            // Two retransmission rounds.
+            Duration(self.retransmit.0 * 2)
+        }
+
+        fn checkers(&self) -> Checkers<Self> {
+            Checkers::new(vec![Box::new(BroadcastChecker::default())])
+        }
+
+        fn workload_op(&self, n: u64, _rng: &mut SimRng) -> u64 {
+            n
+        }
+
+        /// Every healed server has delivered every value that any running
+        /// server has delivered. A running server (healed, or a minority
+        /// server that kept running) retransmits each value it delivered
+        /// until every peer acknowledges it, and a peer acknowledges only
+        /// what it has delivered and persisted; links are healed, so each
+        /// such value must reach the whole healed majority. That covers every
+        /// value a healed server delivered and every value an operation put
+        /// into a server that is still up. Values only a crashed or paused
+        /// minority server holds may be lost, and are not required.
+        fn converged(&self, world: &World<Self>, healed: &[NodeId]) -> Result<(), String> {
+            let mut required = BTreeSet::new();
+            let mut holder = std::collections::BTreeMap::new();
+            for id in world.node_ids() {
+                if world.conditions(id).health != Health::Up {
+                    continue;
+                }
+                if let Some(node) = world.node(id) {
+                    for &v in node.delivered() {
+                        if required.insert(v) {
+                            holder.insert(v, id);
+                        }
+                    }
+                }
+            }
+            for &h in healed {
+                let Some(node) = world.node(h) else {
+                    return Err(format!("{h} is not running"));
+                };
+                let missing: Vec<u64> = required.difference(node.delivered()).copied().collect();
+                if let Some(&v) = missing.first() {
+                    return Err(format!(
+                        "{h} has not delivered {} value(s) that running servers hold, such as v{v} (held by {})",
+                        missing.len(),
+                        holder[&v]
+                    ));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::broadcast::Broadcast;
+
+    fn outcomes(servers: usize, toggle: Option<&str>, seeds: Range<u64>) -> Vec<SeedOutcome> {
+        sweep::<Broadcast>(servers, toggle, seeds, 2, &|_| {}).expect("valid sweep")
+    }
+
+    #[test]
+    fn the_correct_broadcast_passes_a_small_sweep() {
+        for servers in [3, 5] {
+            for o in outcomes(servers, None, 0..20) {
+                assert_eq!(o.result, Ok(()), "seed {}:\n{}", o.seed, o.params);
+                assert!(o.steps > 0);
+            }
+        }
+    }
+
+    #[test]
+    fn the_volatile_delivered_toggle_is_caught() {
+        let caught = outcomes(3, Some("volatile-delivered"), 0..50)
+            .into_iter()
+            .filter(|o| matches!(&o.result, Err(Failure::Safety(vs)) if vs[0].rule == "B1"))
+            .count();
+        assert!(caught > 0, "no seed of 50 caught the broken integrity rule");
+    }
+
+    #[test]
+    fn a_seed_is_reproducible_and_independent_of_the_thread() {
+        let all = outcomes(5, Some("volatile-delivered"), 0..8);
+        let protocol = Rc::new(Broadcast::for_sweep(5, Some("volatile-delivered")).unwrap());
+        for o in all {
+            assert_eq!(run_seed(&protocol, o.seed), o);
+        }
+    }
+
+    #[test]
+    fn parameters_stay_in_the_ranges_of_testing_md() {
+        let unit = Duration::from_ms(100);
+        let mut reordering = 0;
+        for seed in 0..400 {
+            let p = FaultParams::draw(seed, unit);
+            let l = p.network.latency;
+            assert!(l.min <= Duration::from_ms(30));
+            assert!((Duration::from_ms(30)..=Duration::from_ms(100)).contains(&l.mean));
+            assert!(p.network.drop <= Ppm::percent(30));
+            assert!(p.network.duplicate <= Ppm::percent(50));
+            reordering += usize::from(p.network.delay_spike != Ppm::NEVER);
+            let total: u64 = p.load.iter().map(|ph| ph.length.0).sum();
+            assert_eq!(total, p.safety.0);
+            assert!(p.to_string().contains("one-way isolation"));
+        }
+        assert!((60..140).contains(&reordering), "{reordering} of 400");
+    }
+
+    #[test]
+    fn every_seed_isolates_one_node_one_way_and_never_asks_the_impossible() {
+        for seed in 0..200 {
+            let p = FaultParams::draw(seed, Duration::from_ms(100));
+            let servers: Vec<NodeId> = (0..5).map(NodeId).collect();
+            let mut g = Generator::new(&p, servers, Vec::new(), 5);
+            let mut one_way = false;
+            while let Some(t) = g.next_time() {
+                for input in g.next_inputs(t, || Some(NodeId(0)), |n, _| n) {
+                    one_way |= matches!(
+                        input,
+                        Input::Isolate {
+                            direction: Direction::Inbound | Direction::Outbound,
+                            ..
+                        }
+                    );
+                }
+            }
+            assert!(one_way, "seed {seed} never isolated a node one way");
+        }
+    }
 }

@@ -1,0 +1,294 @@
+//! `cargo xtask sweep`: seed sweeps of a protocol under generated faults.
+//!
+//! ```text
+//! sweep --protocol P --seeds N [--start-seed S] [--nodes K] [--toggle NAME]
+//!       [--threads T] [--hashes]
+//! ```
+//!
+//! Each failing seed prints `SEED=...`, its fault parameters, what broke and
+//! the command that reproduces it. The last line sums up the sweep; the exit
+//! code is non-zero if any seed failed.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use lab::{with_protocol, Visit, PROTOCOLS};
+use sim::sweep::{sweep, Failure, SeedOutcome, Sweepable};
+
+const USAGE: &str = "\
+usage: cargo xtask sweep --protocol P --seeds N [--start-seed S] [--nodes K] [--toggle NAME]
+                         [--threads T] [--hashes]
+
+  --protocol P      the protocol to sweep (one of: PROTOCOLS)
+  --seeds N         how many seeds to run (at least 1)
+  --start-seed S    the first seed (default 0)
+  --nodes K         how many servers (default 3)
+  --toggle NAME     switch on one of the protocol's teaching toggles (deliberate bugs)
+  --threads T       worker threads (default: every core)
+  --hashes          also print each seed's trace hash (`seed S hash H`)
+";
+
+#[derive(Debug, PartialEq, Eq)]
+struct Args {
+    protocol: String,
+    seeds: u64,
+    start: u64,
+    nodes: usize,
+    toggle: Option<String>,
+    threads: usize,
+    hashes: bool,
+}
+
+fn parse(args: &[String]) -> Result<Args, String> {
+    let mut protocol = None;
+    let mut seeds = None;
+    let mut start = 0u64;
+    let mut nodes = 3usize;
+    let mut toggle = None;
+    let mut threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut hashes = false;
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = |what: &str| {
+            it.next()
+                .filter(|v| !v.starts_with("--"))
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value ({what})"))
+        };
+        fn number<T: std::str::FromStr>(flag: &str, text: &str, what: &str) -> Result<T, String> {
+            text.parse()
+                .map_err(|_| format!("{flag} takes {what}, not `{text}`"))
+        }
+        match flag.as_str() {
+            "--protocol" => protocol = Some(value("a protocol name")?),
+            "--seeds" => {
+                let n: u64 = number(flag, &value("a count")?, "a whole number of seeds")?;
+                if n == 0 {
+                    return Err("--seeds must be at least 1".into());
+                }
+                seeds = Some(n);
+            }
+            "--start-seed" => start = number(flag, &value("a seed")?, "a seed from 0 to 2^64-1")?,
+            "--nodes" => nodes = number(flag, &value("a count")?, "a whole number of servers")?,
+            "--toggle" => toggle = Some(value("a toggle name")?),
+            "--threads" => {
+                threads = number(flag, &value("a count")?, "a whole number of threads")?;
+                if threads == 0 {
+                    return Err("--threads must be at least 1".into());
+                }
+            }
+            "--hashes" => hashes = true,
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    let protocol = protocol.ok_or("--protocol is required")?;
+    let seeds = seeds.ok_or("--seeds is required")?;
+    if start.checked_add(seeds).is_none() {
+        return Err(format!(
+            "--start-seed {start} plus --seeds {seeds} runs past the largest seed, 2^64-1"
+        ));
+    }
+    Ok(Args {
+        protocol,
+        seeds,
+        start,
+        nodes,
+        toggle,
+        threads,
+        hashes,
+    })
+}
+
+/// The command that reruns exactly one seed.
+fn reproduce(args: &Args, seed: u64) -> String {
+    let mut cmd = format!(
+        "cargo xtask sweep --protocol {} --seeds 1 --start-seed {seed} --nodes {}",
+        args.protocol, args.nodes
+    );
+    if let Some(t) = &args.toggle {
+        cmd.push_str(&format!(" --toggle {t}"));
+    }
+    cmd
+}
+
+fn print_failure(args: &Args, o: &SeedOutcome, failure: &Failure) {
+    let toggle = args
+        .toggle
+        .as_deref()
+        .map_or(String::new(), |t| format!(", toggle {t}"));
+    println!(
+        "\nFAILED SEED={} ({}, {} nodes{toggle}): {}",
+        o.seed,
+        args.protocol,
+        args.nodes,
+        failure.kind()
+    );
+    if let Ok(commit) = std::env::var("CLUSTERSCOPE_COMMIT") {
+        println!("  commit: {commit}");
+    }
+    println!("  fault parameters:");
+    for line in o.params.to_string().lines() {
+        println!("    {line}");
+    }
+    for line in failure.to_string().lines() {
+        println!("  {line}");
+    }
+    println!(
+        "  after {} steps and {} inputs, at {}; trace hash {:016x}",
+        o.steps, o.inputs, o.end, o.trace_hash
+    );
+    println!("  reproduce: {}", reproduce(args, o.seed));
+}
+
+struct Run<'a>(&'a Args);
+
+impl Visit for Run<'_> {
+    type Output = Result<ExitCode, String>;
+
+    fn visit<P: Sweepable>(self) -> Self::Output {
+        let args = self.0;
+        let started = Instant::now();
+        let done = AtomicU64::new(0);
+        let progress = |_: &SeedOutcome| {
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if n % 1_000 == 0 {
+                eprintln!("  {n} of {} seeds done", args.seeds);
+            }
+        };
+        let outcomes = sweep::<P>(
+            args.nodes,
+            args.toggle.as_deref(),
+            args.start..args.start + args.seeds,
+            args.threads,
+            &progress,
+        )?;
+        let seconds = started.elapsed().as_secs_f64();
+        let (mut safety, mut liveness, mut other) = (0u64, 0u64, 0u64);
+        for o in &outcomes {
+            if args.hashes {
+                println!(
+                    "seed {} hash {:016x} steps {}",
+                    o.seed, o.trace_hash, o.steps
+                );
+            }
+            if let Err(f) = &o.result {
+                match f {
+                    Failure::Safety(_) => safety += 1,
+                    Failure::Liveness(_) => liveness += 1,
+                    Failure::Panic(_) | Failure::Refused(_) => other += 1,
+                }
+                print_failure(args, o, f);
+            }
+        }
+        let steps: u64 = outcomes.iter().map(|o| o.steps).sum();
+        let toggle = args
+            .toggle
+            .as_deref()
+            .map_or(String::new(), |t| format!(", toggle {t}"));
+        println!(
+            "\n{} seeds run ({}, {} nodes{toggle}, seeds {}..={}): {safety} safety violations, \
+             {liveness} liveness failures, {other} panics or refused inputs; \
+             {:.1} seeds/s, {:.2} M steps/s on {} threads",
+            outcomes.len(),
+            args.protocol,
+            args.nodes,
+            args.start,
+            args.start + args.seeds - 1,
+            outcomes.len() as f64 / seconds,
+            steps as f64 / seconds / 1e6,
+            args.threads
+        );
+        Ok(if safety + liveness + other == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
+    }
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.iter().any(|a| a == "-h" || a == "--help") {
+        print!("{}", USAGE.replace("PROTOCOLS", &PROTOCOLS.join(", ")));
+        return ExitCode::SUCCESS;
+    }
+    let result = parse(&argv).and_then(|args| with_protocol(&args.protocol, Run(&args))?);
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            eprintln!("(`cargo xtask sweep --help` shows the usage)");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Result<Args, String> {
+        parse(&s.split_whitespace().map(String::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn parses_a_full_command_line() {
+        let a =
+            args("--protocol broadcast --seeds 10 --start-seed 7 --nodes 5 --toggle x --threads 3")
+                .unwrap();
+        assert_eq!(
+            a,
+            Args {
+                protocol: "broadcast".into(),
+                seeds: 10,
+                start: 7,
+                nodes: 5,
+                toggle: Some("x".into()),
+                threads: 3,
+                hashes: false,
+            }
+        );
+        assert_eq!(
+            reproduce(&a, 42),
+            "cargo xtask sweep --protocol broadcast --seeds 1 --start-seed 42 --nodes 5 --toggle x"
+        );
+    }
+
+    #[test]
+    fn bad_arguments_get_specific_messages() {
+        let err = |s: &str| args(s).unwrap_err();
+        assert_eq!(err("--seeds 3"), "--protocol is required");
+        assert_eq!(err("--protocol broadcast"), "--seeds is required");
+        assert!(err("--protocol broadcast --seeds -1").contains("--seeds needs a value"));
+        assert!(err("--protocol broadcast --seeds ten").contains("not `ten`"));
+        assert_eq!(
+            err("--protocol broadcast --seeds 0"),
+            "--seeds must be at least 1"
+        );
+        assert!(err("--protocol broadcast --seeds 1 --frob").contains("unknown argument `--frob`"));
+        assert!(
+            err("--protocol broadcast --seeds 2 --start-seed 18446744073709551615")
+                .contains("past the largest seed")
+        );
+        assert!(err("--protocol broadcast --seeds 1 --nodes").contains("--nodes needs a value"));
+    }
+
+    #[test]
+    fn unknown_protocols_and_toggles_are_refused_with_the_choices() {
+        let e = with_protocol("zab", Run(&args("--protocol zab --seeds 1").unwrap())).unwrap_err();
+        assert!(
+            e.contains("unknown protocol `zab`") && e.contains("broadcast"),
+            "{e}"
+        );
+        let a = args("--protocol broadcast --seeds 1 --toggle nope").unwrap();
+        let e = with_protocol("broadcast", Run(&a)).unwrap().unwrap_err();
+        assert!(
+            e.contains("no toggle `nope`") && e.contains("volatile-delivered"),
+            "{e}"
+        );
+        let a = args("--protocol broadcast --seeds 1 --nodes 1").unwrap();
+        let e = with_protocol("broadcast", Run(&a)).unwrap().unwrap_err();
+        assert!(e.contains("2 to 32 servers"), "{e}");
+    }
+}
