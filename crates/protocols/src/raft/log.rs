@@ -342,6 +342,11 @@ impl Kv {
         }
     }
 
+    /// The latest request of `client` this store has applied.
+    pub fn last_request(&self, client: NodeId) -> Option<RequestId> {
+        self.sessions.get(&client).map(|(r, _)| *r)
+    }
+
     /// The stored keys and values, in key order.
     pub fn data(&self) -> &BTreeMap<String, String> {
         &self.data

@@ -67,6 +67,7 @@
 //! isolated one way keeps deposing the leader.
 
 pub mod checker;
+mod interactive;
 pub mod linearizability;
 pub mod log;
 pub mod msg;

@@ -66,8 +66,13 @@ pub enum RaftMsg {
         success: bool,
         /// On success, the index of the last entry the follower now holds
         /// from this request. On failure, a hint: the follower's last index,
-        /// so that the leader can skip back quickly.
+        /// or the index just before its entries of the conflicting term, so
+        /// that the leader can skip back a whole term at a time (§5.3).
         match_index: LogIndex,
+        /// The `prev_log_index` of the request this answers, so that the
+        /// leader can tell a stale or duplicated rejection from the answer
+        /// to its latest probe (etcd's reject index).
+        probe: LogIndex,
     },
     /// A client's operation.
     ClientRequest {
@@ -166,6 +171,7 @@ impl Message for RaftMsg {
                 term,
                 success,
                 match_index,
+                ..
             } => {
                 if *success {
                     format!("term {term}, ok, match {match_index}")
@@ -227,7 +233,8 @@ impl Encode for RaftMsg {
                 term,
                 success,
                 match_index,
-            } => (6u8, term, success, match_index).encode(h),
+                probe,
+            } => (6u8, term, success, match_index, probe).encode(h),
             RaftMsg::ClientRequest { request, op } => (7u8, request, op).encode(h),
             RaftMsg::ClientReply { request, outcome } => {
                 (8u8, request).encode(h);

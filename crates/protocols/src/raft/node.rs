@@ -242,6 +242,8 @@ pub struct Client {
     next_request: RequestId,
     queue: VecDeque<KvOp>,
     outstanding: Option<(RequestId, KvOp)>,
+    /// The latest request answered (volatile: only for the liveness check).
+    last_completed: Option<RequestId>,
     retry: sim::Duration,
 }
 
@@ -371,6 +373,7 @@ impl RaftNode {
             next_request: RequestId(1),
             queue: VecDeque::new(),
             outstanding: None,
+            last_completed: None,
             retry: settings.client_retry,
         })
     }
@@ -854,6 +857,7 @@ impl Server {
                     term: self.term,
                     success: false,
                     match_index: self.log.last_index(),
+                    probe: prev_log_index,
                 },
             );
             return;
@@ -874,10 +878,17 @@ impl Server {
         self.reset_election_timer(out);
 
         if self.log.term_at(prev_log_index) != Some(prev_log_term) {
-            let hint = if prev_log_index > self.log.last_index() {
-                self.log.last_index()
-            } else {
-                prev_log_index.prev()
+            let hint = match self.log.term_at(prev_log_index) {
+                None => self.log.last_index(),
+                Some(conflict) => {
+                    // Skip back over every entry of the conflicting term: the
+                    // leader cannot have any of them at these indexes.
+                    let mut i = prev_log_index;
+                    while i > self.commit_index && self.log.term_at(i.prev()) == Some(conflict) {
+                        i = i.prev();
+                    }
+                    i.prev()
+                }
             };
             out.note(format!(
                 "{} has no entry {prev_log_index}@{prev_log_term}; the leader must back up",
@@ -889,6 +900,7 @@ impl Server {
                     term: self.term,
                     success: false,
                     match_index: hint,
+                    probe: prev_log_index,
                 },
             );
             return;
@@ -953,6 +965,7 @@ impl Server {
                 term: self.term,
                 success: true,
                 match_index: index,
+                probe: prev_log_index,
             },
         );
     }
@@ -963,6 +976,7 @@ impl Server {
         term: Term,
         success: bool,
         match_index: LogIndex,
+        probe: LogIndex,
         out: &mut Out<RaftNode>,
     ) {
         if term > self.term {
@@ -981,16 +995,25 @@ impl Server {
         let next = l.next_index.get_mut(&from).expect("a peer");
         let matched = l.match_index.get_mut(&from).expect("a peer");
         if success {
-            // Replies can arrive out of order: never move backwards.
+            // Replies can arrive out of order: never move backwards. Only a
+            // reply that taught the leader something triggers more sending,
+            // so duplicated replies cannot multiply messages.
+            let advanced = match_index > *matched;
             *matched = (*matched).max(match_index);
             *next = (*next).max(match_index.next());
-            let more = *next <= last;
+            let more = advanced && *next <= last;
             self.advance_commit(out);
             if more {
                 self.send_append(from, out);
             }
+        } else if probe != next.prev() {
+            out.note(format!(
+                "{} ignores a stale rejection from {from} (it probed {probe}, now probes {})",
+                self.id,
+                next.prev()
+            ));
         } else {
-            *next = LogIndex((next.0.saturating_sub(1)).min(match_index.0 + 1).max(1));
+            *next = LogIndex(probe.0.min(match_index.0 + 1).max(1));
             if *next <= *matched {
                 *next = matched.next();
             }
@@ -1217,7 +1240,8 @@ impl Server {
                 term,
                 success,
                 match_index,
-            } => self.on_append_entries_reply(from, *term, *success, *match_index, out),
+                probe,
+            } => self.on_append_entries_reply(from, *term, *success, *match_index, *probe, out),
             RaftMsg::ClientRequest { request, op } => {
                 self.on_client_request(from, *request, op, out)
             }
@@ -1233,6 +1257,11 @@ impl Client {
     /// The request waiting for an answer.
     pub fn outstanding(&self) -> Option<&(RequestId, KvOp)> {
         self.outstanding.as_ref()
+    }
+
+    /// The latest request this client has had answered since it started.
+    pub fn last_completed(&self) -> Option<RequestId> {
+        self.last_completed
     }
 
     /// Operations waiting behind the outstanding one.
@@ -1283,6 +1312,7 @@ impl Client {
                     result: result.clone(),
                 });
                 self.outstanding = None;
+                self.last_completed = Some(request);
                 out.cancel_timer(RaftTimer::ClientRetry);
                 self.issue_next(out);
             }
@@ -1668,6 +1698,7 @@ mod tests {
                     term: Term(2),
                     success: true,
                     match_index: LogIndex(1),
+                    probe: LogIndex(1),
                 },
                 &mut Out::new(),
             );

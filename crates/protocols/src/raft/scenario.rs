@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use sim::{Checkers, Health, Input, NodeId, World};
 
-use super::node::{RaftNode, RaftOp};
+use super::node::{RaftNode, RaftOp, Server};
 use super::{KvOp, Raft, RaftChecker, Toggle};
 use crate::script::{parse_duration, parse_node, Scripted};
 
@@ -151,28 +151,25 @@ impl Scripted for Raft {
     }
 
     fn settled(world: &World<Raft>) -> bool {
-        settled_among(world, &world.protocol().server_ids(), Clients::MustBeIdle).is_ok()
+        settled_among(world, &world.protocol().server_ids(), Settle::Quiescent).is_ok()
     }
 }
 
-/// Whether [`settled_among`] also waits for every client to be answered.
+/// What [`settled_among`] waits for, once the group has a working leader.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Clients {
-    /// Every client must have its answers.
-    MustBeIdle,
-    /// Clients are not considered.
-    Ignored,
+pub enum Settle {
+    /// Everything is quiet: all logs equal and applied, all clients answered
+    /// (for scripts' `stabilize`).
+    Quiescent,
+    /// Every answered client operation is applied on every server of the
+    /// group (the sweep's liveness check; load may still be flowing).
+    Acknowledged,
 }
 
-/// Whether the up servers among `group` that can talk with a leader in both
-/// directions have converged on it: one leader of the highest term among
-/// them, every such server holding and applying the leader's whole log, the
-/// leader having committed it all, and (if asked) no client waiting.
-pub fn settled_among(
-    world: &World<Raft>,
-    group: &[NodeId],
-    clients: Clients,
-) -> Result<(), String> {
+/// Whether the up servers of `group` have converged: exactly one leader of
+/// the highest term among them (possibly outside the group), which has
+/// committed an entry of its own term, and then what `mode` asks for.
+pub fn settled_among(world: &World<Raft>, group: &[NodeId], mode: Settle) -> Result<(), String> {
     let up_server = |n: NodeId| {
         (world.conditions(n).health == Health::Up)
             .then(|| world.node(n).and_then(RaftNode::as_server))
@@ -197,6 +194,27 @@ pub fn settled_among(
     let [(lid, leader)] = leaders.as_slice() else {
         return Err(format!("{} leaders in term {max_term}", leaders.len()));
     };
+    if leader.log().term_at(leader.commit_index()) != Some(leader.term()) {
+        return Err(format!(
+            "{lid} leads term {} but has not committed an entry of it yet",
+            leader.term()
+        ));
+    }
+    match mode {
+        Settle::Quiescent => quiescent(world, *lid, leader, &servers),
+        Settle::Acknowledged => acknowledged(world, &servers),
+    }
+}
+
+/// Every server that can talk with the leader holds and has applied the
+/// leader's whole log, the leader has committed all of it, and no client
+/// waits for an answer.
+fn quiescent(
+    world: &World<Raft>,
+    lid: NodeId,
+    leader: &Server,
+    servers: &[(NodeId, &Server)],
+) -> Result<(), String> {
     let last = leader.log().last_index();
     if leader.commit_index() != last {
         return Err(format!(
@@ -205,8 +223,8 @@ pub fn settled_among(
         ));
     }
     let net = world.network();
-    for (id, s) in &servers {
-        if net.is_cut(*lid, *id) || net.is_cut(*id, *lid) {
+    for (id, s) in servers {
+        if net.is_cut(lid, *id) || net.is_cut(*id, lid) {
             continue;
         }
         if s.term() != leader.term()
@@ -216,13 +234,32 @@ pub fn settled_among(
             return Err(format!("{id} has applied {} of {last}", s.last_applied()));
         }
     }
-    if clients == Clients::Ignored {
-        return Ok(());
-    }
     for c in world.protocol().client_ids() {
         if let Some(RaftNode::Client(c)) = world.node(c) {
             if c.outstanding().is_some() || c.queued() > 0 {
                 return Err("a client still waits for an answer".to_string());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every operation a client has had answered is applied on every server of
+/// the group (each client numbers its requests in order and has one out at
+/// a time, so its latest answered request being applied means all are).
+fn acknowledged(world: &World<Raft>, servers: &[(NodeId, &Server)]) -> Result<(), String> {
+    for c in world.protocol().client_ids() {
+        let Some(RaftNode::Client(client)) = world.node(c) else {
+            continue;
+        };
+        let Some(done) = client.last_completed() else {
+            continue;
+        };
+        for (id, s) in servers {
+            if s.kv().last_request(c).is_none_or(|r| r < done) {
+                return Err(format!(
+                    "{id} has not applied {c}{done}, which was answered"
+                ));
             }
         }
     }

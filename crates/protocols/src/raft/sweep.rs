@@ -3,7 +3,7 @@
 use sim::{Checkers, Duration, NodeId, SimRng, Sweepable, World};
 
 use super::node::RaftOp;
-use super::scenario::{settled_among, Clients};
+use super::scenario::{settled_among, Settle};
 use super::{KvOp, Raft, RaftChecker, Toggle};
 
 /// How many clients a sweep run has.
@@ -65,6 +65,6 @@ impl Sweepable for Raft {
     }
 
     fn converged(&self, world: &World<Raft>, healed: &[NodeId]) -> Result<(), String> {
-        settled_among(world, healed, Clients::Ignored)
+        settled_among(world, healed, Settle::Acknowledged)
     }
 }
