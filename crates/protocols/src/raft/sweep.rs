@@ -2,7 +2,7 @@
 
 use sim::{Checkers, Duration, NodeId, SimRng, Sweepable, World};
 
-use super::node::RaftOp;
+use super::node::{RaftNode, RaftOp};
 use super::scenario::{settled_among, Settle};
 use super::{KvOp, Raft, RaftChecker, Toggle};
 
@@ -66,5 +66,16 @@ impl Sweepable for Raft {
 
     fn converged(&self, world: &World<Raft>, healed: &[NodeId]) -> Result<(), String> {
         settled_among(world, healed, Settle::Acknowledged)
+    }
+
+    /// The leader of the highest term among the servers that are up (a
+    /// deposed leader that has not heard of the new term yet is not it).
+    fn leader(&self, world: &World<Raft>) -> Option<NodeId> {
+        self.server_ids()
+            .into_iter()
+            .filter_map(|n| world.node(n).and_then(RaftNode::as_server).map(|s| (n, s)))
+            .filter(|(_, s)| s.is_leader())
+            .max_by_key(|(_, s)| s.term())
+            .map(|(n, _)| n)
     }
 }
