@@ -20,13 +20,14 @@ pub trait Visit {
 }
 
 /// The names [`with_protocol`] knows, for error messages and `--help`.
-pub const PROTOCOLS: &[&str] = &["broadcast"];
+pub const PROTOCOLS: &[&str] = &["broadcast", "raft"];
 
 /// Runs `v` with the protocol called `name`: the registry of sweepable
 /// protocols. To add one, add a line here and its name to [`PROTOCOLS`].
 pub fn with_protocol<V: Visit>(name: &str, v: V) -> Result<V::Output, String> {
     match name {
         "broadcast" => Ok(v.visit::<Broadcast>()),
+        "raft" => Ok(v.visit::<protocols::raft::Raft>()),
         other => Err(format!(
             "unknown protocol `{other}`; the protocols are: {}",
             PROTOCOLS.join(", ")
