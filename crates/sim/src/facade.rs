@@ -40,6 +40,12 @@ pub trait Interactive: Sweepable {
     fn countdown_timer(&self) -> Option<<NodeOf<Self> as Node>::Timer> {
         None
     }
+    /// A colour slot (0 to 11) for each message kind, for the stage and its
+    /// legend. A request and its reply usually share a slot; replies are
+    /// drawn hollow. Kinds not listed get a slot from a hash of their name.
+    fn message_colours(&self) -> &'static [(&'static str, u8)] {
+        &[]
+    }
     /// Protocol-specific entries for a node's menu, each a label and the
     /// operation (as text) it hands to that node: Raft's "Time out now".
     fn node_actions(&self, id: NodeId) -> Vec<(String, String)> {
@@ -213,8 +219,12 @@ pub trait AnySim {
     fn step_back(&mut self) -> bool;
     /// Runs to time `t`, at most `max_steps` steps.
     fn run_until(&mut self, t: Time, max_steps: u64) -> RunOutcome;
-    /// Runs to the next milestone, at most `max_steps` steps.
-    fn run_to_milestone(&mut self, max_steps: u64) -> Option<Milestone>;
+    /// Runs to the next milestone, at most `max_steps` steps and at most
+    /// `max_units` of the protocol's time unit (a quiet cluster has no next
+    /// round; it must not run for minutes looking for one).
+    fn run_to_milestone(&mut self, max_steps: u64, max_units: u64) -> Option<Milestone>;
+    /// The protocol's natural time unit (Raft: the longest election timeout).
+    fn time_unit(&self) -> Duration;
     /// Goes to time `t`.
     fn seek_time(&mut self, t: Time);
     /// Goes to the moment after `step` steps.
@@ -231,6 +241,8 @@ pub trait AnySim {
     fn inputs(&self) -> Vec<InputRecord<String>>;
     /// Protocol-specific menu entries for a node: (label, operation text).
     fn node_actions(&self, id: NodeId) -> Vec<(String, String)>;
+    /// Colour slots by message kind (see [`Interactive::message_colours`]).
+    fn message_colours(&self) -> &'static [(&'static str, u8)];
     /// The run itself, for a protocol's own widget to downcast.
     fn as_any(&self) -> &dyn std::any::Any;
     /// Violations up to the current moment.
@@ -525,14 +537,23 @@ impl<P: Interactive> AnySim for Run<P> {
         outcome
     }
 
-    fn run_to_milestone(&mut self, max_steps: u64) -> Option<Milestone> {
+    fn run_to_milestone(&mut self, max_steps: u64, max_units: u64) -> Option<Milestone> {
+        let deadline = self.now() + Duration(self.time_unit().0.saturating_mul(max_units));
         for _ in 0..max_steps {
+            if self.next_event_time().is_none_or(|t| t > deadline) {
+                self.run_until(deadline, max_steps);
+                return None;
+            }
             let summary = self.step()?;
             if let Some(m) = summary.milestones.first() {
                 return Some(m.clone());
             }
         }
         None
+    }
+
+    fn time_unit(&self) -> Duration {
+        self.protocol().time_unit()
     }
 
     fn seek_time(&mut self, t: Time) {
@@ -621,6 +642,10 @@ impl<P: Interactive> AnySim for Run<P> {
 
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+
+    fn message_colours(&self) -> &'static [(&'static str, u8)] {
+        self.protocol().message_colours()
     }
 
     fn violations(&self) -> &[Violation] {
