@@ -1,21 +1,454 @@
-//! The root component: the page shell that every view fills in.
+//! The root component: the page, the animation loop, keyboard shortcuts and
+//! the link in the address bar.
 
-use gloo::events::EventListener;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gloo::events::{EventListener, EventListenerOptions};
+use gloo::render::{request_animation_frame, AnimationFrame};
+use sim::{Input, MessageView, NodeId, NodeInfo, Time};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use crate::components::{controls::ControlsBar, header::Header, help::HelpDialog, stage::Stage};
+use clusterscope::layout;
+use clusterscope::share::{Embed, Shared};
 
-/// The whole page: header, stage, controls bar, and the help dialog.
+use crate::catalog::{self, Setup};
+use crate::components::checkers::CheckerPanel;
+use crate::components::controls::ControlsBar;
+use crate::components::events::EventLog;
+use crate::components::header::Header;
+use crate::components::help::HelpDialog;
+use crate::components::inspector::Inspector;
+use crate::components::menu::{ActionMenu, PartitionTool};
+use crate::components::settings::SettingsPanel;
+use crate::components::share::ShareDialog;
+use crate::components::stage::{MenuTarget, Stage};
+use crate::components::timeline::TimelineBar;
+use crate::lab::{Action, Lab, LabHandle, Notice, Tone};
+
+/// How many event-log lines the panel shows.
+const LOG_LINES: usize = 200;
+
+/// The run the page starts with: the link's, or the default one.
+fn initial_lab() -> Lab {
+    let hash = gloo::utils::window().location().hash().unwrap_or_default();
+    let fragment = hash.trim_start_matches('#');
+    let fallback = |reason: String| {
+        let mut lab = Lab::new(Setup::default()).expect("the default setup builds");
+        lab.notice = Some(Notice {
+            tone: Tone::Error,
+            text: format!("{reason} Showing the default run instead."),
+        });
+        lab
+    };
+    if fragment.is_empty() {
+        return Lab::new(Setup::default()).expect("the default setup builds");
+    }
+    match Shared::decode(fragment) {
+        Ok(shared) => Lab::open(&shared)
+            .unwrap_or_else(|e| fallback(format!("This link could not be opened: {e}"))),
+        Err(e) => fallback(format!(
+            "This link could not be read: {}.",
+            crate::lab::capitalise(&e.to_string())
+        )),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Tab {
+    Inspector,
+    Events,
+    Checkers,
+    Settings,
+}
+
 #[function_component(App)]
 pub fn app() -> Html {
+    let lab = use_reducer(initial_lab);
     let help_open = use_state(|| false);
+    let partition_open = use_state(|| false);
+    let share_open = use_state(|| false);
+    let menu = use_state(|| None::<(MenuTarget, i32, i32)>);
+    let tab = use_state(|| Tab::Inspector);
+    let reduced_motion = use_state(|| media_matches("(prefers-reduced-motion: reduce)"));
 
-    // One document-level listener for keyboard shortcuts, removed on unmount.
-    {
-        let help_open = help_open.clone();
-        use_effect_with((), move |_| {
-            let listener = EventListener::new(&gloo::utils::document(), "keydown", move |event| {
+    use_animation_loop(&lab);
+    use_auto_pause_when_hidden(&lab);
+    use_link_in_address_bar(&lab);
+    use_open_pasted_links(&lab);
+    use_keyboard(&lab, &help_open, &menu, &partition_open, &share_open);
+
+    let run = lab.run.borrow();
+    let n = run.node_count();
+    let now = run.now();
+    let nodes: Rc<Vec<NodeInfo>> = Rc::new((0..n as u32).map(|i| run.node(NodeId(i))).collect());
+    let places = Rc::new(layout::place_nodes(
+        &nodes.iter().map(|i| i.kind).collect::<Vec<_>>(),
+    ));
+    let mut messages: Vec<MessageView> = Vec::new();
+    run.messages(&mut messages);
+    let links = Rc::new(run.unusual_links());
+    let timeline = Rc::new(run.timeline().clone());
+    let horizon = run.horizon().1;
+    let colours = run.message_colours();
+    let selected_info = lab.selected.filter(|s| s.index() < n).map(|s| run.node(s));
+    let menu_node = menu.and_then(|(t, _, _)| match t {
+        MenuTarget::Node(id) => Some(run.node(id)),
+        MenuTarget::Link(..) => None,
+    });
+    let menu_actions = menu.and_then(|(t, _, _)| match t {
+        MenuTarget::Node(id) => Some(run.node_actions(id)),
+        MenuTarget::Link(..) => None,
+    });
+    let defaults = run.network_defaults();
+    let rules = Rc::new(run.rules());
+    let steps = run.steps();
+    let summary = format!(
+        "{} · {} servers · seed {}",
+        catalog::entry(&lab.setup.protocol).map_or("?", |e| e.title),
+        lab.setup.servers,
+        lab.setup.seed
+    );
+    drop(run);
+
+    let dispatch = |make: fn() -> Action| send::<()>(&lab, make);
+    let on_input = {
+        let lab = lab.clone();
+        Callback::from(move |i: Input<String>| lab.dispatch(Action::Apply(i)))
+    };
+    let on_select = {
+        let lab = lab.clone();
+        let tab = tab.clone();
+        Callback::from(move |id: NodeId| {
+            lab.dispatch(Action::Select(Some(id)));
+            tab.set(Tab::Inspector);
+        })
+    };
+    let on_menu = {
+        let menu = menu.clone();
+        Callback::from(move |m: (MenuTarget, i32, i32)| menu.set(Some(m)))
+    };
+    let close_menu = {
+        let menu = menu.clone();
+        Callback::from(move |_| menu.set(None))
+    };
+    let on_drop_message = {
+        let lab = lab.clone();
+        Callback::from(move |id| lab.dispatch(Action::Apply(Input::DropMessage(id))))
+    };
+    let on_seek = {
+        let lab = lab.clone();
+        Callback::from(move |t: Time| lab.dispatch(Action::Seek(t)))
+    };
+    let on_jump = {
+        let lab = lab.clone();
+        Callback::from(move |step: u64| lab.dispatch(Action::SeekStep(step)))
+    };
+    let on_speed = {
+        let lab = lab.clone();
+        Callback::from(move |s: f64| lab.dispatch(Action::SetSpeed(s)))
+    };
+    let on_apply_settings = {
+        let lab = lab.clone();
+        Callback::from(move |s: Setup| lab.dispatch(Action::Load(Box::new(s))))
+    };
+
+    let embed = lab.embed.clone();
+    let log_lines = if *tab == Tab::Events && embed.is_none() {
+        Rc::new(lab.run.borrow_mut().recent_log(LOG_LINES))
+    } else {
+        Rc::new(Vec::new())
+    };
+    let violations_all = Rc::new(timeline.violations.clone());
+
+    let notice = lab.notice.clone().map(|n| {
+        let class = match n.tone {
+            Tone::Info => "notice notice-info",
+            Tone::Error => "notice notice-error",
+            Tone::Violation => "notice notice-violation",
+        };
+        html! {
+            <div class={class} role={if n.tone == Tone::Info { "status" } else { "alert" }}>
+                <span class="notice-text">{n.text}</span>
+                <button type="button" class="notice-close" aria-label="Dismiss" onclick={send::<MouseEvent>(&lab, || Action::Dismiss)}>{"×"}</button>
+            </div>
+        }
+    });
+
+    let stage = html! {
+        <Stage
+            nodes={nodes.clone()}
+            colours={colours}
+            places={places}
+            messages={Rc::new(messages)}
+            links={links}
+            now={now}
+            selected={lab.selected}
+            highlight={lab.highlight.clone()}
+            reduced_motion={*reduced_motion}
+            on_select={on_select}
+            on_menu={on_menu}
+            on_drop_message={on_drop_message}
+        />
+    };
+    let controls = html! {
+        <ControlsBar
+            playing={lab.playing}
+            speed={lab.speed}
+            time_text={format!("{now}")}
+            step={steps}
+            at_start={steps == 0}
+            only={embed.as_ref().filter(|e| !e.controls.is_empty()).map(|e| e.controls.clone())}
+            on_toggle_play={dispatch(|| Action::TogglePlay)}
+            on_step={dispatch(|| Action::Step)}
+            on_step_back={dispatch(|| Action::StepBack)}
+            on_next_round={dispatch(|| Action::NextRound)}
+            on_speed={on_speed}
+            on_request={dispatch(|| Action::Request(None))}
+            on_heal_all={{ let on_input = on_input.clone(); Callback::from(move |_| on_input.emit(Input::HealAll)) }}
+        />
+    };
+    let timeline_bar =
+        html! { <TimelineBar data={timeline} now={now} horizon={horizon} on_seek={on_seek} /> };
+
+    if let Some(embed) = embed {
+        let full = {
+            let mut shared = lab.share(None);
+            shared.embed = None;
+            format!("./#{}", shared.encode())
+        };
+        let _ = embed;
+        return html! {
+            <div class="shell embed">
+                <div class="notice-slot">{ notice.unwrap_or_default() }</div>
+                <main class="workspace">{ stage }</main>
+                { timeline_bar }
+                { controls }
+                <a class="embed-open" href={full} target="_blank" rel="noopener">{"Open in Clusterscope"}</a>
+            </div>
+        };
+    }
+
+    let tab_button = |t: Tab, label: &'static str| {
+        let tab = tab.clone();
+        html! {
+            <button type="button" role="tab" class={classes!("tab", (*tab == t).then_some("active"))} aria-selected={(*tab == t).to_string()}
+                onclick={Callback::from(move |_: MouseEvent| tab.set(t))}>{label}
+                if t == Tab::Checkers && !violations_all.is_empty() { <span class="tab-alert" aria-label="broken">{violations_all.len().to_string()}</span> }
+            </button>
+        }
+    };
+    let detail = html! {};
+    html! {
+        <div class="shell">
+            <Header
+                summary={summary}
+                on_help={flip(&help_open)}
+                on_partition={flip(&partition_open)}
+                on_share={flip(&share_open)}
+            />
+            <div class="notice-slot">{ notice.unwrap_or_default() }</div>
+            <main class="workspace">
+                <div class="stage-column">
+                    { stage }
+                    <Legend colours={colours} />
+                </div>
+                <aside class="side" aria-label="Panels">
+                    <div class="tabs" role="tablist">
+                        { tab_button(Tab::Inspector, "Inspector") }
+                        { tab_button(Tab::Events, "Events") }
+                        { tab_button(Tab::Checkers, "Checkers") }
+                        { tab_button(Tab::Settings, "Settings") }
+                    </div>
+                    <div class="tab-body" role="tabpanel">
+                        { match *tab {
+                            Tab::Inspector => html! { <Inspector info={selected_info} detail={detail} /> },
+                            Tab::Events => html! { <EventLog lines={log_lines} node_count={n} current_step={steps} on_jump={on_jump.clone()} /> },
+                            Tab::Checkers => html! { <CheckerPanel rules={rules} violations={violations_all.clone()} on_jump={on_jump.clone()} /> },
+                            Tab::Settings => html! { <SettingsPanel setup={(*lab.setup).clone()} on_apply={on_apply_settings} /> },
+                        } }
+                    </div>
+                </aside>
+            </main>
+            { timeline_bar }
+            { controls }
+            if let (Some((target, x, y)), Some(actions)) = (*menu, menu_actions.clone().or(Some(Vec::new()))) {
+                <ActionMenu target={target} x={x} y={y} node={menu_node} actions={actions} defaults={defaults} on_input={on_input.clone()} on_close={close_menu} />
+            }
+            if *partition_open {
+                <PartitionTool node_count={n} on_input={on_input.clone()} on_close={flip(&partition_open)} />
+            }
+            if *share_open {
+                <ShareDialog lab={lab.clone()} on_close={flip(&share_open)} />
+            }
+            if *help_open {
+                <HelpDialog on_close={flip(&help_open)} />
+            }
+        </div>
+    }
+}
+
+/// A callback, for any event type, that dispatches one action.
+fn send<E: 'static>(lab: &LabHandle, make: fn() -> Action) -> Callback<E> {
+    let lab = lab.clone();
+    Callback::from(move |_: E| lab.dispatch(make()))
+}
+
+/// A callback, for any event type, that flips a boolean state.
+fn flip<E: 'static>(state: &UseStateHandle<bool>) -> Callback<E> {
+    let state = state.clone();
+    Callback::from(move |_: E| state.set(!*state))
+}
+
+#[derive(Properties, PartialEq)]
+struct LegendProps {
+    colours: &'static [(&'static str, u8)],
+}
+
+/// Which colour is which message kind. Requests are filled; replies hollow.
+#[function_component(Legend)]
+fn legend(props: &LegendProps) -> Html {
+    // One entry per colour, named by the first kind listed for it (the
+    // request; its reply shares the colour and is drawn hollow).
+    let mut seen: Vec<(String, u8)> = Vec::new();
+    for (kind, slot) in props.colours {
+        if !seen.iter().any(|(_, s)| s == slot) {
+            seen.push((kind.to_string(), *slot));
+        }
+    }
+    html! {
+        <ul class="legend-list" aria-label="Message colours">
+            { for seen.iter().map(|(k, s)| html! { <li><span class={format!("swatch c{s}")} />{k.clone()}</li> }) }
+            <li><span class="swatch reply-swatch" />{"reply"}</li>
+            <li><span class="swatch lost-swatch" />{"lost"}</li>
+        </ul>
+    }
+}
+
+/// Runs `requestAnimationFrame` while playing, and nothing at all while
+/// paused: a paused tab costs no CPU.
+#[hook]
+fn use_animation_loop(lab: &LabHandle) {
+    let dispatcher = lab.dispatcher();
+    use_effect_with(lab.playing, move |&playing| {
+        let frame: Rc<RefCell<Option<AnimationFrame>>> = Rc::new(RefCell::new(None));
+        fn schedule(
+            frame: Rc<RefCell<Option<AnimationFrame>>>,
+            dispatcher: UseReducerDispatcher<Lab>,
+            last: Option<f64>,
+        ) {
+            let again = frame.clone();
+            *frame.borrow_mut() = Some(request_animation_frame(move |timestamp| {
+                if let Some(last) = last {
+                    dispatcher.dispatch(Action::Frame(timestamp - last));
+                }
+                schedule(again, dispatcher, Some(timestamp));
+            }));
+        }
+        if playing {
+            schedule(frame.clone(), dispatcher, None);
+        }
+        // Dropping the AnimationFrame cancels it.
+        move || drop(frame.borrow_mut().take())
+    });
+}
+
+/// Pauses when the tab is hidden, so a forgotten tab does not burn CPU.
+#[hook]
+fn use_auto_pause_when_hidden(lab: &LabHandle) {
+    let dispatcher = lab.dispatcher();
+    use_effect_with((), move |_| {
+        let document = gloo::utils::document();
+        let listener = EventListener::new(&document, "visibilitychange", move |_| {
+            if gloo::utils::document().hidden() {
+                dispatcher.dispatch(Action::Pause);
+            }
+        });
+        move || drop(listener)
+    });
+}
+
+/// While paused, the address bar holds a link to this exact moment, so a
+/// reload (after a crash of the page, say) comes back to it.
+#[hook]
+fn use_link_in_address_bar(lab: &LabHandle) {
+    let lab = lab.clone();
+    let key = (
+        lab.playing,
+        lab.version,
+        Rc::as_ptr(&lab.run) as *const () as usize,
+    );
+    use_effect_with(key, move |&(playing, _, _)| {
+        if !playing {
+            let fragment = lab.share(lab.embed.clone()).encode();
+            if let Ok(history) = gloo::utils::window().history() {
+                let _ = history.replace_state_with_url(
+                    &wasm_bindgen::JsValue::NULL,
+                    "",
+                    Some(&format!("#{fragment}")),
+                );
+            }
+        }
+    });
+}
+
+/// A link pasted into the address bar of an open page changes only the
+/// fragment: open it, replacing the run only if it reads and replays.
+#[hook]
+fn use_open_pasted_links(lab: &LabHandle) {
+    let dispatcher = lab.dispatcher();
+    use_effect_with((), move |_| {
+        let listener = EventListener::new(&gloo::utils::window(), "hashchange", move |_| {
+            let hash = gloo::utils::window().location().hash().unwrap_or_default();
+            let fragment = hash.trim_start_matches('#');
+            if fragment.is_empty() {
+                return;
+            }
+            let opened = Shared::decode(fragment)
+                .map_err(|e| {
+                    format!(
+                        "This link could not be read: {}.",
+                        crate::lab::capitalise(&e.to_string())
+                    )
+                })
+                .and_then(|shared| {
+                    Lab::open(&shared).map_err(|e| format!("This link could not be opened: {e}"))
+                });
+            match opened {
+                Ok(fresh) => dispatcher.dispatch(Action::Open(Box::new(fresh))),
+                Err(text) => dispatcher.dispatch(Action::Notify(Notice {
+                    tone: Tone::Error,
+                    text: format!("{text} The current run is kept."),
+                })),
+            }
+        });
+        move || drop(listener)
+    });
+}
+
+/// The keyboard shortcuts; `?` lists them.
+#[hook]
+fn use_keyboard(
+    lab: &LabHandle,
+    help: &UseStateHandle<bool>,
+    menu: &UseStateHandle<Option<(MenuTarget, i32, i32)>>,
+    partition: &UseStateHandle<bool>,
+    share: &UseStateHandle<bool>,
+) {
+    let dispatcher = lab.dispatcher();
+    let (help, menu, partition, share) =
+        (help.clone(), menu.clone(), partition.clone(), share.clone());
+    // Re-register when a dialog opens or closes so Escape sees the current state.
+    let deps = (*help, menu.is_some(), *partition, *share);
+    use_effect_with(deps, move |_| {
+        // Not passive: shortcuts call preventDefault so Space does not scroll.
+        let options = EventListenerOptions::enable_prevent_default();
+        let listener = EventListener::new_with_options(
+            &gloo::utils::document(),
+            "keydown",
+            options,
+            move |event| {
                 let Some(event) = event.dyn_ref::<KeyboardEvent>() else {
                     return;
                 };
@@ -26,40 +459,57 @@ pub fn app() -> Html {
                 {
                     return;
                 }
-                match event.key().as_str() {
-                    "?" => help_open.set(!*help_open),
-                    "Escape" => help_open.set(false),
-                    _ => {}
+                let dialog_open = *help || *partition || *share;
+                let handled = match event.key().as_str() {
+                    "?" => {
+                        help.set(!*help);
+                        true
+                    }
+                    "Escape" => {
+                        help.set(false);
+                        menu.set(None);
+                        partition.set(false);
+                        share.set(false);
+                        true
+                    }
+                    _ if dialog_open => false,
+                    " " => {
+                        dispatcher.dispatch(Action::TogglePlay);
+                        true
+                    }
+                    "ArrowRight" => {
+                        dispatcher.dispatch(Action::Step);
+                        true
+                    }
+                    "ArrowLeft" => {
+                        dispatcher.dispatch(Action::StepBack);
+                        true
+                    }
+                    "n" => {
+                        dispatcher.dispatch(Action::NextRound);
+                        true
+                    }
+                    "c" => {
+                        dispatcher.dispatch(Action::Request(None));
+                        true
+                    }
+                    "p" => {
+                        partition.set(true);
+                        true
+                    }
+                    _ => false,
+                };
+                if handled {
+                    event.prevent_default();
                 }
-            });
-            move || drop(listener)
-        });
-    }
-
-    let toggle_help = {
-        let help_open = help_open.clone();
-        Callback::from(move |_| help_open.set(!*help_open))
-    };
-    let close_help = {
-        let help_open = help_open.clone();
-        Callback::from(move |_| help_open.set(false))
-    };
-
-    html! {
-        <div class="shell">
-            <Header on_help={toggle_help} />
-            <main class="workspace">
-                <Stage />
-            </main>
-            <ControlsBar />
-            if *help_open {
-                <HelpDialog on_close={close_help} />
-            }
-        </div>
-    }
+            },
+        );
+        move || drop(listener)
+    });
 }
 
-/// Shortcuts must not fire while the user types into a form field.
+/// Shortcuts must not fire while the person types into a form field, or
+/// when a button has focus and Space or Enter should press it.
 fn typing_in_a_field(event: &KeyboardEvent) -> bool {
     let Some(target) = event
         .target()
@@ -67,6 +517,32 @@ fn typing_in_a_field(event: &KeyboardEvent) -> bool {
     else {
         return false;
     };
-    matches!(target.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+    let tag = target.tag_name();
+    matches!(tag.as_str(), "INPUT" | "TEXTAREA" | "SELECT")
         || target.has_attribute("contenteditable")
+        || (event.key() == " "
+            && (tag == "BUTTON" || target.get_attribute("role").as_deref() == Some("button")))
+}
+
+fn media_matches(query: &str) -> bool {
+    gloo::utils::window()
+        .match_media(query)
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.matches())
+}
+
+/// An embed snippet for course material.
+pub fn embed_code(lab: &Lab, autoplay: bool) -> String {
+    let shared = lab.share(Some(Embed {
+        autoplay,
+        controls: Vec::new(),
+    }));
+    let base = gloo::utils::window().location().href().unwrap_or_default();
+    let base = base.split('#').next().unwrap_or_default().to_string();
+    format!(
+        "<iframe src=\"{base}#{}\" width=\"800\" height=\"560\" style=\"border:0\" title=\"Clusterscope: {}\" loading=\"lazy\"></iframe>",
+        shared.encode(),
+        lab.setup.protocol
+    )
 }

@@ -6,7 +6,9 @@
 //! (ARCHITECTURE.md, "Architecture invariants").
 
 mod app;
+mod catalog;
 mod components;
+mod lab;
 mod panic;
 
 fn main() {

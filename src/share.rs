@@ -837,15 +837,16 @@ fn parse_input(kind: &str, args: &[&str]) -> Result<Input<String>, String> {
             if args.len() < 3 {
                 return Err("is a partition with fewer than two groups".into());
             }
-            let kind =
-                match args[0] {
-                    "s" => PartitionKind::Symmetric,
-                    "o" => PartitionKind::OneWay,
-                    other => return Err(format!(
+            let kind = match args[0] {
+                "s" => PartitionKind::Symmetric,
+                "o" => PartitionKind::OneWay,
+                other => {
+                    return Err(format!(
                         "is a partition of kind \"{}\"; it must be s (symmetric) or o (one-way)",
                         shorten(other)
-                    )),
-                };
+                    ))
+                }
+            };
             let groups = args[1..]
                 .iter()
                 .map(|g| g.split('-').map(node).collect::<Result<Vec<_>, _>>())

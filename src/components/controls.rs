@@ -1,33 +1,128 @@
-//! The controls bar. The run controls exist so the layout is final, but they
-//! are disabled, and say why, until a simulation is loaded.
+//! The controls bar: time, speed, and the two actions used most.
 
 use yew::prelude::*;
 
 use super::icons::{icon, Icon};
+use crate::lab::{SPEED_MAX, SPEED_MIN};
 
-const NO_RUN: &str = "No simulation is loaded";
+#[derive(Properties, PartialEq)]
+pub struct ControlsProps {
+    pub playing: bool,
+    pub speed: f64,
+    pub time_text: String,
+    pub step: u64,
+    pub at_start: bool,
+    /// Which controls to show (embed mode may choose); `None` shows all.
+    pub only: Option<Vec<String>>,
+    pub on_toggle_play: Callback<()>,
+    pub on_step: Callback<()>,
+    pub on_step_back: Callback<()>,
+    pub on_next_round: Callback<()>,
+    pub on_speed: Callback<f64>,
+    pub on_request: Callback<()>,
+    pub on_heal_all: Callback<()>,
+}
+
+/// Slider position (0 to 1000) for a speed, on a log scale.
+pub fn speed_to_slider(speed: f64) -> f64 {
+    (speed / SPEED_MIN).log10() / (SPEED_MAX / SPEED_MIN).log10() * 1000.0
+}
+
+/// Speed for a slider position.
+pub fn slider_to_speed(pos: f64) -> f64 {
+    SPEED_MIN * 10f64.powf(pos / 1000.0 * (SPEED_MAX / SPEED_MIN).log10())
+}
+
+/// A speed as people read it: "1/50x", "2x".
+pub fn speed_text(speed: f64) -> String {
+    if speed >= 1.0 {
+        let rounded = (speed * 10.0).round() / 10.0;
+        format!("{rounded}x")
+    } else {
+        format!("1/{}x", (1.0 / speed).round())
+    }
+}
 
 #[function_component(ControlsBar)]
-pub fn controls_bar() -> Html {
-    let button = |label: &'static str, glyph: Icon, key: &'static str| {
-        html! {
-            <button
-                type="button"
-                class="control"
-                aria-label={label}
-                title={format!("{label} ({key}): {NO_RUN}")}
-                aria-keyshortcuts={key}
-                disabled=true
-            >{icon(glyph)}</button>
-        }
+pub fn controls_bar(props: &ControlsProps) -> Html {
+    let show = |name: &str| {
+        props
+            .only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|o| o == name))
+    };
+    let click = |cb: &Callback<()>| {
+        let cb = cb.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(()))
+    };
+    let on_speed = {
+        let cb = props.on_speed.clone();
+        Callback::from(move |e: InputEvent| {
+            if let Some(input) = e.target_dyn_into::<web_sys::HtmlInputElement>() {
+                if let Ok(pos) = input.value().parse::<f64>() {
+                    cb.emit(slider_to_speed(pos));
+                }
+            }
+        })
+    };
+    let (play_label, play_icon) = if props.playing {
+        ("Pause", Icon::Pause)
+    } else {
+        ("Play", Icon::Play)
     };
     html! {
         <nav class="controls-bar" aria-label="Run controls">
-            {button("Step back", Icon::StepBack, "ArrowLeft")}
-            {button("Play", Icon::Play, "Space")}
-            {button("Step forward", Icon::StepForward, "ArrowRight")}
-            {button("Next round", Icon::NextRound, "n")}
-            <span class="controls-status" role="status">{NO_RUN}</span>
+            if show("step") {
+                <button type="button" class="control" aria-label="Step back" title="Step back one event (←)"
+                    aria-keyshortcuts="ArrowLeft" disabled={props.at_start} onclick={click(&props.on_step_back)}>{icon(Icon::StepBack)}</button>
+            }
+            if show("play") {
+                <button type="button" class="control control-primary" aria-label={play_label} title={format!("{play_label} (Space)")}
+                    aria-keyshortcuts="Space" aria-pressed={props.playing.to_string()} onclick={click(&props.on_toggle_play)}>{icon(play_icon)}</button>
+            }
+            if show("step") {
+                <button type="button" class="control" aria-label="Step forward" title="Step forward one event (→)"
+                    aria-keyshortcuts="ArrowRight" onclick={click(&props.on_step)}>{icon(Icon::StepForward)}</button>
+                <button type="button" class="control" aria-label="Next round" title="Run to the next protocol round: a leader elected, an entry committed (n)"
+                    aria-keyshortcuts="n" onclick={click(&props.on_next_round)}>{icon(Icon::NextRound)}</button>
+            }
+            if show("speed") {
+                <label class="speed" title="Playback speed, from 1/1000 to 10 times real protocol time">
+                    <span class="speed-label">{"Speed"}</span>
+                    <input type="range" min="0" max="1000" step="1" aria-label="Playback speed"
+                        aria-valuetext={speed_text(props.speed)}
+                        value={format!("{:.0}", speed_to_slider(props.speed))} oninput={on_speed} />
+                    <output class="speed-value">{speed_text(props.speed)}</output>
+                </label>
+            }
+            <span class="clock" role="status" aria-live="off" title="Virtual time and the number of events so far">
+                <span class="clock-time">{props.time_text.clone()}</span>
+                <span class="clock-step">{format!("event {}", props.step)}</span>
+            </span>
+            <span class="controls-spacer" />
+            if show("request") {
+                <button type="button" class="button" title="Send a client request (c)" aria-keyshortcuts="c" onclick={click(&props.on_request)}>{"Client request"}</button>
+            }
+            if show("faults") {
+                <button type="button" class="button" title="Heal every cut link and partition" onclick={click(&props.on_heal_all)}>{"Heal all links"}</button>
+            }
         </nav>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_speed_slider_is_logarithmic_end_to_end() {
+        assert!((slider_to_speed(0.0) - SPEED_MIN).abs() < 1e-9);
+        assert!((slider_to_speed(1000.0) - SPEED_MAX).abs() < 1e-6);
+        assert!((slider_to_speed(750.0) - 1.0).abs() < 1e-6);
+        for s in [0.001, 0.02, 1.0, 7.5] {
+            assert!((slider_to_speed(speed_to_slider(s)) - s).abs() < 1e-9);
+        }
+        assert_eq!(speed_text(0.02), "1/50x");
+        assert_eq!(speed_text(2.0), "2x");
     }
 }

@@ -1,11 +1,14 @@
-//! The page header: the product name and the help button.
+//! The page header: the product, what is running, and the page-level actions.
 
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
 pub struct HeaderProps {
-    /// Opens or closes the keyboard-shortcut help.
+    /// "Raft · 5 servers · seed 1".
+    pub summary: String,
     pub on_help: Callback<MouseEvent>,
+    pub on_partition: Callback<MouseEvent>,
+    pub on_share: Callback<MouseEvent>,
 }
 
 #[function_component(Header)]
@@ -21,15 +24,12 @@ pub fn header(props: &HeaderProps) -> Html {
                 </svg>
                 {"Clusterscope"}
             </h1>
-            <p class="tagline">{"See a distributed system work, and fail."}</p>
-            <button
-                class="icon-button"
-                type="button"
-                aria-label="Keyboard shortcuts"
-                title="Keyboard shortcuts (?)"
-                aria-keyshortcuts="?"
-                onclick={props.on_help.clone()}
-            >{"?"}</button>
+            <p class="run-summary" aria-label="Current run">{props.summary.clone()}</p>
+            <span class="header-spacer" />
+            <button type="button" class="button" title="Split the network into groups (p)" aria-keyshortcuts="p" onclick={props.on_partition.clone()}>{"Partition…"}</button>
+            <button type="button" class="button" title="A link to this exact moment, and code to embed it" onclick={props.on_share.clone()}>{"Share…"}</button>
+            <button type="button" class="icon-button" aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)"
+                aria-keyshortcuts="?" onclick={props.on_help.clone()}>{"?"}</button>
         </header>
     }
 }

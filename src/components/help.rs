@@ -2,10 +2,26 @@
 
 use yew::prelude::*;
 
-/// Every shortcut the app answers to. The list grows with the app; the help
-/// dialog and the tests read it from here so they cannot drift apart.
-pub const SHORTCUTS: &[(&str, &str)] =
-    &[("?", "Show or hide this help"), ("Esc", "Close this help")];
+/// Every shortcut the app answers to. The help dialog and the browser tests
+/// read this list, so they cannot drift apart.
+pub const SHORTCUTS: &[(&str, &str)] = &[
+    ("Space", "Play or pause"),
+    ("→", "Step forward one event"),
+    ("←", "Step back one event"),
+    (
+        "n",
+        "Run to the next round (leader elected, entry committed)",
+    ),
+    ("c", "Send a client request"),
+    ("p", "Partition the network"),
+    (
+        "Page Up / Page Down",
+        "Move along the timeline (when it has focus)",
+    ),
+    ("Enter", "Open the actions of the focused node"),
+    ("?", "Show or hide this help"),
+    ("Esc", "Close a dialog or menu"),
+];
 
 #[derive(Properties, PartialEq)]
 pub struct HelpProps {
@@ -26,6 +42,7 @@ pub fn help_dialog(props: &HelpProps) -> Html {
                         </>
                     }) }
                 </dl>
+                <p class="dialog-help">{"Click a node or a link on the stage for what you can do to it: crash, restart, pause, slow down, skew its clock, isolate, cut, or send a request. Click a message in flight to drop it."}</p>
                 <button type="button" class="button" onclick={props.on_close.clone()}>{"Close"}</button>
             </div>
         </div>

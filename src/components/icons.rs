@@ -7,6 +7,7 @@ use yew::prelude::*;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Icon {
     Play,
+    Pause,
     StepBack,
     StepForward,
     NextRound,
@@ -16,6 +17,7 @@ impl Icon {
     fn path(self) -> &'static str {
         match self {
             Icon::Play => "M7 4.5v15l12-7.5z",
+            Icon::Pause => "M6 4.5h4v15H6zM14 4.5h4v15h-4z",
             Icon::StepBack => "M5 4.5h2.5v15H5zM19 4.5v15L9 12z",
             Icon::StepForward => "M16.5 4.5H19v15h-2.5zM5 4.5v15L15 12z",
             Icon::NextRound => "M3 4.5v15l9-7.5zM12 4.5v15l9-7.5z",

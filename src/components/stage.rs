@@ -1,18 +1,392 @@
-//! The stage: the area that holds the cluster. It says plainly when there is
-//! nothing to show rather than drawing a pretend cluster.
+//! The stage: nodes on a ring, links, and every message in flight.
+//!
+//! Only what moves is redrawn each frame: node widgets are components with
+//! `PartialEq` props and re-render only when their node changed; the
+//! countdown rings and the messages layer are the parts that change with
+//! time alone.
 
+use std::rc::Rc;
+
+use sim::{Fate, Health, Link, MessageView, MsgId, NodeId, NodeInfo, NodeKind, Time};
+use web_sys::MouseEvent;
 use yew::prelude::*;
 
+use clusterscope::layout::{self, Place, HEIGHT, WIDTH};
+
+/// Where a menu was asked for: the node or link, and the pointer position
+/// in page coordinates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MenuTarget {
+    /// A node's menu.
+    Node(NodeId),
+    /// The menu of the link between two nodes (both directions).
+    Link(NodeId, NodeId),
+}
+
+#[derive(Properties, PartialEq)]
+pub struct StageProps {
+    pub nodes: Rc<Vec<NodeInfo>>,
+    pub colours: &'static [(&'static str, u8)],
+    pub places: Rc<Vec<Place>>,
+    pub messages: Rc<Vec<MessageView>>,
+    pub links: Rc<Vec<(NodeId, NodeId, Link)>>,
+    pub now: Time,
+    pub selected: Option<NodeId>,
+    pub highlight: Vec<NodeId>,
+    pub reduced_motion: bool,
+    pub on_select: Callback<NodeId>,
+    pub on_menu: Callback<(MenuTarget, i32, i32)>,
+    pub on_drop_message: Callback<MsgId>,
+}
+
 #[function_component(Stage)]
-pub fn stage() -> Html {
+pub fn stage(props: &StageProps) -> Html {
+    let servers: Vec<usize> = (0..props.nodes.len())
+        .filter(|&i| props.nodes[i].kind == NodeKind::Server)
+        .collect();
     html! {
         <section class="stage" aria-label="Cluster stage">
-            <div class="stage-empty">
-                <p class="stage-empty-title">{"No cluster on the stage yet"}</p>
-                <p class="stage-empty-body">
-                    {"This build has the app shell only. The simulator and its protocols are not connected, so there is nothing to run."}
-                </p>
-            </div>
+            <svg class="stage-svg" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="group" aria-label="Nodes and messages">
+                <LinksLayer places={props.places.clone()} servers={Rc::new(servers)} links={props.links.clone()} on_menu={props.on_menu.clone()} />
+                <g class="nodes">
+                    { for props.nodes.iter().map(|info| {
+                        let i = info.id.index();
+                        html! {
+                            <NodeWidget
+                                key={i}
+                                info={info.clone()}
+                                place={props.places[i]}
+                                selected={props.selected == Some(info.id)}
+                                highlighted={props.highlight.contains(&info.id)}
+                                on_select={props.on_select.clone()}
+                                on_menu={props.on_menu.clone()}
+                            />
+                        }
+                    }) }
+                </g>
+                <g class="countdowns" aria-hidden="true">
+                    { for props.nodes.iter().filter_map(|info| {
+                        let (set, fires) = info.countdown?;
+                        let place = props.places[info.id.index()];
+                        let left = 1.0 - layout::progress(set, fires, props.now);
+                        Some(html! { <Countdown key={info.id.index()} place={place} left={(left * 200.0).round() / 200.0} /> })
+                    }) }
+                </g>
+                <MessagesLayer
+                    messages={props.messages.clone()}
+                    colours={props.colours}
+                    places={props.places.clone()}
+                    now={props.now}
+                    reduced_motion={props.reduced_motion}
+                    on_drop={props.on_drop_message.clone()}
+                />
+            </svg>
         </section>
     }
+}
+
+#[derive(Properties, PartialEq)]
+struct LinksProps {
+    places: Rc<Vec<Place>>,
+    servers: Rc<Vec<usize>>,
+    links: Rc<Vec<(NodeId, NodeId, Link)>>,
+    on_menu: Callback<(MenuTarget, i32, i32)>,
+}
+
+/// Faint lines between servers (clickable, for the link menu) for clusters
+/// small enough to read, and every link that is cut or has its own settings.
+#[function_component(LinksLayer)]
+fn links_layer(props: &LinksProps) -> Html {
+    let menu = |a: usize, b: usize| {
+        let on_menu = props.on_menu.clone();
+        Callback::from(move |e: MouseEvent| {
+            e.prevent_default();
+            on_menu.emit((
+                MenuTarget::Link(NodeId(a as u32), NodeId(b as u32)),
+                e.client_x(),
+                e.client_y(),
+            ))
+        })
+    };
+    let mut lines = Vec::new();
+    if props.servers.len() <= 9 {
+        for (k, &a) in props.servers.iter().enumerate() {
+            for &b in &props.servers[k + 1..] {
+                let (pa, pb) = (props.places[a], props.places[b]);
+                lines.push(html! {
+                    <line class="link" x1={fmt(pa.x)} y1={fmt(pa.y)} x2={fmt(pb.x)} y2={fmt(pb.y)}
+                        onclick={menu(a, b)} oncontextmenu={menu(a, b)}>
+                        <title>{format!("Link n{} – n{}: click for cut, heal, latency and loss", a + 1, b + 1)}</title>
+                    </line>
+                });
+            }
+        }
+    }
+    for (from, to, link) in props.links.iter() {
+        let (a, b) = (props.places[from.index()], props.places[to.index()]);
+        let ((x1, y1), (x2, y2)) = layout::lane(a, b);
+        let class = if link.cut {
+            "lane lane-cut"
+        } else {
+            "lane lane-tuned"
+        };
+        let what = if link.cut {
+            "cut"
+        } else {
+            "has its own latency or loss"
+        };
+        lines.push(html! {
+            <line class={class} x1={fmt(x1)} y1={fmt(y1)} x2={fmt(x2)} y2={fmt(y2)} marker-end="url(#arrow)"
+                onclick={menu(from.index(), to.index())} oncontextmenu={menu(from.index(), to.index())}>
+                <title>{format!("{from} → {to} {what}")}</title>
+            </line>
+        });
+    }
+    html! {
+        <g class="links">
+            <defs>
+                <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                    <path d="M0,0 L10,5 L0,10 z" />
+                </marker>
+            </defs>
+            { for lines }
+        </g>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct NodeProps {
+    info: NodeInfo,
+    place: Place,
+    selected: bool,
+    highlighted: bool,
+    on_select: Callback<NodeId>,
+    on_menu: Callback<(MenuTarget, i32, i32)>,
+}
+
+/// One node: its role colour, label and badges, and how it is doing.
+#[function_component(NodeWidget)]
+fn node_widget(props: &NodeProps) -> Html {
+    let info = &props.info;
+    let p = props.place;
+    let id = info.id;
+    let health = info.conditions.health;
+    let role = info
+        .scene
+        .as_ref()
+        .map(|s| s.role.clone())
+        .unwrap_or_default();
+    let mut class = classes!("node", format!("kind-{}", kind_name(info.kind)));
+    class.push(match health {
+        Health::Up => "up",
+        Health::Crashed => "crashed",
+        Health::Paused => "paused",
+    });
+    if props.selected {
+        class.push("selected");
+    }
+    if props.highlighted {
+        class.push("highlighted");
+    }
+    if info.conditions.slowdown.0 != 1_000 {
+        class.push("slowed");
+    }
+    let onclick = {
+        let (on_select, on_menu) = (props.on_select.clone(), props.on_menu.clone());
+        Callback::from(move |e: MouseEvent| {
+            on_select.emit(id);
+            on_menu.emit((MenuTarget::Node(id), e.client_x(), e.client_y()));
+        })
+    };
+    let oncontextmenu = {
+        let (on_select, on_menu) = (props.on_select.clone(), props.on_menu.clone());
+        Callback::from(move |e: MouseEvent| {
+            e.prevent_default();
+            on_select.emit(id);
+            on_menu.emit((MenuTarget::Node(id), e.client_x(), e.client_y()));
+        })
+    };
+    let onkeydown = {
+        let (on_select, on_menu) = (props.on_select.clone(), props.on_menu.clone());
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Enter" || e.key() == " " {
+                e.prevent_default();
+                e.stop_propagation();
+                on_select.emit(id);
+                let (x, y) = e
+                    .target_dyn_into::<web_sys::Element>()
+                    .map(|el| {
+                        let r = el.get_bounding_client_rect();
+                        (
+                            (r.left() + r.width()) as i32,
+                            (r.top() + r.height() / 2.0) as i32,
+                        )
+                    })
+                    .unwrap_or((0, 0));
+                on_menu.emit((MenuTarget::Node(id), x, y));
+            }
+        })
+    };
+    let label = info
+        .scene
+        .as_ref()
+        .map(|s| s.label.clone())
+        .unwrap_or_else(|| id.to_string());
+    let status = match health {
+        Health::Up => role.clone(),
+        Health::Crashed => "crashed".into(),
+        Health::Paused => "paused".into(),
+    };
+    let badges: Vec<(String, &'static str)> = {
+        let mut b: Vec<(String, &'static str)> = info
+            .scene
+            .as_ref()
+            .map(|s| s.badges.iter().map(|b| (b.text.clone(), b.tone)).collect())
+            .unwrap_or_default();
+        if info.conditions.slowdown.0 != 1_000 {
+            b.push((format!("slow {}", info.conditions.slowdown), "fault"));
+        }
+        if info.conditions.clock_rate.0 != 1_000 {
+            b.push((format!("clock {}", info.conditions.clock_rate), "fault"));
+        }
+        b
+    };
+    let accessible = format!(
+        "{label}, {}{}. Press Enter for actions.",
+        if status.is_empty() {
+            kind_name(info.kind).to_string()
+        } else {
+            status.clone()
+        },
+        badges
+            .iter()
+            .map(|(t, _)| format!(", {t}"))
+            .collect::<String>()
+    );
+    let font = (p.r * 0.42).clamp(9.0, 17.0);
+    html! {
+        <g class={class} data-role={role.clone()} data-node={id.0.to_string()} transform={format!("translate({} {})", fmt(p.x), fmt(p.y))}
+            tabindex="0" role="button" aria-label={accessible} {onclick} {oncontextmenu} {onkeydown}>
+            <title>{format!("{label}: {}", if status.is_empty() { kind_name(info.kind) } else { &status })}</title>
+            <circle class="node-halo" r={fmt(p.r + 7.0)} />
+            <circle class="node-body" r={fmt(p.r)} />
+            <text class="node-label" y={fmt(-font * 0.15)} font-size={fmt(font)}>{label}</text>
+            <text class="node-role" y={fmt(font * 0.95)} font-size={fmt(font * 0.62)}>{status}</text>
+            if health == Health::Crashed {
+                <path class="node-cross" d={format!("M{a},{a} L{b},{b} M{a},{b} L{b},{a}", a = fmt(-p.r * 0.55), b = fmt(p.r * 0.55))} />
+            }
+            if health == Health::Paused {
+                <g class="node-pause"><rect x={fmt(-p.r * 0.35)} y={fmt(-p.r - 14.0)} width="5" height="10" /><rect x={fmt(-p.r * 0.35 + 8.0)} y={fmt(-p.r - 14.0)} width="5" height="10" /></g>
+            }
+            { for badges.iter().enumerate().map(|(k, (text, tone))| {
+                let y = p.r + 16.0 + k as f64 * 15.0;
+                html! {
+                    <g class={classes!("badge", format!("tone-{tone}"))} transform={format!("translate(0 {})", fmt(y))}>
+                        <rect x={fmt(-(text.len() as f64) * 3.4 - 6.0)} y="-9" width={fmt(text.len() as f64 * 6.8 + 12.0)} height="15" rx="7" />
+                        <text y="2.5">{text.clone()}</text>
+                    </g>
+                }
+            }) }
+        </g>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct CountdownProps {
+    place: Place,
+    /// Fraction of the timer left, rounded so that the ring re-renders at
+    /// most 200 times per timeout.
+    left: f64,
+}
+
+/// The ring around a node that shows how much of its timer is left.
+#[function_component(Countdown)]
+fn countdown(props: &CountdownProps) -> Html {
+    let r = props.place.r + 3.5;
+    let circumference = std::f64::consts::TAU * r;
+    html! {
+        <circle class="countdown" cx={fmt(props.place.x)} cy={fmt(props.place.y)} r={fmt(r)}
+            stroke-dasharray={format!("{} {}", fmt(circumference * props.left), fmt(circumference))}
+            transform={format!("rotate(-90 {} {})", fmt(props.place.x), fmt(props.place.y))} />
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct MessagesProps {
+    messages: Rc<Vec<MessageView>>,
+    colours: &'static [(&'static str, u8)],
+    places: Rc<Vec<Place>>,
+    now: Time,
+    reduced_motion: bool,
+    on_drop: Callback<MsgId>,
+}
+
+/// Every message copy in flight, at its true position for `now`.
+#[function_component(MessagesLayer)]
+fn messages_layer(props: &MessagesProps) -> Html {
+    html! {
+        <g class="messages">
+            { for props.messages.iter().map(|m| {
+                let (a, b) = (props.places[m.from.index()], props.places[m.to.index()]);
+                let mut t = layout::progress(m.sent, m.arrives, props.now);
+                if props.reduced_motion {
+                    // Jump in quarters rather than glide.
+                    t = (t * 4.0).floor() / 4.0;
+                }
+                let (x, y) = layout::message_point(a, b, t);
+                let lost = matches!(m.fate, Fate::Lost(_));
+                // A lost message falls away over the last part of its path.
+                let fall = if lost && t > 0.5 { (t - 0.5) * 60.0 } else { 0.0 };
+                let mut class = classes!("msg", format!("c{}", colour_index(props.colours, m.kind)));
+                if m.is_reply { class.push("reply"); }
+                if lost { class.push("lost"); }
+                if m.duplicate_of.is_some() { class.push("dup"); }
+                let id = m.id;
+                let on_drop = props.on_drop.clone();
+                let onclick = Callback::from(move |e: MouseEvent| { e.stop_propagation(); on_drop.emit(id) });
+                let tip = format!(
+                    "{} {} from {} to {}{}{}. Click to drop it.",
+                    m.kind, m.id, m.from, m.to,
+                    if m.is_reply { " (reply)" } else { "" },
+                    match m.fate { Fate::Lost(r) => format!(", {r}"), Fate::Delivering => String::new() },
+                );
+                html! {
+                    <g key={m.id.0.to_string()} class={class} data-kind={m.kind} transform={format!("translate({} {})", fmt(x), fmt(y + fall))} {onclick}>
+                        <title>{tip}</title>
+                        <rect x="-8" y="-5.5" width="16" height="11" rx="2" />
+                        <path d="M-8,-5.5 L0,1 L8,-5.5" />
+                        if m.duplicate_of.is_some() { <text class="dup-mark" x="9" y="-5">{"2"}</text> }
+                    </g>
+                }
+            }) }
+        </g>
+    }
+}
+
+/// The palette slot (0 to 11) of a message kind: the protocol's choice, or a
+/// stable hash of the name for a kind it does not list.
+pub fn colour_index(colours: &[(&str, u8)], kind: &str) -> u32 {
+    colours
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, c)| u32::from(*c))
+        .unwrap_or_else(|| {
+            kind.bytes().fold(2_166_136_261u32, |h, b| {
+                (h ^ u32::from(b)).wrapping_mul(16_777_619)
+            }) % 12
+        })
+}
+
+pub fn kind_name(kind: NodeKind) -> &'static str {
+    match kind {
+        NodeKind::Server => "server",
+        NodeKind::Client => "client",
+        NodeKind::Producer => "producer",
+        NodeKind::Consumer => "consumer",
+    }
+}
+
+/// SVG numbers with one decimal: enough for the eye, and far less text.
+fn fmt(x: f64) -> String {
+    format!("{x:.1}")
 }

@@ -65,7 +65,14 @@ const STEPS: &[Step] = &[
     Step {
         name: "native tests, every crate",
         needs: None,
-        run: |_| count_tests(cargo().args(["test", "--workspace"]), Runner::Cargo),
+        // --no-fail-fast: one failing test binary must not hide the
+        // results of the others.
+        run: |_| {
+            count_tests(
+                cargo().args(["test", "--workspace", "--no-fail-fast"]),
+                Runner::Cargo,
+            )
+        },
     },
     Step {
         name: "release build (trunk build --release)",

@@ -1,0 +1,109 @@
+//! The timeline: the whole run up to its horizon, with how busy each moment
+//! was, where faults, rounds and violations happened, and where we are.
+//! Dragging on it seeks.
+
+use std::rc::Rc;
+
+use sim::{Time, Timeline as Data};
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct TimelineProps {
+    pub data: Rc<Data>,
+    pub now: Time,
+    pub horizon: Time,
+    pub on_seek: Callback<Time>,
+}
+
+#[function_component(TimelineBar)]
+pub fn timeline_bar(props: &TimelineProps) -> Html {
+    let dragging = use_mut_ref(|| false);
+    // The scale: the horizon, with some room ahead, at least one second.
+    let end = Time(props.horizon.0.max(props.now.0).max(1_000_000) * 21 / 20);
+    let x_of = |t: Time| t.0 as f64 / end.0 as f64 * 1000.0;
+    let seek_at = {
+        let on_seek = props.on_seek.clone();
+        move |e: &PointerEvent| {
+            let Some(el) = e
+                .current_target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            else {
+                return;
+            };
+            let r = el.get_bounding_client_rect();
+            let f = ((f64::from(e.client_x()) - r.left()) / r.width().max(1.0)).clamp(0.0, 1.0);
+            on_seek.emit(Time((f * end.0 as f64) as u64));
+        }
+    };
+    let onpointerdown = {
+        let (dragging, seek_at) = (dragging.clone(), seek_at.clone());
+        Callback::from(move |e: PointerEvent| {
+            *dragging.borrow_mut() = true;
+            if let Some(el) = e
+                .current_target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            {
+                let _ = el.set_pointer_capture(e.pointer_id());
+            }
+            seek_at(&e);
+        })
+    };
+    let onpointermove = {
+        let (dragging, seek_at) = (dragging.clone(), seek_at.clone());
+        Callback::from(move |e: PointerEvent| {
+            if *dragging.borrow() {
+                seek_at(&e);
+            }
+        })
+    };
+    let onpointerup = {
+        let dragging = dragging.clone();
+        Callback::from(move |_: PointerEvent| *dragging.borrow_mut() = false)
+    };
+    let onkeydown = {
+        let (on_seek, now) = (props.on_seek.clone(), props.now);
+        Callback::from(move |e: KeyboardEvent| {
+            // Arrow keys belong to stepping; PageUp/PageDown and Home/End move along the timeline.
+            let jump = end.0 / 20;
+            let to = match e.key().as_str() {
+                "PageUp" => Some(Time(now.0.saturating_sub(jump))),
+                "PageDown" => Some(Time(now.0 + jump)),
+                "Home" => Some(Time::ZERO),
+                "End" => Some(Time(end.0 * 20 / 21)),
+                _ => None,
+            };
+            if let Some(t) = to {
+                e.prevent_default();
+                on_seek.emit(t);
+            }
+        })
+    };
+    let data = &props.data;
+    let peak = data.density.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let bucket_w = data.bucket.0 as f64 / end.0 as f64 * 1000.0;
+    html! {
+        <div class="timeline" role="slider" tabindex="0" aria-label="Timeline: drag to go to a moment"
+            aria-valuemin="0" aria-valuemax={(end.0 / 1000).to_string()} aria-valuenow={(props.now.0 / 1000).to_string()}
+            aria-valuetext={format!("{}", props.now)} title="Drag to go to any moment; faults, rounds and violations are marked"
+            {onpointerdown} {onpointermove} {onpointerup} {onkeydown}>
+            <svg viewBox="0 0 1000 40" preserveAspectRatio="none" aria-hidden="true">
+                <rect class="tl-future" x={format!("{:.2}", x_of(props.horizon))} y="0" width={format!("{:.2}", 1000.0 - x_of(props.horizon))} height="40" />
+                { for data.density.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| {
+                    let h = (c as f64 / peak).sqrt() * 22.0 + 2.0;
+                    html! { <rect class="tl-density" x={format!("{:.2}", i as f64 * bucket_w)} y={format!("{:.2}", 32.0 - h)} width={format!("{:.2}", bucket_w.max(0.6))} height={format!("{h:.2}")} /> }
+                }) }
+                { for data.milestones.iter().map(|m| html! {
+                    <rect class="tl-milestone" x={format!("{:.2}", x_of(m.time))} y="33" width="1.6" height="7"><title>{m.text.clone()}</title></rect>
+                }) }
+                { for data.inputs.iter().map(|m| html! {
+                    <rect class={classes!("tl-input", format!("tl-{}", m.kind))} x={format!("{:.2}", x_of(m.time) - 0.8)} y="0" width="1.6" height="9"><title>{m.text.clone()}</title></rect>
+                }) }
+                { for data.violations.iter().map(|v| html! {
+                    <rect class="tl-violation" x={format!("{:.2}", x_of(v.time) - 1.5)} y="0" width="3" height="40"><title>{v.to_string()}</title></rect>
+                }) }
+                <rect class="tl-now" x={format!("{:.2}", x_of(props.now) - 1.0)} y="0" width="2" height="40" />
+            </svg>
+        </div>
+    }
+}
