@@ -151,8 +151,10 @@ fn display(command: &Command) -> String {
 
 fn cargo() -> Command {
     // The rustup proxy on PATH, not $CARGO: the proxy finds clippy and rustfmt
-    // for the active toolchain.
-    Command::new("cargo")
+    // for the active toolchain. From the root, wherever `cargo xtask` ran.
+    let mut cargo = Command::new("cargo");
+    cargo.current_dir(project_root());
+    cargo
 }
 
 fn format_duration(duration: Duration) -> String {
