@@ -93,6 +93,16 @@ pub fn app() -> Html {
     let horizon = run.horizon().1;
     let colours = run.message_colours();
     let selected_info = lab.selected.filter(|s| s.index() < n).map(|s| run.node(s));
+    let strips = Rc::new(
+        (0..n as u32)
+            .map(|i| crate::views::strip(&**run, NodeId(i)))
+            .collect::<Vec<_>>(),
+    );
+    let detail = lab
+        .selected
+        .filter(|s| s.index() < n)
+        .map(|s| crate::views::detail(&**run, s))
+        .unwrap_or_default();
     let menu_node = menu.and_then(|(t, _, _)| match t {
         MenuTarget::Node(id) => Some(run.node(id)),
         MenuTarget::Link(..) => None,
@@ -179,6 +189,7 @@ pub fn app() -> Html {
     let stage = html! {
         <Stage
             nodes={nodes.clone()}
+            strips={strips}
             colours={colours}
             places={places}
             messages={Rc::new(messages)}
@@ -239,7 +250,6 @@ pub fn app() -> Html {
             </button>
         }
     };
-    let detail = html! {};
     html! {
         <div class="shell">
             <Header

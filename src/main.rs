@@ -10,6 +10,7 @@ mod catalog;
 mod components;
 mod lab;
 mod panic;
+mod views;
 
 fn main() {
     // First, so that a panic anywhere after this point shows a readable banner

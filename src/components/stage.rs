@@ -13,6 +13,8 @@ use yew::prelude::*;
 
 use clusterscope::layout::{self, Place, HEIGHT, WIDTH};
 
+use crate::views::Cell;
+
 /// Where a menu was asked for: the node or link, and the pointer position
 /// in page coordinates.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -26,6 +28,8 @@ pub enum MenuTarget {
 #[derive(Properties, PartialEq)]
 pub struct StageProps {
     pub nodes: Rc<Vec<NodeInfo>>,
+    /// Each node's compact strip (a log, slots), if its protocol draws one.
+    pub strips: Rc<Vec<Option<Vec<Cell>>>>,
     pub colours: &'static [(&'static str, u8)],
     pub places: Rc<Vec<Place>>,
     pub messages: Rc<Vec<MessageView>>,
@@ -55,6 +59,7 @@ pub fn stage(props: &StageProps) -> Html {
                             <NodeWidget
                                 key={i}
                                 info={info.clone()}
+                                strip={props.strips.get(i).cloned().flatten()}
                                 place={props.places[i]}
                                 selected={props.selected == Some(info.id)}
                                 highlighted={props.highlight.contains(&info.id)}
@@ -157,6 +162,7 @@ fn links_layer(props: &LinksProps) -> Html {
 #[derive(Properties, PartialEq)]
 struct NodeProps {
     info: NodeInfo,
+    strip: Option<Vec<Cell>>,
     place: Place,
     selected: bool,
     highlighted: bool,
@@ -278,6 +284,9 @@ fn node_widget(props: &NodeProps) -> Html {
             if health == Health::Paused {
                 <g class="node-pause"><rect x={fmt(-p.r * 0.35)} y={fmt(-p.r - 14.0)} width="5" height="10" /><rect x={fmt(-p.r * 0.35 + 8.0)} y={fmt(-p.r - 14.0)} width="5" height="10" /></g>
             }
+            if let Some(cells) = &props.strip {
+                { strip_html(cells, p, badges.len()) }
+            }
             { for badges.iter().enumerate().map(|(k, (text, tone))| {
                 let y = p.r + 16.0 + k as f64 * 15.0;
                 html! {
@@ -286,6 +295,24 @@ fn node_widget(props: &NodeProps) -> Html {
                         <text y="2.5">{text.clone()}</text>
                     </g>
                 }
+            }) }
+        </g>
+    }
+}
+
+/// The compact strip under a node: small cells left to right, oldest first.
+fn strip_html(cells: &[Cell], p: Place, badges: usize) -> Html {
+    let w = (p.r * 2.6 / cells.len().max(4) as f64).clamp(7.0, 14.0);
+    let total = w * cells.len() as f64;
+    let y = p.r + 12.0 + badges as f64 * 15.0;
+    html! {
+        <g class="strip" transform={format!("translate({} {})", fmt(-total / 2.0), fmt(y))}>
+            { for cells.iter().enumerate().map(|(k, c)| html! {
+                <g class={classes!("cell", format!("cell-{}", c.tone))} transform={format!("translate({} 0)", fmt(k as f64 * w))}>
+                    <title>{c.title.clone()}</title>
+                    <rect width={fmt(w - 1.0)} height="13" rx="2" />
+                    <text x={fmt((w - 1.0) / 2.0)} y="9.8">{c.text.clone()}</text>
+                </g>
             }) }
         </g>
     }
