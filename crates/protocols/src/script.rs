@@ -33,8 +33,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use sim::{
-    Checkers, Direction, Duration, Input, Latency, LinkParams, NodeId, OpOf, PartitionKind,
-    Protocol, StepRecord, World, WorldConfig,
+    Checkers, Direction, Duration, Input, InputRecord, Latency, LinkParams, NodeId, OpOf,
+    PartitionKind, Protocol, StepRecord, World, WorldConfig,
 };
 
 /// A protocol that scenario scripts can drive.
@@ -85,6 +85,11 @@ pub fn parse_duration(word: &str) -> Result<Duration, String> {
 /// been printed already.
 pub struct Runner<P: Scripted> {
     world: Option<World<P>>,
+    /// The `setup` line's key=value pairs, as written.
+    setup_args: BTreeMap<String, String>,
+    /// Every input applied since `setup`, where and when: with the setup,
+    /// enough to replay the run anywhere (the app opens scenarios this way).
+    inputs: Vec<InputRecord<OpOf<P>>>,
     checkers: Option<Checkers<P>>,
     printed: usize,
     milestones: BTreeMap<&'static str, u64>,
@@ -95,6 +100,8 @@ impl<P: Scripted> Default for Runner<P> {
     fn default() -> Self {
         Runner {
             world: None,
+            setup_args: BTreeMap::new(),
+            inputs: Vec::new(),
             checkers: None,
             printed: 0,
             milestones: BTreeMap::new(),
@@ -138,6 +145,16 @@ impl<P: Scripted> Runner<P> {
     /// How many milestones of each kind the run has recorded since `setup`.
     pub fn milestones(&self) -> &BTreeMap<&'static str, u64> {
         &self.milestones
+    }
+
+    /// The `setup` line's key=value pairs.
+    pub fn setup_args(&self) -> &BTreeMap<String, String> {
+        &self.setup_args
+    }
+
+    /// Every input applied since `setup`, with its step and time.
+    pub fn input_log(&self) -> &[InputRecord<OpOf<P>>] {
+        &self.inputs
     }
 
     /// Whether the last `stabilize` settled (`None` before any).
@@ -265,6 +282,8 @@ impl<P: Scripted> Runner<P> {
                 .ok_or_else(|| format!("setup takes key=value pairs, not \"{a}\""))?;
             kv.insert(k.to_string(), v.to_string());
         }
+        self.setup_args = kv.clone();
+        self.inputs.clear();
         let seed = match kv.remove("seed") {
             Some(s) => s.parse().map_err(|_| format!("\"{s}\" is not a seed"))?,
             None => 1,
@@ -288,7 +307,9 @@ impl<P: Scripted> Runner<P> {
 
     fn apply(&mut self, input: Input<OpOf<P>>, out: &mut Vec<String>) -> Result<(), String> {
         let world = self.world.as_mut().expect("set up");
-        world.apply(input).map_err(|e| e.to_string())?;
+        let (step, time) = (world.steps(), world.now());
+        world.apply(input.clone()).map_err(|e| e.to_string())?;
+        self.inputs.push(InputRecord { step, time, input });
         self.after_step(Verbosity::Full, out);
         Ok(())
     }
