@@ -109,7 +109,8 @@ impl LinkParams {
         ] {
             if p > Ppm::ALWAYS {
                 return Err(InputError::BadParameter(format!(
-                    "the {name} must be between 0% and 100%, not {p}"
+                    "the {name} must be between 0% and 100%, not {}",
+                    exact_percent(p)
                 )));
             }
         }
@@ -120,6 +121,19 @@ impl LinkParams {
             )));
         }
         Ok(())
+    }
+}
+
+/// A probability as an exact percentage, for error messages: `Ppm`'s own
+/// display rounds down to a tenth of a percent, which would show
+/// 1_000_001 ppm as "100.0%" in a message saying it is above 100%.
+fn exact_percent(p: Ppm) -> String {
+    let (whole, frac) = (p.0 / 10_000, p.0 % 10_000);
+    if frac == 0 {
+        format!("{whole}%")
+    } else {
+        let frac = format!("{frac:04}");
+        format!("{whole}.{}%", frac.trim_end_matches('0'))
     }
 }
 
