@@ -369,12 +369,15 @@ fn replay_one<P: Protocol>(world: &mut World<P>, inputs: &[InputRecord<OpOf<P>>]
     let at = world.steps();
     let due = inputs.partition_point(|r| r.step < at);
     match inputs.get(due).filter(|r| r.step == at) {
-        Some(record) if record.time > t => false,
         Some(record) => {
             // What the original run handled on its way to this moment
             // without taking a step, the replay handles too (see
-            // `World::skip_non_steps`).
-            world.skip_non_steps(record.time);
+            // `World::skip_non_steps`); when stopping short of the input,
+            // up to `t`, so that the caller may move the clock to `t`.
+            world.skip_non_steps(record.time.min(t));
+            if record.time > t {
+                return false;
+            }
             world.set_now(record.time);
             if let Err(e) = world.apply(record.input.clone()) {
                 panic!("replaying the input logged at step {at} failed: {e}; the log does not match the run");

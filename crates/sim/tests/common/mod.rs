@@ -17,6 +17,9 @@ pub const GOSSIP: u8 = 255;
 pub struct Lab {
     pub nodes: usize,
     pub echo: bool,
+    /// How many received messages a node remembers (the oldest are
+    /// forgotten), so that long runs stay cheap to clone and compare.
+    pub history: usize,
 }
 
 impl Protocol for Lab {
@@ -32,6 +35,8 @@ impl Protocol for Lab {
             id,
             nodes: self.nodes,
             echo: self.echo,
+            history: self.history,
+            received_count: 0,
             started_with: None,
             boots: 0,
             volatile: None,
@@ -123,6 +128,9 @@ pub struct LabNode {
     pub id: NodeId,
     pub nodes: usize,
     pub echo: bool,
+    pub history: usize,
+    /// How many messages this node has received in all.
+    pub received_count: u64,
     /// What `on_start` was given, once it has run.
     pub started_with: Option<Option<u64>>,
     /// How often `on_start` ran on this instance (must be 1 once booted).
@@ -168,6 +176,10 @@ impl Node for LabNode {
     }
 
     fn on_message(&mut self, from: NodeId, msg: &LMsg, out: &mut Out<Self>) {
+        self.received_count += 1;
+        if self.received.len() >= self.history {
+            self.received.remove(0);
+        }
         self.received.push((from, msg.clone()));
         if let (LMsg::Ping(s), true) = (msg, self.echo) {
             out.send(from, LMsg::Pong(*s));
@@ -235,7 +247,19 @@ pub fn lab_config(seed: u64) -> WorldConfig {
 
 /// A lab sim with no checkers.
 pub fn lab_sim(nodes: usize, echo: bool, config: WorldConfig) -> Sim<Lab> {
-    Sim::new(World::new(Lab { nodes, echo }, config), Checkers::default())
+    lab_sim_with(
+        Lab {
+            nodes,
+            echo,
+            history: usize::MAX,
+        },
+        config,
+    )
+}
+
+/// A sim of this lab protocol with no checkers.
+pub fn lab_sim_with(lab: Lab, config: WorldConfig) -> Sim<Lab> {
+    Sim::new(World::new(lab, config), Checkers::default())
 }
 
 /// `op` for `node`, as an input.
