@@ -159,6 +159,22 @@ pub fn app() -> Html {
         let lab = lab.clone();
         Callback::from(move |s: f64| lab.dispatch(Action::SetSpeed(s)))
     };
+    let on_scenario = {
+        let lab = lab.clone();
+        Callback::from(move |toggle: String| {
+            let protocol = lab.setup.protocol.clone();
+            let opened = crate::scenarios::find(&protocol, &toggle)
+                .ok_or_else(|| format!("There is no scenario for the toggle {toggle}."))
+                .and_then(|s| s.open());
+            match opened {
+                Ok(fresh) => lab.dispatch(Action::Open(Box::new(fresh))),
+                Err(text) => lab.dispatch(Action::Notify(Notice {
+                    tone: Tone::Error,
+                    text,
+                })),
+            }
+        })
+    };
     let on_apply_settings = {
         let lab = lab.clone();
         Callback::from(move |s: Setup| lab.dispatch(Action::Load(Box::new(s))))
@@ -276,7 +292,7 @@ pub fn app() -> Html {
                             Tab::Inspector => html! { <Inspector info={selected_info} detail={detail} /> },
                             Tab::Events => html! { <EventLog lines={log_lines} node_count={n} current_step={steps} on_jump={on_jump.clone()} /> },
                             Tab::Checkers => html! { <CheckerPanel rules={rules} violations={violations_all.clone()} on_jump={on_jump.clone()} /> },
-                            Tab::Settings => html! { <SettingsPanel setup={(*lab.setup).clone()} on_apply={on_apply_settings} /> },
+                                                        Tab::Settings => html! { <SettingsPanel setup={(*lab.setup).clone()} on_apply={on_apply_settings} on_scenario={on_scenario} /> },
                         } }
                     </div>
                 </aside>

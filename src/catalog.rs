@@ -11,7 +11,7 @@ use sim::{AnySim, Duration, InputRecord, LinkParams, Run, Time, WorldConfig};
 
 use clusterscope::share::{Embed, Shared, SERVERS};
 
-/// A protocol option a person can switch, such as PreVote.
+/// A protocol option, such as PreVote or the election timeout range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OptionSpec {
     /// The name in links, such as `prevote`.
@@ -20,8 +20,126 @@ pub struct OptionSpec {
     pub label: &'static str,
     /// One line on what it does.
     pub help: &'static str,
-    /// Whether it is on when a link does not say.
-    pub default_on: bool,
+    /// What values it takes, and its default.
+    pub kind: OptionKind,
+}
+
+/// The values an option takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptionKind {
+    /// On or off (`1` or `0` in links).
+    Switch {
+        /// Whether it is on by default.
+        default_on: bool,
+    },
+    /// A whole number in a range.
+    Count {
+        /// Smallest allowed.
+        min: u64,
+        /// Largest allowed.
+        max: u64,
+        /// The default.
+        default: u64,
+    },
+    /// A duration in whole milliseconds.
+    Millis {
+        /// Smallest allowed.
+        min: u64,
+        /// Largest allowed.
+        max: u64,
+        /// The default.
+        default: u64,
+    },
+    /// A range of milliseconds, written `150-300`.
+    MillisRange {
+        /// Smallest allowed low end.
+        min: u64,
+        /// Largest allowed high end.
+        max: u64,
+        /// The default range.
+        default: (u64, u64),
+    },
+}
+
+/// A checked option value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptionValue {
+    /// A switch.
+    Switch(bool),
+    /// A count.
+    Count(u64),
+    /// Milliseconds.
+    Millis(u64),
+    /// A range of milliseconds.
+    MillisRange(u64, u64),
+}
+
+impl OptionSpec {
+    /// The value used when a setup does not set this option.
+    pub fn default_value(&self) -> OptionValue {
+        match self.kind {
+            OptionKind::Switch { default_on } => OptionValue::Switch(default_on),
+            OptionKind::Count { default, .. } => OptionValue::Count(default),
+            OptionKind::Millis { default, .. } => OptionValue::Millis(default),
+            OptionKind::MillisRange {
+                default: (a, b), ..
+            } => OptionValue::MillisRange(a, b),
+        }
+    }
+
+    /// Reads a value as written in a link or typed in settings.
+    pub fn parse(&self, text: &str) -> Result<OptionValue, String> {
+        let text = text.trim();
+        let label = self.label;
+        let whole = |t: &str| {
+            t.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("{label} takes whole numbers, not \"{t}\""))
+        };
+        match self.kind {
+            OptionKind::Switch { .. } => match text {
+                "1" | "on" => Ok(OptionValue::Switch(true)),
+                "0" | "off" => Ok(OptionValue::Switch(false)),
+                _ => Err(format!("{label} is 1 (on) or 0 (off), not \"{text}\"")),
+            },
+            OptionKind::Count { min, max, .. } => match whole(text)? {
+                v if (min..=max).contains(&v) => Ok(OptionValue::Count(v)),
+                v => Err(format!("{label} is {min} to {max}, not {v}")),
+            },
+            OptionKind::Millis { min, max, .. } => match whole(text)? {
+                v if (min..=max).contains(&v) => Ok(OptionValue::Millis(v)),
+                v => Err(format!("{label} is {min} to {max} ms, not {v}")),
+            },
+            OptionKind::MillisRange { min, max, .. } => {
+                let (a, b) = text
+                    .split_once('-')
+                    .ok_or_else(|| format!("{label} is a range such as 150-300, not \"{text}\""))?;
+                let (a, b) = (whole(a)?, whole(b)?);
+                if a > b {
+                    Err(format!(
+                        "{label} goes from low to high, but {a} is above {b}"
+                    ))
+                } else if a < min || b > max {
+                    Err(format!(
+                        "{label} lies within {min} to {max} ms, not {a}-{b}"
+                    ))
+                } else {
+                    Ok(OptionValue::MillisRange(a, b))
+                }
+            }
+        }
+    }
+}
+
+impl OptionValue {
+    /// The value as written in links and settings fields.
+    pub fn text(&self) -> String {
+        match self {
+            OptionValue::Switch(on) => if *on { "1" } else { "0" }.to_string(),
+            OptionValue::Count(v) | OptionValue::Millis(v) => v.to_string(),
+            OptionValue::MillisRange(a, b) => format!("{a}-{b}"),
+        }
+    }
 }
 
 /// A teaching toggle as the settings panel shows it.
@@ -60,13 +178,37 @@ pub fn entries() -> Vec<Entry> {
                 name: "prevote",
                 label: "PreVote",
                 help: "A server asks whether it could win before it raises its term (§9.6), so a server that was cut off cannot depose a working leader when it returns.",
-                default_on: true,
+                kind: OptionKind::Switch { default_on: true },
             },
             OptionSpec {
                 name: "checkquorum",
                 label: "CheckQuorum",
                 help: "A leader that has not heard from a majority for an election timeout steps down, so a partitioned leader stops accepting requests.",
-                default_on: true,
+                kind: OptionKind::Switch { default_on: true },
+            },
+            OptionSpec {
+                name: "clients",
+                label: "Clients",
+                help: "How many client nodes send requests.",
+                kind: OptionKind::Count { min: 0, max: 5, default: 2 },
+            },
+            OptionSpec {
+                name: "election",
+                label: "Election timeout (ms)",
+                help: "A server that hears no leader for a random time in this range stands for election (§5.2).",
+                kind: OptionKind::MillisRange { min: 1, max: 60_000, default: (150, 300) },
+            },
+            OptionSpec {
+                name: "heartbeat",
+                label: "Heartbeat (ms)",
+                help: "How often a leader sends AppendEntries, with or without entries.",
+                kind: OptionKind::Millis { min: 1, max: 30_000, default: 50 },
+            },
+            OptionSpec {
+                name: "batch",
+                label: "Entries per AppendEntries",
+                help: "The most log entries one AppendEntries carries.",
+                kind: OptionKind::Count { min: 1, max: 64, default: 32 },
             },
         ],
     }]
@@ -90,8 +232,8 @@ pub struct Setup {
     pub network: LinkParams,
     /// Teaching toggles switched on, sorted.
     pub toggles: Vec<String>,
-    /// Options, by name; a missing option takes its default.
-    pub options: BTreeMap<String, bool>,
+    /// Options, by name, already checked; a missing option takes its default.
+    pub options: BTreeMap<String, OptionValue>,
 }
 
 impl Default for Setup {
@@ -132,22 +274,20 @@ impl Setup {
         }
         let mut options = BTreeMap::new();
         for (name, value) in &shared.options {
-            if !entry.options.iter().any(|o| o.name == name) {
-                return Err(format!(
-                    "The link sets the option \"{name}\", which {} does not have.",
-                    entry.title
-                ));
-            }
-            let on = match value.as_str() {
-                "1" => true,
-                "0" => false,
-                other => {
-                    return Err(format!(
-                        "The link sets the option \"{name}\" to \"{other}\"; it must be 0 or 1."
-                    ))
-                }
-            };
-            options.insert(name.clone(), on);
+            let spec = entry
+                .options
+                .iter()
+                .find(|o| o.name == name)
+                .ok_or_else(|| {
+                    format!(
+                        "The link sets the option \"{name}\", which {} does not have.",
+                        entry.title
+                    )
+                })?;
+            let value = spec
+                .parse(value)
+                .map_err(|e| format!("The link's option \"{name}\" is wrong: {e}."))?;
+            options.insert(name.clone(), value);
         }
         Ok(Setup {
             protocol: entry.name.to_string(),
@@ -176,26 +316,25 @@ impl Setup {
             options: self
                 .options
                 .iter()
-                .map(|(k, v)| (k.clone(), if *v { "1" } else { "0" }.to_string()))
+                .map(|(k, v)| (k.clone(), v.text()))
                 .collect(),
             inputs,
             time,
             hash,
             embed,
+            speed: None,
         }
     }
 
-    /// Whether option `name` is on.
-    pub fn option(&self, name: &str) -> bool {
-        self.options.get(name).copied().unwrap_or_else(|| {
-            entry(&self.protocol)
-                .and_then(|e| {
-                    e.options
-                        .iter()
-                        .find(|o| o.name == name)
-                        .map(|o| o.default_on)
-                })
-                .unwrap_or(false)
+    /// The value of option `name`: the one set, or the protocol's default.
+    pub fn option(&self, name: &str) -> Option<OptionValue> {
+        self.options.get(name).copied().or_else(|| {
+            entry(&self.protocol).and_then(|e| {
+                e.options
+                    .iter()
+                    .find(|o| o.name == name)
+                    .map(OptionSpec::default_value)
+            })
         })
     }
 }
@@ -221,21 +360,32 @@ pub fn build(setup: &Setup) -> Result<Box<dyn AnySim>, String> {
     };
     match setup.protocol.as_str() {
         "raft" => {
-            let mut raft = Raft::new(setup.servers as usize, 2);
+            let count = |name| match setup.option(name) {
+                Some(OptionValue::Count(v)) => v,
+                other => unreachable!("the catalog defines {name} as a count, not {other:?}"),
+            };
+            let switch = |name| match setup.option(name) {
+                Some(OptionValue::Switch(on)) => on,
+                other => unreachable!("the catalog defines {name} as a switch, not {other:?}"),
+            };
+            let mut raft = Raft::new(setup.servers as usize, count("clients") as usize);
+            let s = &mut raft.settings;
+            if let Some(OptionValue::MillisRange(a, b)) = setup.option("election") {
+                (s.election_timeout_min, s.election_timeout_max) =
+                    (Duration::from_ms(a), Duration::from_ms(b));
+            }
+            if let Some(OptionValue::Millis(ms)) = setup.option("heartbeat") {
+                s.heartbeat_interval = Duration::from_ms(ms);
+            }
+            s.max_entries_per_append = count("batch") as usize;
+            s.pre_vote = switch("prevote");
+            s.check_quorum = switch("checkquorum");
+            // Toggles apply last: the one that turns PreVote and CheckQuorum
+            // off, or fixes the election timeout, wins over the options.
             for name in &setup.toggles {
                 let toggle = RaftToggle::from_name(name)
                     .ok_or_else(|| format!("Raft has no toggle \"{name}\"."))?;
                 raft = raft.with_toggle(toggle);
-            }
-            // Options apply after toggles, except that the toggle which turns
-            // PreVote and CheckQuorum off wins over them.
-            if !setup
-                .toggles
-                .iter()
-                .any(|t| t == RaftToggle::NoPrevoteCheckquorum.name())
-            {
-                raft.settings.pre_vote = setup.option("prevote");
-                raft.settings.check_quorum = setup.option("checkquorum");
             }
             Ok(Box::new(Run::new(raft, config)))
         }

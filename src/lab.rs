@@ -175,6 +175,9 @@ impl Lab {
             }
         }
         lab.embed = shared.embed.clone();
+        if let Some(thousandths) = shared.speed {
+            lab.speed = f64::from(thousandths) / 1_000.0;
+        }
         lab.playing = shared.embed.as_ref().is_some_and(|e| e.autoplay);
         Ok(lab)
     }
@@ -182,8 +185,11 @@ impl Lab {
     /// The link to this moment.
     pub fn share(&self, embed: Option<Embed>) -> Shared {
         let run = self.run.borrow();
-        self.setup
-            .to_shared(run.inputs(), run.now(), Some(run.trace_hash()), embed)
+        let mut shared =
+            self.setup
+                .to_shared(run.inputs(), run.now(), Some(run.trace_hash()), embed);
+        shared.speed = Some((self.speed * 1_000.0).round().clamp(1.0, 10_000.0) as u32);
+        shared
     }
 
     fn changed(mut self) -> Self {

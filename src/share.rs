@@ -64,6 +64,9 @@ pub struct Shared {
     pub hash: Option<u64>,
     /// How to show the app inside an iframe, if at all.
     pub embed: Option<Embed>,
+    /// Playback speed in thousandths of real protocol time (20 is 1/50x),
+    /// if the link sets one.
+    pub speed: Option<u32>,
 }
 
 /// Embed-mode settings: no page chrome, and a chosen set of controls.
@@ -153,14 +156,17 @@ fn describe_key(key: &str) -> &'static str {
         "embed" => "embed setting (embed)",
         "autoplay" => "autoplay setting (autoplay)",
         "controls" => "embed controls (controls)",
+        "speed" => "playback speed (speed)",
         _ => "setting",
     }
 }
 
 const KEYS: &[&str] = &[
     "v", "p", "n", "seed", "lat", "drop", "dup", "tog", "opt", "in", "t", "h", "embed", "autoplay",
-    "controls",
+    "controls", "speed",
 ];
+/// Playback speeds a link may set, in thousandths: 1/1000x to 10x.
+pub const SPEEDS: std::ops::RangeInclusive<u32> = 1..=10_000;
 
 impl Shared {
     /// Writes the link fragment (without the leading `#`).
@@ -199,6 +205,9 @@ impl Shared {
         parts.push(format!("t={}", encode_ms(self.time.0)));
         if let Some(h) = self.hash {
             parts.push(format!("h={h:016x}"));
+        }
+        if let Some(speed) = self.speed {
+            parts.push(format!("speed={}", encode_ms(u64::from(speed))));
         }
         if let Some(e) = &self.embed {
             parts.push("embed=1".into());
@@ -384,7 +393,27 @@ impl Shared {
             None
         };
 
+        let speed = match text("speed")? {
+            Some(t) => {
+                let thousandths = parse_fixed("speed", &t, 3, "a speed such as 0.02 (1/50x) or 2")?;
+                match u32::try_from(thousandths) {
+                    Ok(v) if SPEEDS.contains(&v) => Some(v),
+                    _ => {
+                        return Err(value_error(
+                            "speed",
+                            &format!(
+                                "is {}, but a speed is from 0.001 (1/1000x) to 10",
+                                shorten(&t)
+                            ),
+                        ))
+                    }
+                }
+            }
+            None => None,
+        };
+
         Ok(Shared {
+            speed,
             protocol,
             servers: servers as u32,
             seed,
@@ -1001,6 +1030,7 @@ mod tests {
                 autoplay: true,
                 controls: vec!["play".into(), "step".into()],
             }),
+            speed: Some(20),
         }
     }
 
@@ -1099,6 +1129,9 @@ mod tests {
             (&format!("{BASE}&autoplay=1"), "only apply with embed=1"),
             (&format!("{BASE}&embed=yes"), "must be 0 or 1"),
             (&format!("{BASE}&h=xyz"), "hexadecimal"),
+            (&format!("{BASE}&speed=0"), "from 0.001 (1/1000x) to 10"),
+            (&format!("{BASE}&speed=11"), "from 0.001 (1/1000x) to 10"),
+            (&format!("{BASE}&speed=fast"), "not a speed"),
         ];
         for (fragment, expected) in cases {
             let message = err(fragment);
