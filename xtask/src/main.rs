@@ -9,9 +9,11 @@
 //! To add a subcommand: write `foo.rs` with `pub fn run(args: &[String]) ->
 //! Result<()>`, add it to `dispatch` and to `HELP`.
 
+mod bench;
 mod dist;
 mod install;
 mod serve;
+mod sweep;
 mod test;
 
 use std::{
@@ -43,6 +45,10 @@ COMMANDS:
                             Ends with one line `N passed, N failed`.
     dist                    Release build into dist/, printing the sizes of the wasm,
                             JS and CSS, raw and gzipped.
+    sweep --protocol P --seeds N [--start-seed S] [--nodes K] [--toggle NAME]
+                            Seed sweeps under generated faults; each failure prints its
+                            SEED, fault parameters and reproducing command.
+    bench [--json]          Engine benchmarks (native and wasm in Node) against targets.
 
 OPTIONS:
     -h, --help              Print this help.
@@ -82,6 +88,8 @@ fn dispatch(command: &str, args: &[String]) -> Result<()> {
             no_arguments(command, args)?;
             dist::run()
         }
+        "sweep" => sweep::run(args),
+        "bench" => bench::run(args),
         other => Err(format!(
             "unknown command `{other}`; `cargo xtask --help` lists the commands"
         )),

@@ -75,6 +75,19 @@ const STEPS: &[Step] = &[
         },
     },
     Step {
+        name: "seed sweeps and native-vs-wasm trace hashes",
+        needs: None,
+        run: |_| {
+            let (p1, f1) = crate::sweep::test_checks()?;
+            let (p2, f2) = crate::bench::wasm_hash_check()?;
+            Ok(Outcome::Tests {
+                passed: p1 + p2,
+                failed: f1 + f2,
+                runner_ok: true,
+            })
+        },
+    },
+    Step {
         name: "release build (trunk build --release)",
         needs: None,
         run: |tools| dist::build_release(tools).map(|()| Outcome::Check(true)),
