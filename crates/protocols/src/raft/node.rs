@@ -681,12 +681,16 @@ impl Server {
             format!("{} is elected leader of term {}", self.id, self.term),
         );
         // A no-op of the new term lets the leader commit earlier entries
-        // without waiting for a client (§8, and Figure 8's lesson).
-        let index = self.log.push(Entry {
-            term: self.term,
-            command: Command::Noop,
-        });
-        self.write_log_from(index);
+        // without waiting for a client (§8, and Figure 8's lesson). A leader
+        // that commits earlier terms' entries by counting (the toggle) is the
+        // leader of Figure 8, which has no such no-op.
+        if !self.settings.commit_previous_term {
+            let index = self.log.push(Entry {
+                term: self.term,
+                command: Command::Noop,
+            });
+            self.write_log_from(index);
+        }
         out.cancel_timer(RaftTimer::Election);
         out.set_timer(
             RaftTimer::Heartbeat,

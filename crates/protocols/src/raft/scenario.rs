@@ -194,7 +194,10 @@ pub fn settled_among(world: &World<Raft>, group: &[NodeId], mode: Settle) -> Res
     let [(lid, leader)] = leaders.as_slice() else {
         return Err(format!("{} leaders in term {max_term}", leaders.len()));
     };
-    if leader.log().term_at(leader.commit_index()) != Some(leader.term()) {
+    let established = leader.log().term_at(leader.commit_index()) == Some(leader.term())
+        || (world.protocol().settings.commit_previous_term
+            && leader.commit_index() == leader.log().last_index());
+    if !established {
         return Err(format!(
             "{lid} leads term {} but has not committed an entry of it yet",
             leader.term()
