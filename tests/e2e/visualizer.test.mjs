@@ -740,3 +740,41 @@ test("a teaching toggle's scenario turns its rule red", async (t) => {
   await shot(page, 'violation', path.join(DOCS, 'violation.png'));
   assert.deepEqual(problems, []);
 });
+
+test('after refusing a pasted link, the address bar again holds the kept run', async (t) => {
+  const { page, problems } = await open(t);
+  await pressUntil(page, 'n', async () => (await leaders(page)).length === 1, 10, 'a leader');
+  await page.keyboard.press('c');
+  await page.waitForFunction(() => /[#&]in=/.test(location.hash));
+  const kept = page.url();
+  await page.evaluate(() => {
+    location.hash = 'v=1&p=raft&n=0&seed=1';
+  });
+  await page.locator('.notice[role=alert]').waitFor();
+  // Otherwise a reload (or a bookmark) silently loses the run that was kept.
+  await page.waitForFunction((k) => location.href === k, kept, { timeout: 2_000 }).catch(() => {});
+  assert.equal(page.url(), kept, 'the address bar still shows the refused link');
+  assert.deepEqual(problems, []);
+});
+
+test('the Checkers panel shows the status at the moment shown, not later', async (t) => {
+  const { page, problems } = await open(t);
+  await page.getByRole('tab', { name: 'Settings' }).click();
+  await page.locator('[data-toggle="volatile-term-and-vote"]').getByRole('button', { name: 'Load its scenario' }).click();
+  await page.getByRole('status').filter({ hasText: 'Scenario for the toggle' }).waitFor();
+  await pressUntil(page, 'n', async () => (await page.locator('.notice[role=alert]').count()) > 0, 20, 'a violation');
+  const broke = await clock(page);
+  assert.equal((await checkers(page)).R6, 'broken');
+  // Back before the moment R6 broke: it held then.
+  for (let i = 0; i < 5; i++) {
+    await page.keyboard.press('ArrowLeft');
+  }
+  const earlier = await clock(page);
+  assert.equal(earlier.event, broke.event - 5);
+  assert.equal(
+    (await checkers(page)).R6,
+    'holds',
+    `at ${earlier.time} (event ${earlier.event}) the panel says R6 is broken, though it broke only at ${broke.time}`,
+  );
+  assert.deepEqual(problems, []);
+});
