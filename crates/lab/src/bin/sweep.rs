@@ -260,7 +260,7 @@ mod tests {
         let err = |s: &str| args(s).unwrap_err();
         assert_eq!(err("--seeds 3"), "--protocol is required");
         assert_eq!(err("--protocol broadcast"), "--seeds is required");
-        assert!(err("--protocol broadcast --seeds -1").contains("--seeds needs a value"));
+        assert!(err("--protocol broadcast --seeds -1").contains("whole number of seeds, not `-1`"));
         assert!(err("--protocol broadcast --seeds ten").contains("not `ten`"));
         assert_eq!(
             err("--protocol broadcast --seeds 0"),
