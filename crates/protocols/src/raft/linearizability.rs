@@ -98,6 +98,11 @@ impl History {
         }
     }
 
+    /// How many operations one key's history holds.
+    pub fn len_of(&self, key: &str) -> usize {
+        self.keys.get(key).map_or(0, Vec::len)
+    }
+
     /// A short readable description of one key's history, for a violation.
     pub fn describe_key(&self, key: &str) -> String {
         let Some(ops) = self.keys.get(key) else {
