@@ -79,30 +79,28 @@ pub fn app() -> Html {
     use_open_pasted_links(&lab);
     use_keyboard(&lab, &help_open, &menu, &partition_open, &share_open);
 
+    // What changes only when the world does. The world changes only by
+    // taking a step (inputs are steps too) or by being replaced, so between
+    // two renders with the same run and the same step count only the clock
+    // moved: the snapshot is reused and only what moves is redrawn.
+    let key = (
+        Rc::as_ptr(&lab.run) as *const () as usize,
+        lab.run.borrow().steps(),
+        lab.selected,
+    );
+    let snap = {
+        let run = lab.run.clone();
+        use_memo(key, move |&(_, _, selected)| {
+            Snapshot::of(&**run.borrow(), selected)
+        })
+    };
     let run = lab.run.borrow();
-    let n = run.node_count();
+    let n = snap.nodes.len();
     let now = run.now();
-    let nodes: Rc<Vec<NodeInfo>> = Rc::new((0..n as u32).map(|i| run.node(NodeId(i))).collect());
-    let places = Rc::new(layout::place_nodes(
-        &nodes.iter().map(|i| i.kind).collect::<Vec<_>>(),
-    ));
     let mut messages: Vec<MessageView> = Vec::new();
     run.messages(&mut messages);
-    let links = Rc::new(run.unusual_links());
-    let timeline = Rc::new(run.timeline().clone());
     let horizon = run.horizon().1;
     let colours = run.message_colours();
-    let selected_info = lab.selected.filter(|s| s.index() < n).map(|s| run.node(s));
-    let strips = Rc::new(
-        (0..n as u32)
-            .map(|i| crate::views::strip(&**run, NodeId(i)))
-            .collect::<Vec<_>>(),
-    );
-    let detail = lab
-        .selected
-        .filter(|s| s.index() < n)
-        .map(|s| crate::views::detail(&**run, s))
-        .unwrap_or_default();
     let menu_node = menu.and_then(|(t, _, _)| match t {
         MenuTarget::Node(id) => Some(run.node(id)),
         MenuTarget::Link(..) => None,
@@ -112,7 +110,6 @@ pub fn app() -> Html {
         MenuTarget::Link(..) => None,
     });
     let defaults = run.network_defaults();
-    let rules = Rc::new(run.rules());
     let steps = run.steps();
     let summary = format!(
         "{} · {} servers · seed {}",
@@ -121,6 +118,14 @@ pub fn app() -> Html {
         lab.setup.seed
     );
     drop(run);
+    let nodes = snap.nodes.clone();
+    let places = snap.places.clone();
+    let links = snap.links.clone();
+    let timeline = snap.timeline.clone();
+    let strips = snap.strips.clone();
+    let rules = snap.rules.clone();
+    let selected_info = snap.selected_info.clone();
+    let detail = snap.detail.clone();
 
     let dispatch = |make: fn() -> Action| send::<()>(&lab, make);
     let on_input = {
@@ -186,7 +191,8 @@ pub fn app() -> Html {
     } else {
         Rc::new(Vec::new())
     };
-    let violations_all = Rc::new(timeline.violations.clone());
+    let violations_later = Rc::new(timeline.violations.clone());
+    let violations_now = snap.violations.clone();
 
     let notice = lab.notice.clone().map(|n| {
         let class = match n.tone {
@@ -239,20 +245,18 @@ pub fn app() -> Html {
     let timeline_bar =
         html! { <TimelineBar data={timeline} now={now} horizon={horizon} on_seek={on_seek} /> };
 
-    if let Some(embed) = embed {
-        let full = {
-            let mut shared = lab.share(None);
-            shared.embed = None;
-            format!("./#{}", shared.encode())
-        };
-        let _ = embed;
+    if embed.is_some() {
+        // The same moment, full page, in a new tab.
+        let full = format!("./#{}", lab.share(None).encode());
         return html! {
             <div class="shell embed">
                 <div class="notice-slot">{ notice.unwrap_or_default() }</div>
                 <main class="workspace">{ stage }</main>
                 { timeline_bar }
-                { controls }
-                <a class="embed-open" href={full} target="_blank" rel="noopener">{"Open in Clusterscope"}</a>
+                <div class="embed-controls">
+                    { controls }
+                    <a class="embed-open" href={full} target="_blank" rel="noopener">{"Open in Clusterscope"}</a>
+                </div>
             </div>
         };
     }
@@ -262,7 +266,7 @@ pub fn app() -> Html {
         html! {
             <button type="button" role="tab" class={classes!("tab", (*tab == t).then_some("active"))} aria-selected={(*tab == t).to_string()}
                 onclick={Callback::from(move |_: MouseEvent| tab.set(t))}>{label}
-                if t == Tab::Checkers && !violations_all.is_empty() { <span class="tab-alert" aria-label="broken">{violations_all.len().to_string()}</span> }
+                                if t == Tab::Checkers && !violations_now.is_empty() { <span class="tab-alert" aria-label="broken">{violations_now.len().to_string()}</span> }
             </button>
         }
     };
@@ -289,9 +293,9 @@ pub fn app() -> Html {
                     </div>
                     <div class="tab-body" role="tabpanel">
                         { match *tab {
-                            Tab::Inspector => html! { <Inspector info={selected_info} detail={detail} /> },
+                            Tab::Inspector => html! { <Inspector info={selected_info} persisted={snap.selected_persisted.clone()} detail={detail} /> },
                             Tab::Events => html! { <EventLog lines={log_lines} node_count={n} current_step={steps} on_jump={on_jump.clone()} /> },
-                            Tab::Checkers => html! { <CheckerPanel rules={rules} violations={violations_all.clone()} on_jump={on_jump.clone()} /> },
+                            Tab::Checkers => html! { <CheckerPanel rules={rules} violations={violations_now.clone()} later={violations_later.clone()} on_jump={on_jump.clone()} /> },
                                                         Tab::Settings => html! { <SettingsPanel setup={(*lab.setup).clone()} on_apply={on_apply_settings} on_scenario={on_scenario} /> },
                         } }
                     </div>
@@ -325,6 +329,47 @@ fn send<E: 'static>(lab: &LabHandle, make: fn() -> Action) -> Callback<E> {
 fn flip<E: 'static>(state: &UseStateHandle<bool>) -> Callback<E> {
     let state = state.clone();
     Callback::from(move |_: E| state.set(!*state))
+}
+
+/// Everything drawn from the world that does not change with time alone.
+struct Snapshot {
+    nodes: Rc<Vec<NodeInfo>>,
+    places: Rc<Vec<layout::Place>>,
+    links: Rc<Vec<(NodeId, NodeId, sim::Link)>>,
+    timeline: Rc<sim::Timeline>,
+    strips: Rc<Vec<Option<Vec<crate::views::Cell>>>>,
+    rules: Rc<Vec<sim::Rule>>,
+    violations: Rc<Vec<sim::Violation>>,
+    selected_info: Option<NodeInfo>,
+    selected_persisted: Option<String>,
+    detail: Html,
+}
+
+impl Snapshot {
+    fn of(run: &dyn sim::AnySim, selected: Option<NodeId>) -> Snapshot {
+        let n = run.node_count();
+        let nodes: Vec<NodeInfo> = (0..n as u32).map(|i| run.node(NodeId(i))).collect();
+        let places = layout::place_nodes(&nodes.iter().map(|i| i.kind).collect::<Vec<_>>());
+        let selected = selected.filter(|s| s.index() < n);
+        Snapshot {
+            places: Rc::new(places),
+            links: Rc::new(run.unusual_links()),
+            timeline: Rc::new(run.timeline().clone()),
+            strips: Rc::new(
+                (0..n as u32)
+                    .map(|i| crate::views::strip(run, NodeId(i)))
+                    .collect(),
+            ),
+            rules: Rc::new(run.rules()),
+            violations: Rc::new(run.violations().to_vec()),
+            selected_info: selected.map(|s| nodes[s.index()].clone()),
+            selected_persisted: selected.and_then(|s| run.persisted(s)),
+            detail: selected
+                .map(|s| crate::views::detail(run, s))
+                .unwrap_or_default(),
+            nodes: Rc::new(nodes),
+        }
+    }
 }
 
 #[derive(Properties, PartialEq)]

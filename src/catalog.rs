@@ -323,6 +323,7 @@ impl Setup {
             hash,
             embed,
             speed: None,
+            step: None,
         }
     }
 

@@ -163,7 +163,10 @@ impl Lab {
                         )
                     })?;
             }
-            run.seek_time(shared.time);
+            match shared.step {
+                Some(step) => run.seek_moment(step, shared.time),
+                None => run.seek_time(shared.time),
+            }
             if let Some(expected) = shared.hash {
                 let actual = run.trace_hash();
                 if actual != expected {
@@ -189,6 +192,7 @@ impl Lab {
             self.setup
                 .to_shared(run.inputs(), run.now(), Some(run.trace_hash()), embed);
         shared.speed = Some((self.speed * 1_000.0).round().clamp(1.0, 10_000.0) as u32);
+        shared.step = Some(run.steps());
         shared
     }
 
@@ -353,8 +357,9 @@ impl Reducible for Lab {
                 return Rc::new(fresh);
             }
             Action::Notify(n) => {
+                // Counts as a change, so the address bar is written again
+                // (a refused pasted link must not stay there).
                 lab.notice = Some(n);
-                return Rc::new(lab);
             }
             Action::Dismiss => {
                 lab.notice = None;

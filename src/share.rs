@@ -59,6 +59,9 @@ pub struct Shared {
     pub inputs: Vec<InputRecord<String>>,
     /// The moment the link points at.
     pub time: Time,
+    /// How many steps had been taken at that moment, if the link says:
+    /// several steps can share one virtual time.
+    pub step: Option<u64>,
     /// The trace hash at that moment, if the link records it: a mismatch on
     /// replay means the link was made by a version that ran differently.
     pub hash: Option<u64>,
@@ -157,13 +160,14 @@ fn describe_key(key: &str) -> &'static str {
         "autoplay" => "autoplay setting (autoplay)",
         "controls" => "embed controls (controls)",
         "speed" => "playback speed (speed)",
+        "s" => "step (s)",
         _ => "setting",
     }
 }
 
 const KEYS: &[&str] = &[
     "v", "p", "n", "seed", "lat", "drop", "dup", "tog", "opt", "in", "t", "h", "embed", "autoplay",
-    "controls", "speed",
+    "controls", "speed", "s",
 ];
 /// Playback speeds a link may set, in thousandths: 1/1000x to 10x.
 pub const SPEEDS: std::ops::RangeInclusive<u32> = 1..=10_000;
@@ -203,6 +207,9 @@ impl Shared {
             parts.push(format!("in={}", entries.join("~")));
         }
         parts.push(format!("t={}", encode_ms(self.time.0)));
+        if let Some(step) = self.step {
+            parts.push(format!("s={step}"));
+        }
         if let Some(h) = self.hash {
             parts.push(format!("h={h:016x}"));
         }
@@ -412,7 +419,10 @@ impl Shared {
             None => None,
         };
 
+        let step = text("s")?.map(|s| parse_u64("s", &s)).transpose()?;
+
         Ok(Shared {
+            step,
             speed,
             protocol,
             servers: servers as u32,
@@ -1031,6 +1041,7 @@ mod tests {
                 controls: vec!["play".into(), "step".into()],
             }),
             speed: Some(20),
+            step: Some(77),
         }
     }
 
@@ -1132,6 +1143,7 @@ mod tests {
             (&format!("{BASE}&speed=0"), "from 0.001 (1/1000x) to 10"),
             (&format!("{BASE}&speed=11"), "from 0.001 (1/1000x) to 10"),
             (&format!("{BASE}&speed=fast"), "not a speed"),
+            (&format!("{BASE}&s=-1"), "cannot be negative"),
         ];
         for (fragment, expected) in cases {
             let message = err(fragment);

@@ -9,8 +9,10 @@ use yew::prelude::*;
 #[derive(Properties, PartialEq)]
 pub struct CheckersProps {
     pub rules: Rc<Vec<Rule>>,
-    /// Violations up to the horizon (also after the current moment).
+    /// Violations up to the moment shown.
     pub violations: Rc<Vec<Violation>>,
+    /// Violations this timeline reaches later (after stepping back).
+    pub later: Rc<Vec<Violation>>,
     pub on_jump: Callback<u64>,
 }
 
@@ -19,7 +21,8 @@ pub fn checker_panel(props: &CheckersProps) -> Html {
     html! {
         <ul class="checkers" aria-label="Safety properties">
             { for props.rules.iter().map(|rule| {
-                let broken: Vec<&Violation> = props.violations.iter().filter(|v| v.rule == rule.id).collect();
+                                let broken: Vec<&Violation> = props.violations.iter().filter(|v| v.rule == rule.id).collect();
+                let later = props.later.iter().find(|v| v.rule == rule.id && !props.violations.contains(v));
                 let status = if broken.is_empty() { "holds" } else { "broken" };
                 html! {
                     <li class={classes!("rule", status)} data-rule={rule.id}>
@@ -39,7 +42,13 @@ pub fn checker_panel(props: &CheckersProps) -> Html {
                                 </button>
                             }
                         }) }
-                        if broken.len() > 5 { <p class="rule-more">{format!("and {} more", broken.len() - 5)}</p> }
+                                                if broken.len() > 5 { <p class="rule-more">{format!("and {} more", broken.len() - 5)}</p> }
+                        if let (true, Some(v)) = (broken.is_empty(), later) {
+                            <button type="button" class="violation later" onclick={{ let (on_jump, step) = (props.on_jump.clone(), v.step); Callback::from(move |_: MouseEvent| on_jump.emit(step + 1)) }}
+                                title="This run breaks the rule later: go to that moment">
+                                {format!("Breaks later, at {}", v.time)}
+                            </button>
+                        }
                     </li>
                 }
             }) }

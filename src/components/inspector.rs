@@ -9,6 +9,8 @@ use super::stage::kind_name;
 #[derive(Properties, PartialEq)]
 pub struct InspectorProps {
     pub info: Option<NodeInfo>,
+    /// What the node last persisted, as text, if anything.
+    pub persisted: Option<String>,
     /// Protocol-specific widget for this node, if the protocol has one.
     pub detail: Html,
 }
@@ -31,8 +33,9 @@ pub fn inspector(props: &InspectorProps) -> Html {
                 <dt>{"speed"}</dt><dd>{if c.slowdown.0 == 1_000 { "normal".to_string() } else { format!("{} slower", c.slowdown) }}</dd>
                 <dt>{"clock"}</dt><dd>{if c.clock_rate.0 == 1_000 { "true".to_string() } else { format!("runs at {}", c.clock_rate) }}</dd>
             </dl>
-            if c.health == Health::Crashed {
-                <p class="panel-note">{"Crashed: its volatile state is gone. A restart rebuilds it from what it persisted."}</p>
+                        if c.health == Health::Crashed {
+                <p class="panel-note">{"Crashed: its volatile state is gone. A restart rebuilds it from what it persisted:"}</p>
+                <pre class="persisted">{props.persisted.clone().unwrap_or_else(|| "nothing: it never persisted any state".into())}</pre>
             }
             { props.detail.clone() }
             if let Some(scene) = &info.scene {

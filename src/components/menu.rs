@@ -2,9 +2,10 @@
 //! and the partition tool.
 
 use sim::{
-    Direction, Duration, Health, Input, Latency, LinkParams, NodeId, NodeInfo, PartitionKind,
-    Permille, Ppm,
+    Direction, Duration, Health, Input, Latency, LinkParams, NodeId, NodeInfo, NodeKind,
+    PartitionKind, Permille, Ppm,
 };
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use super::stage::MenuTarget;
@@ -25,6 +26,21 @@ pub struct MenuProps {
 #[function_component(ActionMenu)]
 pub fn action_menu(props: &MenuProps) -> Html {
     let custom = use_state(String::new);
+    let menu_ref = use_node_ref();
+    {
+        // WAI-ARIA menu pattern: an opened menu takes the focus, on its
+        // first item, so it can be used from the keyboard at once.
+        let menu_ref = menu_ref.clone();
+        use_effect_with(props.target, move |_| {
+            if let Some(first) = menu_ref
+                .cast::<web_sys::Element>()
+                .and_then(|m| m.query_selector("[role=menuitem]").ok().flatten())
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+            {
+                let _ = first.focus();
+            }
+        });
+    }
     let item = |label: String, input: Input<String>| {
         let (on_input, on_close) = (props.on_input.clone(), props.on_close.clone());
         html! {
@@ -35,11 +51,47 @@ pub fn action_menu(props: &MenuProps) -> Html {
         }
     };
     let onkeydown = {
-        let on_close = props.on_close.clone();
+        let (on_close, menu_ref) = (props.on_close.clone(), menu_ref.clone());
         Callback::from(move |e: KeyboardEvent| {
-            if e.key() == "Escape" {
+            let key = e.key();
+            if key == "Escape" {
                 e.stop_propagation();
                 on_close.emit(());
+                return;
+            }
+            if key != "ArrowDown" && key != "ArrowUp" {
+                return;
+            }
+            // Up and Down move between the items, wrapping around.
+            let Some(menu) = menu_ref.cast::<web_sys::Element>() else {
+                return;
+            };
+            let Ok(items) = menu.query_selector_all("[role=menuitem]") else {
+                return;
+            };
+            let count = items.length();
+            if count == 0 {
+                return;
+            }
+            e.prevent_default();
+            e.stop_propagation();
+            let active = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.active_element());
+            let current = (0..count).find(|&i| {
+                items.item(i).map(|n| n.dyn_into::<web_sys::Element>().ok()) == Some(active.clone())
+            });
+            let next = match (current, key.as_str()) {
+                (Some(i), "ArrowDown") => (i + 1) % count,
+                (Some(i), _) => (i + count - 1) % count,
+                (None, "ArrowDown") => 0,
+                (None, _) => count - 1,
+            };
+            if let Some(el) = items
+                .item(next)
+                .and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+            {
+                let _ = el.focus();
             }
         })
     };
@@ -103,7 +155,8 @@ pub fn action_menu(props: &MenuProps) -> Html {
                         { item("incoming".into(), Input::Isolate { node: id, direction: Direction::Inbound }) }
                         { item("outgoing".into(), Input::Isolate { node: id, direction: Direction::Outbound }) }
                     </div>
-                    if health == Health::Up {
+                                        // Operations are handed to clients; servers take theirs from them.
+                    if health == Health::Up && info.kind != NodeKind::Server {
                         <form class="menu-custom" onsubmit={send_custom}>
                             <input type="text" aria-label={format!("Operation to hand to {id}")} placeholder="put x 1" value={(*custom).clone()} oninput={on_custom} maxlength="200" />
                             <button type="submit" class="button">{"Send"}</button>
@@ -146,7 +199,7 @@ pub fn action_menu(props: &MenuProps) -> Html {
         props.y + 8
     );
     html! {
-        <div class="menu" role="menu" aria-label="Actions" {style} {onkeydown}>
+                <div class="menu" role="menu" aria-label="Actions" {style} {onkeydown} ref={menu_ref}>
             { body }
             <button type="button" class="menu-close" aria-label="Close menu" onclick={let c = props.on_close.clone(); Callback::from(move |_: MouseEvent| c.emit(()))}>{"×"}</button>
         </div>

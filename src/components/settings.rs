@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use sim::{Duration, Latency, LinkParams, Ppm, Tail};
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::catalog::{self, OptionKind, Setup};
@@ -229,6 +230,26 @@ pub fn settings_panel(props: &SettingsProps) -> Html {
         use_effect_with(props.setup.clone(), move |setup| {
             form.set(Form::of(setup));
             errors.set(Vec::new());
+        });
+    }
+    {
+        // After a refused submit, the first bad field takes the focus (and
+        // so comes into view), whatever the panel's scroll position.
+        let errors_now = (*errors).clone();
+        use_effect_with(errors_now, |errors| {
+            if !errors.is_empty() {
+                if let Some(input) = web_sys::window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| {
+                        d.query_selector(".settings .field.invalid input")
+                            .ok()
+                            .flatten()
+                    })
+                    .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+                {
+                    let _ = input.focus();
+                }
+            }
         });
     }
     let error_of = |name: &str| {

@@ -69,6 +69,11 @@ pub fn stage(props: &StageProps) -> Html {
                         }
                     }) }
                 </g>
+                            </svg>
+            // Everything that moves with time alone lives in its own layer
+            // (see .stage-live in the stylesheet), so a frame repaints the
+            // messages and rings, not the whole cluster.
+            <svg class="stage-live" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="group" aria-label="Messages in flight">
                 <g class="countdowns" aria-hidden="true">
                     { for props.nodes.iter().filter_map(|info| {
                         let (set, fires) = info.countdown?;

@@ -19,8 +19,7 @@ pub struct TimelineProps {
 #[function_component(TimelineBar)]
 pub fn timeline_bar(props: &TimelineProps) -> Html {
     let dragging = use_mut_ref(|| false);
-    // The scale: the horizon, with some room ahead, at least one second.
-    let end = Time(props.horizon.0.max(props.now.0).max(1_000_000) * 21 / 20);
+    let end = scale_end(props.horizon.max(props.now));
     let x_of = |t: Time| t.0 as f64 / end.0 as f64 * 1000.0;
     let seek_at = {
         let on_seek = props.on_seek.clone();
@@ -79,31 +78,83 @@ pub fn timeline_bar(props: &TimelineProps) -> Html {
             }
         })
     };
-    let data = &props.data;
-    let peak = data.density.iter().copied().max().unwrap_or(1).max(1) as f64;
-    let bucket_w = data.bucket.0 as f64 / end.0 as f64 * 1000.0;
     html! {
         <div class="timeline" role="slider" tabindex="0" aria-label="Timeline: drag to go to a moment"
             aria-valuemin="0" aria-valuemax={(end.0 / 1000).to_string()} aria-valuenow={(props.now.0 / 1000).to_string()}
             aria-valuetext={format!("{}", props.now)} title="Drag to go to any moment; faults, rounds and violations are marked"
             {onpointerdown} {onpointermove} {onpointerup} {onkeydown}>
             <svg viewBox="0 0 1000 40" preserveAspectRatio="none" aria-hidden="true">
-                <rect class="tl-future" x={format!("{:.2}", x_of(props.horizon))} y="0" width={format!("{:.2}", 1000.0 - x_of(props.horizon))} height="40" />
-                { for data.density.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| {
-                    let h = (c as f64 / peak).sqrt() * 22.0 + 2.0;
-                    html! { <rect class="tl-density" x={format!("{:.2}", i as f64 * bucket_w)} y={format!("{:.2}", 32.0 - h)} width={format!("{:.2}", bucket_w.max(0.6))} height={format!("{h:.2}")} /> }
-                }) }
-                { for data.milestones.iter().map(|m| html! {
-                    <rect class="tl-milestone" x={format!("{:.2}", x_of(m.time))} y="33" width="1.6" height="7"><title>{m.text.clone()}</title></rect>
-                }) }
-                { for data.inputs.iter().map(|m| html! {
-                    <rect class={classes!("tl-input", format!("tl-{}", m.kind))} x={format!("{:.2}", x_of(m.time) - 0.8)} y="0" width="1.6" height="9"><title>{m.text.clone()}</title></rect>
-                }) }
-                { for data.violations.iter().map(|v| html! {
-                    <rect class="tl-violation" x={format!("{:.2}", x_of(v.time) - 1.5)} y="0" width="3" height="40"><title>{v.to_string()}</title></rect>
-                }) }
-                <rect class="tl-now" x={format!("{:.2}", x_of(props.now) - 1.0)} y="0" width="2" height="40" />
+                                <Marks data={props.data.clone()} end={end} horizon={props.horizon} />
             </svg>
+            // The cursor moves every frame: a transformed element of its own,
+            // so the marks under it are not repainted.
+            <div class="tl-now" style={format!("transform: translateX({:.3}%)", x_of(props.now) / 10.0)} />
         </div>
+    }
+}
+
+/// The end of the timeline's scale: the next of 1, 2, 5, 10, 20, 50...
+/// seconds past `t` with a little room, so the scale (and everything drawn
+/// on it) changes rarely while a run plays.
+fn scale_end(t: Time) -> Time {
+    let want = t.0.max(1) * 21 / 20;
+    let mut unit = 1_000_000u64;
+    loop {
+        for m in [1, 2, 5] {
+            if unit * m >= want {
+                return Time(unit * m);
+            }
+        }
+        unit *= 10;
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct MarksProps {
+    data: Rc<Data>,
+    end: Time,
+    horizon: Time,
+}
+
+/// Density, inputs, rounds and violations: redrawn only when they or the
+/// scale change, not every frame.
+#[function_component(Marks)]
+fn marks(props: &MarksProps) -> Html {
+    let end = props.end;
+    let x_of = |t: Time| t.0 as f64 / end.0 as f64 * 1000.0;
+    let data = &props.data;
+    let peak = data.density.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let bucket_w = data.bucket.0 as f64 / end.0 as f64 * 1000.0;
+    html! {
+        <g>
+            <rect class="tl-future" x={format!("{:.2}", x_of(props.horizon))} y="0" width={format!("{:.2}", (1000.0 - x_of(props.horizon)).max(0.0))} height="40" />
+            { for data.density.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| {
+                let h = (c as f64 / peak).sqrt() * 22.0 + 2.0;
+                html! { <rect class="tl-density" x={format!("{:.2}", i as f64 * bucket_w)} y={format!("{:.2}", 32.0 - h)} width={format!("{:.2}", bucket_w.max(0.6))} height={format!("{h:.2}")} /> }
+            }) }
+            { for data.milestones.iter().map(|m| html! {
+                <rect class="tl-milestone" x={format!("{:.2}", x_of(m.time))} y="33" width="1.6" height="7"><title>{m.text.clone()}</title></rect>
+            }) }
+            { for data.inputs.iter().map(|m| html! {
+                <rect class={classes!("tl-input", format!("tl-{}", m.kind))} x={format!("{:.2}", x_of(m.time) - 0.8)} y="0" width="1.6" height="9"><title>{m.text.clone()}</title></rect>
+            }) }
+            { for data.violations.iter().map(|v| html! {
+                <rect class="tl-violation" x={format!("{:.2}", x_of(v.time) - 1.5)} y="0" width="3" height="40"><title>{v.to_string()}</title></rect>
+            }) }
+        </g>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scale_moves_in_coarse_steps() {
+        assert_eq!(scale_end(Time(0)), Time(1_000_000));
+        assert_eq!(scale_end(Time(900_000)), Time(1_000_000));
+        assert_eq!(scale_end(Time(1_000_000)), Time(2_000_000));
+        assert_eq!(scale_end(Time(3_000_000)), Time(5_000_000));
+        assert_eq!(scale_end(Time(49_000_000)), Time(100_000_000));
     }
 }

@@ -4,11 +4,10 @@
 // `cargo xtask dist`: node --test tests/e2e/
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
+
 import { after, before, test } from 'node:test';
 
-import { README_SCREENSHOT, SUB_PATH, launchBrowser, openApp, serveDist } from './harness.mjs';
+import { SUB_PATH, launchBrowser, openApp, serveDist } from './harness.mjs';
 
 let server;
 let browser;
@@ -37,8 +36,7 @@ test('loads under a sub-path with no console errors, warnings or failed requests
     `the wasm module was not fetched; requests: ${server.requests.join(', ')}`,
   );
 
-  mkdirSync(path.dirname(README_SCREENSHOT), { recursive: true });
-  await page.screenshot({ path: README_SCREENSHOT });
+  
 });
 
 test('shows the shell: header, cluster stage and run controls', async (t) => {

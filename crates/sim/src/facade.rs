@@ -205,6 +205,9 @@ pub trait AnySim {
     fn node_count(&self) -> usize;
     /// One node, for the stage.
     fn node(&self, id: NodeId) -> NodeInfo;
+    /// What the node last persisted, as text (shown while it is crashed,
+    /// when that is all that is left of it); `None` if it never persisted.
+    fn persisted(&self, id: NodeId) -> Option<String>;
     /// Every message on the network now, appended to `out`.
     fn messages(&self, out: &mut Vec<MessageView>);
     /// The hover label of a message in flight.
@@ -229,6 +232,9 @@ pub trait AnySim {
     fn seek_time(&mut self, t: Time);
     /// Goes to the moment after `step` steps.
     fn seek_step(&mut self, step: u64);
+    /// Goes to the moment after `step` steps with the clock at `time` (see
+    /// [`Sim::seek_moment`]).
+    fn seek_moment(&mut self, step: u64, time: Time);
     /// Applies an input (operations as text); may fork the run.
     fn apply(&mut self, input: Input<String>) -> Result<Option<Fork>, ActionError>;
     /// Applies a logged input at exactly its step and time, running forward
@@ -460,6 +466,19 @@ impl<P: Interactive> AnySim for Run<P> {
         }
     }
 
+    fn persisted(&self, id: NodeId) -> Option<String> {
+        self.sim.world().durable(id).map(|d| {
+            let text = format!("{d:?}");
+            // A long log would flood the inspector; the head says enough.
+            const MAX: usize = 800;
+            if text.chars().count() > MAX {
+                format!("{}…", text.chars().take(MAX).collect::<String>())
+            } else {
+                text
+            }
+        })
+    }
+
     fn messages(&self, out: &mut Vec<MessageView>) {
         out.extend(self.sim.world().in_flight().map(|m| MessageView {
             id: m.id,
@@ -577,6 +596,12 @@ impl<P: Interactive> AnySim for Run<P> {
             self.sim.seek_step(step);
             self.trim_recent();
         }
+    }
+
+    fn seek_moment(&mut self, step: u64, time: Time) {
+        self.seek_step(step);
+        self.sim.seek_moment(step, time);
+        self.trim_recent();
     }
 
     fn apply(&mut self, input: Input<String>) -> Result<Option<Fork>, ActionError> {

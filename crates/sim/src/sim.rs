@@ -174,6 +174,22 @@ impl<P: Protocol> Sim<P> {
         self.advance(Time::MAX, need, &mut |_, _| {});
     }
 
+    /// Puts the sim at exactly the moment after `step` steps with the clock
+    /// at `time`: the way a share link names a moment, since several steps
+    /// can share one virtual time. If `time` is earlier than the last of
+    /// those steps, or later than the next event, the clock stays at the
+    /// step's own time.
+    pub fn seek_moment(&mut self, step: u64, time: Time) {
+        self.seek_step(step);
+        if time > self.world.now() {
+            self.world.skip_non_steps(time);
+            if self.world.next_event_time().is_none_or(|next| next >= time) {
+                self.world.set_now(time);
+                self.note_horizon();
+            }
+        }
+    }
+
     /// Puts the sim at virtual time `t`: every step at or before `t` taken, the
     /// clock at `t`.
     pub fn seek_time(&mut self, t: Time) {
