@@ -219,6 +219,21 @@ impl Lab {
         }
     }
 
+    /// After an action on the run: say if it forked or was refused, and
+    /// catch a violation it caused.
+    fn acted(&mut self, result: Result<Option<sim::Fork>, sim::ActionError>, seen_before: usize) {
+        match result {
+            Ok(fork) => self.forked_notice(fork),
+            Err(e) => {
+                self.notice = Some(Notice {
+                    tone: Tone::Error,
+                    text: capitalise(&e.to_string()),
+                })
+            }
+        }
+        self.catch_violation(seen_before);
+    }
+
     fn forked_notice(&mut self, fork: Option<sim::Fork>) {
         if let Some(f) = fork {
             self.notice = Some(Notice {
@@ -285,29 +300,11 @@ impl Reducible for Lab {
             }
             Action::Apply(input) => {
                 let result = lab.run.borrow_mut().apply(input);
-                match result {
-                    Ok(fork) => lab.forked_notice(fork),
-                    Err(e) => {
-                        lab.notice = Some(Notice {
-                            tone: Tone::Error,
-                            text: capitalise(&e.to_string()),
-                        })
-                    }
-                }
-                lab.catch_violation(seen);
+                lab.acted(result, seen);
             }
             Action::Request(node) => {
                 let result = lab.run.borrow_mut().sample_request(node);
-                match result {
-                    Ok(fork) => lab.forked_notice(fork),
-                    Err(e) => {
-                        lab.notice = Some(Notice {
-                            tone: Tone::Error,
-                            text: capitalise(&e.to_string()),
-                        })
-                    }
-                }
-                lab.catch_violation(seen);
+                lab.acted(result, seen);
             }
             Action::Frame(wall_ms) => {
                 if !lab.playing {

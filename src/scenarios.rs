@@ -150,13 +150,7 @@ mod tests {
                 .map(|r| InputRecord {
                     step: r.step,
                     time: r.time,
-                    input: match &r.input {
-                        sim::Input::Request { node, op } => sim::Input::Request {
-                            node: *node,
-                            op: raft.format_op(op),
-                        },
-                        other => crate::scenarios::tests::without_op(other),
-                    },
+                    input: r.input.clone().map_op(|op| raft.format_op(&op)),
                 })
                 .collect();
             let mut shared =
@@ -171,50 +165,6 @@ mod tests {
             ));
         }
         out
-    }
-
-    /// An input that carries no operation, with the operation type changed.
-    pub(super) fn without_op<A, B>(input: &sim::Input<A>) -> sim::Input<B> {
-        use sim::Input as I;
-        match input {
-            I::Crash(n) => I::Crash(*n),
-            I::Restart(n) => I::Restart(*n),
-            I::Pause(n) => I::Pause(*n),
-            I::Resume(n) => I::Resume(*n),
-            I::Slow { node, factor } => I::Slow {
-                node: *node,
-                factor: *factor,
-            },
-            I::Skew { node, rate } => I::Skew {
-                node: *node,
-                rate: *rate,
-            },
-            I::Cut { from, to } => I::Cut {
-                from: *from,
-                to: *to,
-            },
-            I::Heal { from, to } => I::Heal {
-                from: *from,
-                to: *to,
-            },
-            I::Isolate { node, direction } => I::Isolate {
-                node: *node,
-                direction: *direction,
-            },
-            I::Partition { groups, kind } => I::Partition {
-                groups: groups.clone(),
-                kind: *kind,
-            },
-            I::HealAll => I::HealAll,
-            I::DropMessage(id) => I::DropMessage(*id),
-            I::SetNetwork(p) => I::SetNetwork(*p),
-            I::SetLink { from, to, params } => I::SetLink {
-                from: *from,
-                to: *to,
-                params: *params,
-            },
-            I::Request { .. } => unreachable!("requests are converted by the caller"),
-        }
     }
 
     #[test]

@@ -605,14 +605,16 @@ impl<P: Interactive> AnySim for Run<P> {
     }
 
     fn apply(&mut self, input: Input<String>) -> Result<Option<Fork>, ActionError> {
-        let input =
-            convert_op(input, |text| self.protocol().parse_op(&text)).map_err(ActionError::Op)?;
+        let input = input
+            .try_map_op(|text| self.protocol().parse_op(&text))
+            .map_err(ActionError::Op)?;
         self.apply_input(input)
     }
 
     fn apply_at(&mut self, step: u64, time: Time, input: Input<String>) -> Result<(), ActionError> {
-        let input =
-            convert_op(input, |text| self.protocol().parse_op(&text)).map_err(ActionError::Op)?;
+        let input = input
+            .try_map_op(|text| self.protocol().parse_op(&text))
+            .map_err(ActionError::Op)?;
         let horizon = self.sim.horizon().0;
         self.trim_recent();
         let Run {
@@ -653,10 +655,7 @@ impl<P: Interactive> AnySim for Run<P> {
             .map(|r| InputRecord {
                 step: r.step,
                 time: r.time,
-                input: convert_op(r.input.clone(), |op| {
-                    Ok::<_, ()>(self.protocol().format_op(&op))
-                })
-                .expect("formatting cannot fail"),
+                input: r.input.clone().map_op(|op| self.protocol().format_op(&op)),
             })
             .collect()
     }
@@ -707,25 +706,4 @@ impl<P: Interactive> AnySim for Run<P> {
     fn trace_hash(&self) -> u64 {
         self.sim.world().trace_hash()
     }
-}
-
-/// Maps the operation inside an input, leaving every other input as it is.
-fn convert_op<A, B, E>(input: Input<A>, f: impl FnOnce(A) -> Result<B, E>) -> Result<Input<B>, E> {
-    Ok(match input {
-        Input::Request { node, op } => Input::Request { node, op: f(op)? },
-        Input::Crash(n) => Input::Crash(n),
-        Input::Restart(n) => Input::Restart(n),
-        Input::Pause(n) => Input::Pause(n),
-        Input::Resume(n) => Input::Resume(n),
-        Input::Slow { node, factor } => Input::Slow { node, factor },
-        Input::Skew { node, rate } => Input::Skew { node, rate },
-        Input::Cut { from, to } => Input::Cut { from, to },
-        Input::Heal { from, to } => Input::Heal { from, to },
-        Input::Isolate { node, direction } => Input::Isolate { node, direction },
-        Input::Partition { groups, kind } => Input::Partition { groups, kind },
-        Input::HealAll => Input::HealAll,
-        Input::DropMessage(id) => Input::DropMessage(id),
-        Input::SetNetwork(p) => Input::SetNetwork(p),
-        Input::SetLink { from, to, params } => Input::SetLink { from, to, params },
-    })
 }

@@ -123,6 +123,36 @@ impl<Op> Input<Op> {
         }
     }
 
+    /// The same input with its operation converted by `f` (inputs without an
+    /// operation are unchanged): how the app turns operations to and from
+    /// text, and how a generator re-types inputs that carry none.
+    pub fn try_map_op<B, E>(self, f: impl FnOnce(Op) -> Result<B, E>) -> Result<Input<B>, E> {
+        Ok(match self {
+            Input::Request { node, op } => Input::Request { node, op: f(op)? },
+            Input::Crash(n) => Input::Crash(n),
+            Input::Restart(n) => Input::Restart(n),
+            Input::Pause(n) => Input::Pause(n),
+            Input::Resume(n) => Input::Resume(n),
+            Input::Slow { node, factor } => Input::Slow { node, factor },
+            Input::Skew { node, rate } => Input::Skew { node, rate },
+            Input::Cut { from, to } => Input::Cut { from, to },
+            Input::Heal { from, to } => Input::Heal { from, to },
+            Input::Isolate { node, direction } => Input::Isolate { node, direction },
+            Input::Partition { groups, kind } => Input::Partition { groups, kind },
+            Input::HealAll => Input::HealAll,
+            Input::DropMessage(id) => Input::DropMessage(id),
+            Input::SetNetwork(p) => Input::SetNetwork(p),
+            Input::SetLink { from, to, params } => Input::SetLink { from, to, params },
+        })
+    }
+
+    /// Like [`Input::try_map_op`], for a conversion that cannot fail.
+    pub fn map_op<B>(self, f: impl FnOnce(Op) -> B) -> Input<B> {
+        match self.try_map_op(|op| Ok::<B, std::convert::Infallible>(f(op))) {
+            Ok(input) => input,
+        }
+    }
+
     /// Whether this is a fault (as opposed to a client request or a setting),
     /// which the timeline marks.
     pub fn is_fault(&self) -> bool {
