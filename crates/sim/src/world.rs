@@ -3,9 +3,15 @@
 //! The scheduler is a min-heap of `(time, seq, event)`. `seq` is a counter, so
 //! two events at the same virtual time are ordered by when they were
 //! scheduled, and the order is total: the same inputs always give the same run.
+//!
+//! A node handles one event at a time. An event that arrives while its node
+//! is busy (or while earlier arrivals still wait) joins the node's inbox, a
+//! FIFO, and the node gets one wake-up event for when it is free again. So a
+//! thousand messages waiting at a slow node cost a thousand queue operations,
+//! not a million.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::rc::Rc;
 
 use crate::encode::{Encode, TraceHasher};
@@ -75,6 +81,9 @@ enum Event<T> {
         timer: T,
         generation: u64,
     },
+    /// The node is free: it handles the event at the front of its inbox.
+    /// At most one is scheduled per node at a time.
+    Wake(NodeId),
 }
 
 #[derive(Clone, Debug)]
@@ -120,6 +129,13 @@ struct Slot<N: Node> {
     timers: Vec<PendingTimer<N::Timer>>,
     /// Events that arrived while the node was paused, in arrival order.
     held: Vec<Event<N::Timer>>,
+    /// Events that arrived while the node was busy, or behind others that
+    /// were waiting, in arrival order. They have arrived: a link cut now no
+    /// longer loses them. Messages among them stay in the in-flight table
+    /// until they are handled.
+    inbox: VecDeque<Event<N::Timer>>,
+    /// Whether an `Event::Wake` for this node is scheduled.
+    wake_scheduled: bool,
     /// Whether the node has run `on_start` since the run began. A node that
     /// was crashed and restarted before its boot event came up must not
     /// start a second time when that event arrives.
@@ -207,6 +223,8 @@ impl<P: Protocol> World<P> {
                 busy_until: Time::ZERO,
                 timers: Vec::new(),
                 held: Vec::new(),
+                inbox: VecDeque::new(),
+                wake_scheduled: false,
                 booted: false,
             })
             .collect();
@@ -399,7 +417,8 @@ impl<P: Protocol> World<P> {
 
     /// Takes the next step if it happens at or before `limit`. Events that
     /// turn out not to be steps (a cancelled timer, an event held for a paused
-    /// node, an event deferred for a busy node) are handled on the way.
+    /// node, an event that joins a busy node's inbox, a wake-up of a node that
+    /// is still busy) are handled on the way.
     pub(crate) fn step_within(&mut self, limit: Time) -> bool {
         loop {
             match self.queue.peek() {
@@ -419,8 +438,8 @@ impl<P: Protocol> World<P> {
     }
 
     /// Handles the events at or before `limit` that are not steps (a
-    /// cancelled timer, an event held for a paused node or deferred for a busy
-    /// one), up to the first event that is a step.
+    /// cancelled timer, an event held for a paused node or queued in a busy
+    /// one's inbox), up to the first event that is a step.
     ///
     /// An input is applied only after this, so that the run does not depend
     /// on how the caller got to the input's moment: `run_until(t)` handles
@@ -454,7 +473,7 @@ impl<P: Protocol> World<P> {
                     (Fate::Lost(_), _) | (_, Health::Crashed) => true,
                     _ if self.network.is_cut(msg.from, msg.to) => true,
                     (_, Health::Paused) => false,
-                    _ => slot.busy_until <= s.time,
+                    _ => !must_wait(slot, s.time),
                 }
             }
             Event::Timer {
@@ -463,7 +482,21 @@ impl<P: Protocol> World<P> {
                 let slot = &self.slots[node.index()];
                 slot.timers.iter().any(|t| t.generation == *generation)
                     && slot.conditions.health == Health::Up
+                    && !must_wait(slot, s.time)
+            }
+            Event::Wake(node) => {
+                let slot = &self.slots[node.index()];
+                slot.conditions.health == Health::Up
                     && slot.busy_until <= s.time
+                    && slot.inbox.front().is_some_and(|e| match e {
+                        Event::Start(_) => !slot.booted,
+                        // Delivered, or lost if it was dropped by hand while it waited.
+                        Event::Deliver(_) => true,
+                        Event::Timer { generation, .. } => {
+                            slot.timers.iter().any(|t| t.generation == *generation)
+                        }
+                        Event::Wake(_) => unreachable!("a wake-up never waits in an inbox"),
+                    })
             }
         }
     }
@@ -487,10 +520,7 @@ impl<P: Protocol> World<P> {
                     }
                     Health::Up => {}
                 }
-                self.slots[node.index()].booted = true;
-                self.begin_step(StepEvent::Input(Input::Restart(node)), Some(node));
-                self.run_handler(node, |n, out, durable| n.on_start(durable, out));
-                self.finish_step();
+                self.boot(node);
                 true
             }
             Event::Deliver(id) => {
@@ -509,31 +539,11 @@ impl<P: Protocol> World<P> {
                     }
                     _ => None,
                 };
-                if loss.is_none() && slot.busy_until > self.now {
-                    let at = slot.busy_until;
-                    self.schedule(at, Event::Deliver(id));
+                if loss.is_none() && must_wait(slot, self.now) {
+                    self.enqueue(to, Event::Deliver(id));
                     return false;
                 }
-                let msg = self.in_flight.remove(&id).expect("looked up above");
-                match loss {
-                    Some(reason) => {
-                        self.begin_step(StepEvent::Lost(msg, reason), None);
-                    }
-                    None => {
-                        let from = msg.from;
-                        self.begin_step(StepEvent::Deliver(msg), Some(to));
-                        // The message lives in the record while the handler runs.
-                        let StepEvent::Deliver(m) = std::mem::replace(
-                            &mut self.record.event,
-                            StepEvent::Input(Input::HealAll),
-                        ) else {
-                            unreachable!()
-                        };
-                        self.run_handler(to, |n, out, _| n.on_message(from, &m.msg, out));
-                        self.record.event = StepEvent::Deliver(m);
-                    }
-                }
-                self.finish_step();
+                self.deliver(id, loss);
                 true
             }
             Event::Timer {
@@ -542,46 +552,155 @@ impl<P: Protocol> World<P> {
                 generation,
             } => {
                 let slot = &mut self.slots[node.index()];
-                let Some(pos) = slot.timers.iter().position(|t| t.generation == generation) else {
+                if !slot.timers.iter().any(|t| t.generation == generation) {
                     return false; // cancelled, replaced, or the node crashed since
+                }
+                let event = Event::Timer {
+                    node,
+                    timer,
+                    generation,
                 };
                 match slot.conditions.health {
                     Health::Paused => {
-                        slot.held.push(Event::Timer {
-                            node,
-                            timer,
-                            generation,
-                        });
+                        slot.held.push(event);
                         return false;
                     }
                     Health::Crashed => unreachable!("a crashed node has no pending timers"),
                     Health::Up => {}
                 }
-                if slot.busy_until > self.now {
-                    let at = slot.busy_until;
-                    self.schedule(
-                        at,
-                        Event::Timer {
-                            node,
-                            timer,
-                            generation,
-                        },
-                    );
+                if must_wait(slot, self.now) {
+                    self.enqueue(node, event);
                     return false;
                 }
-                slot.timers.remove(pos);
-                self.begin_step(
-                    StepEvent::Timer {
-                        node,
-                        timer: timer.clone(),
-                    },
-                    Some(node),
-                );
-                self.run_handler(node, |n, out, _| n.on_timer(&timer, out));
-                self.finish_step();
-                true
+                let Event::Timer {
+                    timer, generation, ..
+                } = event
+                else {
+                    unreachable!()
+                };
+                self.fire(node, timer, generation)
+            }
+            Event::Wake(node) => {
+                let now = self.now;
+                let slot = &mut self.slots[node.index()];
+                if slot.conditions.health != Health::Up || slot.inbox.is_empty() {
+                    // Paused: resuming schedules a new wake-up. Crashed: the
+                    // crash emptied the inbox.
+                    slot.wake_scheduled = false;
+                    return false;
+                }
+                if slot.busy_until > now {
+                    // A request ran a handler since this wake-up was scheduled.
+                    let at = slot.busy_until;
+                    self.schedule(at, Event::Wake(node));
+                    return false;
+                }
+                let event = slot.inbox.pop_front().expect("checked above");
+                // The event has arrived already: no link cut or pause can lose
+                // it now. It is handled as if it had just come in to an idle node.
+                let stepped = match event {
+                    Event::Start(_) => {
+                        let booted = self.slots[node.index()].booted;
+                        if !booted {
+                            self.boot(node);
+                        }
+                        !booted
+                    }
+                    Event::Deliver(id) => {
+                        let loss = match self.in_flight[&id].fate {
+                            Fate::Lost(reason) => Some(reason),
+                            Fate::Delivering => None,
+                        };
+                        self.deliver(id, loss);
+                        true
+                    }
+                    Event::Timer {
+                        timer, generation, ..
+                    } => self.fire(node, timer, generation),
+                    Event::Wake(_) => unreachable!("a wake-up never waits in an inbox"),
+                };
+                let slot = &mut self.slots[node.index()];
+                if slot.inbox.is_empty() {
+                    slot.wake_scheduled = false;
+                } else {
+                    let at = slot.busy_until.max(self.now);
+                    self.schedule(at, Event::Wake(node));
+                }
+                stepped
             }
         }
+    }
+
+    /// Puts an event that arrived at a busy node (or behind others waiting
+    /// there) at the back of its inbox, and makes sure the node will wake
+    /// when it is free.
+    fn enqueue(&mut self, node: NodeId, event: Event<<NodeOf<P> as Node>::Timer>) {
+        let slot = &mut self.slots[node.index()];
+        slot.inbox.push_back(event);
+        self.wake_when_free(node);
+    }
+
+    /// Schedules the node's wake-up for when it is free, unless one is
+    /// scheduled already.
+    fn wake_when_free(&mut self, node: NodeId) {
+        let slot = &mut self.slots[node.index()];
+        if !slot.wake_scheduled {
+            slot.wake_scheduled = true;
+            let at = slot.busy_until.max(self.now);
+            self.schedule(at, Event::Wake(node));
+        }
+    }
+
+    /// Boots a node that is up and has not booted yet, as a step.
+    fn boot(&mut self, node: NodeId) {
+        self.slots[node.index()].booted = true;
+        self.begin_step(StepEvent::Input(Input::Restart(node)), Some(node));
+        self.run_handler(node, |n, out, durable| n.on_start(durable, out));
+        self.finish_step();
+    }
+
+    /// Takes message `id` out of flight as a step: lost for `loss`, or
+    /// delivered to its receiver, which is up and free.
+    fn deliver(&mut self, id: MsgId, loss: Option<LossReason>) {
+        let msg = self.in_flight.remove(&id).expect("a message in flight");
+        match loss {
+            Some(reason) => {
+                self.begin_step(StepEvent::Lost(msg, reason), None);
+            }
+            None => {
+                let (from, to) = (msg.from, msg.to);
+                self.begin_step(StepEvent::Deliver(msg), Some(to));
+                // The message lives in the record while the handler runs.
+                let StepEvent::Deliver(m) =
+                    std::mem::replace(&mut self.record.event, StepEvent::Input(Input::HealAll))
+                else {
+                    unreachable!()
+                };
+                self.run_handler(to, |n, out, _| n.on_message(from, &m.msg, out));
+                self.record.event = StepEvent::Deliver(m);
+            }
+        }
+        self.finish_step();
+    }
+
+    /// Fires the node's timer if this generation of it is still pending (the
+    /// node is up and free); returns whether it fired, which is a step.
+    fn fire(&mut self, node: NodeId, timer: <NodeOf<P> as Node>::Timer, generation: u64) -> bool {
+        let slot = &mut self.slots[node.index()];
+        let Some(pos) = slot.timers.iter().position(|t| t.generation == generation) else {
+            return false; // cancelled or replaced while it waited
+        };
+        slot.timers.remove(pos);
+        self.begin_step(
+            StepEvent::Timer {
+                node,
+                timer: timer.clone(),
+            },
+            Some(node),
+        );
+        self.run_handler(node, |n, out, _| n.on_timer(&timer, out));
+        self.finish_step();
+        true
     }
 
     /// Applies an input now, as a step of its own. Invalid inputs are refused
@@ -610,9 +729,13 @@ impl<P: Protocol> World<P> {
                 let slot = &mut self.slots[n.index()];
                 slot.conditions.health = Health::Up;
                 slot.busy_until = slot.busy_until.max(self.now);
+                // What came in while the node was paused has arrived: it
+                // waits its turn behind what was waiting already, and a link
+                // cut since cannot lose it.
                 let held = std::mem::take(&mut slot.held);
-                for e in held {
-                    self.schedule(self.now, e);
+                slot.inbox.extend(held);
+                if !slot.inbox.is_empty() {
+                    self.wake_when_free(n);
                 }
             }
             Input::Slow { node, factor } => self.slots[node.index()].conditions.slowdown = factor,
@@ -759,11 +882,24 @@ impl<P: Protocol> World<P> {
         slot.conditions.health = Health::Crashed;
         slot.timers.clear();
         slot.busy_until = self.now;
-        // Messages that waited at a paused node are lost now; they show up as
-        // "receiver down" steps right away. Held timers die with the node.
-        let held = std::mem::take(&mut slot.held);
-        for e in held {
+        // Messages that waited at the node (in its inbox, or held while it
+        // was paused) are lost now; they show up as "receiver down" steps
+        // right away, even if the node restarts at this same moment. Waiting
+        // timers and a waiting boot die with the node. A scheduled wake-up
+        // stays scheduled and finds the inbox empty.
+        let waiting: Vec<_> = std::mem::take(&mut slot.inbox)
+            .into_iter()
+            .chain(std::mem::take(&mut slot.held))
+            .collect();
+        for e in waiting {
             if let Event::Deliver(id) = e {
+                let msg = self
+                    .in_flight
+                    .get_mut(&id)
+                    .expect("a waiting message is in flight");
+                if msg.fate == Fate::Delivering {
+                    msg.fate = Fate::Lost(LossReason::ReceiverDown);
+                }
                 self.schedule(self.now, Event::Deliver(id));
             }
         }
@@ -948,6 +1084,12 @@ impl<P: Protocol> World<P> {
         r.out.persisted.is_some().encode(h);
         self.steps += 1;
     }
+}
+
+/// Whether an event arriving at time `t` must wait in the node's inbox: the
+/// node is busy, or earlier arrivals are waiting and nothing jumps the queue.
+fn must_wait<N: Node>(slot: &Slot<N>, t: Time) -> bool {
+    slot.busy_until > t || !slot.inbox.is_empty()
 }
 
 /// Clock-rate helper shared with the UI: how long a local duration takes in
