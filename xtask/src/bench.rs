@@ -1,7 +1,19 @@
-//! `cargo xtask bench [--json]`: builds the wasm probe (`crates/wasm-probe`,
-//! a bare cdylib for `wasm32-unknown-unknown`) and runs the `bench` binary of
-//! `crates/lab`, which measures the engine natively and, through Node, as
-//! wasm. `--json` prints one JSON object per metric.
+//! `cargo xtask bench [--json] [--engine-only | --browser-only]`: two parts.
+//!
+//! - The engine: builds the wasm probe (`crates/wasm-probe`, a bare cdylib
+//!   for `wasm32-unknown-unknown`) and runs the `bench` binary of
+//!   `crates/lab`, which measures the engine natively and, through Node, as
+//!   wasm.
+//! - The app in the browser: `trunk build --release` into `dist/` (as
+//!   `cargo xtask test` does), then `tests/bench/browser-bench.mjs` drives it
+//!   in headless Chromium with the GPU off and measures issue 5's item 9:
+//!   frame intervals and main-thread busy while playing, no animation loop
+//!   while paused, 25 servers with hundreds of messages in flight, seeking
+//!   in a 10-minute run, memory over a run, download size and start-up.
+//!
+//! Every figure is printed beside its target with PASS or MISS, with the
+//! load average (timings on a shared machine vary; they are never asserted
+//! in tests). `--json` prints one JSON object per metric.
 //!
 //! [`wasm_hash_check`] is the native-versus-wasm trace-hash test of
 //! `cargo xtask test`.
@@ -10,7 +22,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::sweep::lab_bin;
-use crate::{cargo, display, project_root, run_cmd, Result};
+use crate::{announce, cargo, display, dist, install, project_root, run_cmd, Result};
 
 /// Builds the wasm probe and returns the path of the module.
 fn build_probe() -> Result<PathBuf> {
@@ -31,22 +43,48 @@ fn build_probe() -> Result<PathBuf> {
 }
 
 pub fn run(args: &[String]) -> Result<()> {
-    let mut bench_args: Vec<String> = Vec::new();
+    let (mut json, mut engine, mut browser) = (false, true, true);
     for a in args {
         match a.as_str() {
-            "--json" => bench_args.push(a.clone()),
+            "--json" => json = true,
+            "--engine-only" => browser = false,
+            "--browser-only" => engine = false,
             other => {
-                return Err(format!(
-                    "`cargo xtask bench` takes only --json, got `{other}`"
-                ))
+                let known = "--json, --engine-only and --browser-only";
+                return Err(format!("`cargo xtask bench` takes {known}, got `{other}`"));
             }
         }
     }
-    let probe = build_probe()?;
-    bench_args.push("--wasm".into());
-    bench_args.push(probe.to_string_lossy().into_owned());
-    let args: Vec<&str> = bench_args.iter().map(String::as_str).collect();
-    run_cmd(&mut lab_bin("bench", &args))
+    if engine {
+        let mut bench_args: Vec<String> = Vec::new();
+        if json {
+            bench_args.push("--json".into());
+        }
+        let probe = build_probe()?;
+        bench_args.push("--wasm".into());
+        bench_args.push(probe.to_string_lossy().into_owned());
+        let args: Vec<&str> = bench_args.iter().map(String::as_str).collect();
+        run_cmd(&mut lab_bin("bench", &args))?;
+    }
+    if browser {
+        browser_bench(json)?;
+    }
+    Ok(())
+}
+
+/// The release build in headless Chromium: `tests/bench/browser-bench.mjs`.
+fn browser_bench(json: bool) -> Result<()> {
+    let tools = install::ensure(install::Browser::Needed)?;
+    dist::build_release(&tools)?;
+    if !json {
+        announce("The app in headless Chromium (GPU off), against issue 5's targets");
+    }
+    let mut node = tools.command("node");
+    node.arg("tests/bench/browser-bench.mjs");
+    if json {
+        node.arg("--json");
+    }
+    run_cmd(&mut node)
 }
 
 const HASH_SEEDS: [&str; 6] = ["0", "1", "2", "3", "30", "12345"];

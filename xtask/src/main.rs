@@ -48,7 +48,10 @@ COMMANDS:
     sweep --protocol P --seeds N [--start-seed S] [--nodes K] [--toggle NAME]
                             Seed sweeps under generated faults; each failure prints its
                             SEED, fault parameters and reproducing command.
-    bench [--json]          Engine benchmarks (native and wasm in Node) against targets.
+    bench [--json] [--engine-only | --browser-only]
+                            Engine benchmarks (native and wasm in Node), then the release
+                            build in headless Chromium (frame times, main-thread busy,
+                            paused cost, seeking, memory, download size), against targets.
 
 OPTIONS:
     -h, --help              Print this help.

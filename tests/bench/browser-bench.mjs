@@ -1,0 +1,350 @@
+// The browser half of `cargo xtask bench`: drives the release build in dist/
+// in headless Chromium (GPU off, exactly as the e2e tests launch it) and
+// measures issue 5, item 9. Prints each figure beside its target with
+// PASS/MISS, or with --json one JSON object per line {name, value, unit,
+// target, pass}. Timings depend on the load of the machine: the load average
+// is printed with the results, and nothing here is ever asserted in a test.
+//
+//   node tests/bench/browser-bench.mjs [--json] [--only NAME[,NAME]]
+//
+// NAME is one of load, play5, play9, paused, crowd, seek, memory.
+
+import { readFileSync, readdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+import { DIST, launchBrowser, serveDist } from '../e2e/harness.mjs';
+
+const args = process.argv.slice(2);
+const JSON_OUT = args.includes('--json');
+const onlyAt = args.indexOf('--only');
+const ONLY = onlyAt >= 0 ? new Set(args[onlyAt + 1].split(',')) : null;
+const wanted = (name) => !ONLY || ONLY.has(name);
+
+const results = [];
+/** Records one figure; `ok` is undefined for figures without a target. */
+function report(name, value, unit, target, ok, note = '') {
+  results.push({ name, value: round(value), unit, target, pass: ok });
+  if (JSON_OUT) {
+    console.log(JSON.stringify({ name, value: round(value), unit, target: target ?? null, pass: ok ?? null, note: note || null }));
+  } else {
+    const verdict = ok === undefined ? '    ' : ok ? 'PASS' : 'MISS';
+    const shown = `${round(value)} ${unit}`;
+    console.log(`  ${verdict}  ${name.padEnd(34)} ${shown.padStart(14)}   target ${target ?? '-'}${note ? `   (${note})` : ''}`);
+  }
+}
+function say(line) {
+  if (!JSON_OUT) console.log(line);
+}
+const round = (x) => (typeof x === 'number' ? Math.round(x * 1000) / 1000 : x);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function quantile(xs, q) {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+const loadAverage = () => loadavg().map((x) => x.toFixed(2)).join(', ');
+
+// Installed before the app loads: counts requestAnimationFrame calls and keeps
+// the timestamps of frames that ran an app callback (no loop of our own), and
+// records when the wasm module was ready and the stage first painted.
+const INIT_SCRIPT = () => {
+  const bench = (window.__bench = { rafCalls: 0, frames: [], record: false, wasm: null, wasmReady: null, stagePainted: null });
+  const raf = window.requestAnimationFrame.bind(window);
+  window.requestAnimationFrame = (callback) => {
+    bench.rafCalls += 1;
+    return raf((ts) => {
+      if (bench.record && bench.frames[bench.frames.length - 1] !== ts) bench.frames.push(ts);
+      callback(ts);
+    });
+  };
+  bench.rawRaf = raf;
+  addEventListener('TrunkApplicationStarted', (e) => {
+    bench.wasmReady = performance.now();
+    bench.wasm = e.detail?.wasm ?? null;
+  });
+  const watch = new MutationObserver(() => {
+    if (document.querySelector('.stage-svg .node')) {
+      watch.disconnect();
+      // After the frame that shows it: the next task after its animation frame.
+      raf(() => {
+        const channel = new MessageChannel();
+        channel.port1.onmessage = () => (bench.stagePainted = performance.now());
+        channel.port2.postMessage(0);
+      });
+    }
+  });
+  watch.observe(document, { childList: true, subtree: true });
+};
+
+async function openPage(context, url) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(120_000);
+  await page.addInitScript(INIT_SCRIPT);
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Performance.enable', { timeDomain: 'timeTicks' });
+  await page.goto(url);
+  await page.locator('.stage-svg .node').first().waitFor();
+  await page.waitForFunction(() => window.__bench.stagePainted !== null);
+  return { page, cdp };
+}
+
+async function metrics(cdp) {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  return Object.fromEntries(metrics.map((m) => [m.name, m.value]));
+}
+
+/** Main-thread busy share over `ms` of wall time, by TaskDuration. */
+async function busyOver(cdp, ms, during = null) {
+  const a = await metrics(cdp);
+  const t0 = performance.now();
+  if (during) await during();
+  else await sleep(ms);
+  const b = await metrics(cdp);
+  const wall = (performance.now() - t0) / 1000;
+  return { busy: (b.TaskDuration - a.TaskDuration) / wall, wall };
+}
+
+async function play(page) {
+  await page.getByRole('button', { name: 'Play' }).click();
+  await page.getByRole('button', { name: 'Pause' }).waitFor();
+}
+
+/** Frame intervals and busy share while the app plays. */
+async function measurePlaying(page, cdp, seconds) {
+  await page.evaluate(() => {
+    window.__bench.frames = [];
+    window.__bench.record = true;
+  });
+  const { busy } = await busyOver(cdp, seconds * 1000);
+  const frames = await page.evaluate(() => {
+    window.__bench.record = false;
+    return window.__bench.frames;
+  });
+  const gaps = frames.slice(1).map((t, i) => t - frames[i]);
+  return { busy, p95: quantile(gaps, 0.95), median: quantile(gaps, 0.5), frames: frames.length };
+}
+
+async function scenarioPlay(context, url, servers, busyTarget, frameTarget) {
+  const { page, cdp } = await openPage(context, url);
+  await play(page);
+  await sleep(1500);
+  const m = await measurePlaying(page, cdp, 10);
+  const note = `${m.frames} frames in 10 s, median ${m.median.toFixed(1)} ms`;
+  if (frameTarget !== null) {
+    report(`play ${servers} servers: frame p95`, m.p95, 'ms', `<= ${frameTarget} ms`, m.p95 <= frameTarget, note);
+  } else {
+    report(`play ${servers} servers: frame p95`, m.p95, 'ms', undefined, undefined, note);
+  }
+  report(`play ${servers} servers: main busy`, m.busy * 100, '%', `<= ${busyTarget} %`, m.busy * 100 <= busyTarget);
+  await page.close();
+}
+
+async function scenarioPaused(context, base) {
+  const { page, cdp } = await openPage(context, base);
+  // Play a little, then pause: the loop must stop, not merely never start.
+  await play(page);
+  await sleep(1000);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('button', { name: 'Play' }).waitFor();
+  await sleep(1000);
+  const before = await page.evaluate(() => window.__bench.rafCalls);
+  const { busy, wall } = await busyOver(cdp, 10_000);
+  const after = await page.evaluate(() => window.__bench.rafCalls);
+  report('paused: rAF calls', after - before, `calls in ${wall.toFixed(1)} s`, '0', after === before);
+  report('paused: main busy', busy * 100, '%', '< 0.1 %', busy * 100 < 0.1);
+  await page.close();
+}
+
+async function scenarioCrowd(context, base) {
+  // 25 servers on a slow (2-3 s), duplicating network, with heartbeats every
+  // 300 ms and elections slow enough to finish: AppendEntries, replies and
+  // their duplicates pile up in flight. Opened a minute in, so the crowd is
+  // already there, with client requests on top.
+  const url = `${base}#v=1&p=raft&n=25&seed=1&lat=2000-3000-u&drop=0&dup=0.5&opt=election:10000-20000,heartbeat:300&t=60000`;
+  const { page, cdp } = await openPage(context, url);
+  for (let i = 0; i < 10; i += 1) await page.keyboard.press('c');
+  await play(page);
+  await sleep(1500);
+  const counts = [];
+  const sampler = setInterval(() => {
+    page.evaluate(() => document.querySelectorAll('g.msg').length).then((n) => counts.push(n), () => {});
+  }, 1000);
+  const m = await measurePlaying(page, cdp, 10);
+  clearInterval(sampler);
+  const note = `${m.frames} frames, median ${m.median.toFixed(1)} ms, busy ${(m.busy * 100).toFixed(0)} %`;
+  report('25 servers: messages in flight', quantile(counts, 0.5), 'messages (median)', '>= 500', quantile(counts, 0.5) >= 500, `min ${Math.min(...counts)}, max ${Math.max(...counts)}`);
+  report('25 servers: frame p95', m.p95, 'ms', '<= 33 ms', m.p95 <= 33, note);
+  await page.close();
+}
+
+async function scenarioSeek(context, base) {
+  // A 10-minute run (virtual time), opened at its end.
+  const { page } = await openPage(context, `${base}#v=1&p=raft&n=5&seed=1&t=600000`);
+  await page.evaluate(() => {
+    const bench = window.__bench;
+    bench.answers = [];
+    const begin = () => {
+      const entry = { t0: performance.now(), dom: null, paint: null };
+      bench.answers.push(entry);
+      const seen = new MutationObserver(() => {
+        if (entry.dom === null) entry.dom = performance.now();
+        seen.disconnect();
+      });
+      seen.observe(document.querySelector('.shell'), { subtree: true, childList: true, attributes: true, characterData: true });
+      bench.rawRaf(() => {
+        entry.frameStart = performance.now();
+        const channel = new MessageChannel();
+        channel.port1.onmessage = () => (entry.paint = performance.now());
+        channel.port2.postMessage(0);
+      });
+    };
+    addEventListener('pointerdown', begin, { capture: true });
+    addEventListener('keydown', begin, { capture: true });
+  });
+  const box = await page.locator('.timeline').boundingBox();
+  let seed = 12345;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (let i = 0; i < 40; i += 1) {
+    await page.mouse.click(box.x + 2 + random() * (box.width * 0.95 - 4), box.y + box.height / 2);
+    await sleep(60);
+    await page.keyboard.press('ArrowLeft');
+    await sleep(60);
+  }
+  await sleep(200);
+  const answers = await page.evaluate(() => window.__bench.answers);
+  const done = answers.filter((a) => a.paint !== null);
+  const toPaint = done.map((a) => a.paint - a.t0);
+  const work = done.map((a) => (a.dom ?? a.t0) - a.t0);
+  const inNextFrame = done.filter((a) => a.dom !== null && a.dom <= a.frameStart).length;
+  const note = `${done.length} seeks and steps back; the DOM changed before the next frame in ${inNextFrame}`;
+  report('seek/step back: input to DOM p95', quantile(work, 0.95), 'ms', '<= 16.7 ms', quantile(work, 0.95) <= 16.7, note);
+  report('seek/step back: input to DOM max', Math.max(...work), 'ms', '<= 16.7 ms', Math.max(...work) <= 16.7);
+  report('seek/step back: input to next paint p95', quantile(toPaint, 0.95), 'ms', undefined, undefined);
+  report('seek/step back: input to next paint max', Math.max(...toPaint), 'ms', undefined, undefined);
+  await page.close();
+}
+
+/** The renderer processes of our Chromium: descendants of this node process. */
+function rendererRss() {
+  const parent = new Map();
+  const renderers = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parent.set(Number(pid), ppid);
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=renderer')) renderers.push(Number(pid));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const ours = renderers.filter((pid) => {
+    for (let p = pid, hops = 0; p > 1 && hops < 10; p = parent.get(p), hops += 1) {
+      if (p === process.pid) return true;
+    }
+    return false;
+  });
+  const rss = ours.map((pid) => {
+    try {
+      const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+      return Number(line.split(/\s+/)[1]) * 1024;
+    } catch {
+      return 0;
+    }
+  });
+  return Math.max(0, ...rss);
+}
+
+function slope(samples, key) {
+  // Least squares, per minute of wall time.
+  const n = samples.length;
+  const mx = samples.reduce((s, x) => s + x.t, 0) / n;
+  const my = samples.reduce((s, x) => s + x[key], 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const x of samples) {
+    num += (x.t - mx) * (x[key] - my);
+    den += (x.t - mx) ** 2;
+  }
+  return den ? (num / den) * 60 : 0;
+}
+
+async function scenarioMemory(context, base) {
+  // Ten minutes of virtual time, played at 10x: one minute of wall time.
+  const { page, cdp } = await openPage(context, `${base}#v=1&p=raft&n=5&seed=1&t=0&speed=10`);
+  await play(page);
+  const samples = [];
+  const start = performance.now();
+  for (;;) {
+    await cdp.send('HeapProfiler.collectGarbage').catch(() => {});
+    const m = await metrics(cdp);
+    const virtual = await page.evaluate(() => document.querySelector('.clock-time')?.textContent ?? '');
+    const wasm = await page.evaluate(() => window.__bench.wasm?.memory?.buffer.byteLength ?? 0);
+    samples.push({ t: (performance.now() - start) / 1000, heap: m.JSHeapUsedSize / 1048576, nodes: m.Nodes, rss: rendererRss() / 1048576, wasm: wasm / 1048576, virtual });
+    if (!(await page.getByRole('button', { name: 'Pause' }).isVisible())) break;
+    if (samples.length > 1 && samples[samples.length - 1].t > 62) break;
+    await sleep(5000);
+  }
+  const first = samples[0];
+  const last = samples[samples.length - 1];
+  // The first samples include the start-up; judge flatness from 10 s on.
+  const steady = samples.filter((s) => s.t >= 10);
+  const heapSlope = slope(steady, 'heap');
+  const rssSlope = slope(steady, 'rss');
+  say(`    ${samples.length} samples over ${last.t.toFixed(0)} s wall, virtual clock ${first.virtual} -> ${last.virtual}`);
+  report('memory: JS heap start', first.heap, 'MiB');
+  report('memory: JS heap end', last.heap, 'MiB');
+  report('memory: JS heap slope', heapSlope, 'MiB/min', '~0 (< 0.5)', Math.abs(heapSlope) < 0.5);
+  report('memory: DOM nodes start -> end', last.nodes - first.nodes, 'nodes', undefined, undefined, `${first.nodes} -> ${last.nodes}`);
+  report('memory: renderer RSS start', first.rss, 'MiB');
+  report('memory: renderer RSS end', last.rss, 'MiB');
+  report('memory: renderer RSS slope', rssSlope, 'MiB/min', '~0 (< 2)', Math.abs(rssSlope) < 2);
+  report('memory: wasm linear memory start -> end', last.wasm, 'MiB', undefined, undefined, `from ${first.wasm.toFixed(1)} MiB: the run's history, kept for stepping back`);
+  await page.close();
+}
+
+async function scenarioLoad(context, base) {
+  // Sizes: what the page downloads, gzipped as a static server would send it.
+  const files = readdirSync(DIST).filter((f) => /\.(wasm|js|css)$/.test(f));
+  let total = 0;
+  const parts = [];
+  for (const f of files) {
+    const size = gzipSync(readFileSync(path.join(DIST, f)), { level: 9 }).length;
+    total += size;
+    parts.push(`${path.extname(f).slice(1)} ${(size / 1024).toFixed(1)}`);
+  }
+  report('download: wasm+JS+CSS gzipped', total / 1024, 'KiB', '<= 350 KB', total <= 350_000, parts.join(', '));
+  const ready = [];
+  const painted = [];
+  for (let i = 0; i < 5; i += 1) {
+    const { page } = await openPage(context, base);
+    const t = await page.evaluate(() => [window.__bench.wasmReady, window.__bench.stagePainted]);
+    ready.push(t[0]);
+    painted.push(t[1]);
+    await page.close();
+  }
+  report('load: wasm ready (median of 5)', quantile(ready, 0.5), 'ms', undefined, undefined, 'navigation start to TrunkApplicationStarted');
+  report('load: stage painted (median of 5)', quantile(painted, 0.5), 'ms', '<= 500 ms', quantile(painted, 0.5) <= 500, 'navigation start to the frame after the stage first rendered');
+}
+
+const server = await serveDist();
+const browser = await launchBrowser();
+const base = server.url;
+try {
+  say(`Browser benchmarks: dist/ in headless Chromium, GPU off (load average ${loadAverage()})`);
+  if (wanted('load')) await scenarioLoad(browser.context, base);
+  if (wanted('play5')) await scenarioPlay(browser.context, base, 5, 10, 17);
+  if (wanted('play9')) await scenarioPlay(browser.context, `${base}#v=1&p=raft&n=9&seed=1&t=0`, 9, 15, null);
+  if (wanted('paused')) await scenarioPaused(browser.context, base);
+  if (wanted('crowd')) await scenarioCrowd(browser.context, base);
+  if (wanted('seek')) await scenarioSeek(browser.context, base);
+  if (wanted('memory')) await scenarioMemory(browser.context, base);
+  const la = loadAverage();
+  if (JSON_OUT) console.log(JSON.stringify({ name: 'load average', value: la, unit: '1, 5, 15 min' }));
+  else console.log(`  load average at the end: ${la}`);
+} finally {
+  await browser.close();
+  await server.close();
+}
