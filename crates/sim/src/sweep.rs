@@ -21,7 +21,8 @@ use crate::input::Input;
 use crate::network::{Direction, Health, Latency, LinkParams, PartitionKind, Tail};
 use crate::rng::{SimRng, Stream};
 use crate::time::{Duration, Permille, Ppm, Time};
-use crate::world::{OpOf, Protocol, World, WorldConfig};
+use crate::trace::StepRecord;
+use crate::world::{NodeOf, OpOf, Protocol, World, WorldConfig};
 
 /// A protocol that seed sweeps can drive. Each protocol implements this once;
 /// the sweep runner and `cargo xtask sweep` do the rest.
@@ -90,6 +91,10 @@ pub enum PartitionShape {
     Split,
     /// One random server is cut off from everyone.
     IsolateOne,
+    /// Whoever leads is cut off in a minority, alone or with some of its
+    /// followers (Jepsen's partitions around the primary); the majority can
+    /// elect a new leader while the old one still takes writes.
+    LeaderMinority,
 }
 
 impl fmt::Display for PartitionShape {
@@ -99,6 +104,7 @@ impl fmt::Display for PartitionShape {
             PartitionShape::Halves => "random halves",
             PartitionShape::Split => "a random split",
             PartitionShape::IsolateOne => "one node isolated",
+            PartitionShape::LeaderMinority => "the leader cut off in a minority",
         })
     }
 }
@@ -147,6 +153,17 @@ pub struct FaultParams {
     pub skews: u32,
     /// The client load, phase after phase.
     pub load: Vec<LoadPhase>,
+    /// Leader churn (a quarter of the seeds): whoever leads is hit again and
+    /// again. Every crash aims at the leader and is short (down for 0-3
+    /// units), and there are 3 to 8 of them; partitions cut the leader off
+    /// in a minority, up to 4 to 12 times in a row (see the generator). Elections race restarts and clients
+    /// keep writing to leaders that are about to lose their post, which is
+    /// where histories like the paper's Figure 8 come from.
+    pub churn: bool,
+    /// Whether the one-way isolation of a single node is still in force when
+    /// the safety phase ends (half the seeds). If that node is not in the
+    /// healed majority, it stays isolated through the liveness phase.
+    pub lasting_isolation: bool,
 }
 
 fn ms(d: Duration) -> String {
@@ -200,11 +217,23 @@ impl fmt::Display for FaultParams {
             "partitions: {} x {} ({kind}), plus one one-way isolation of a single node",
             self.partitions, self.partition
         )?;
+        if self.lasting_isolation {
+            writeln!(
+                f,
+                "the one-way isolation lasts to the end of the safety phase"
+            )?;
+        }
         writeln!(
             f,
             "crashes: {} ({} aimed at the leader); pauses: {}; slowdowns: {}; clock skews: {}",
             self.crashes, self.crash_leader, self.pauses, self.slowdowns, self.skews
         )?;
+        if self.churn {
+            writeln!(
+                f,
+                "leader churn: crashes aim at the leader and are short, partitions cut it off"
+            )?;
+        }
         let load: Vec<String> = self
             .load
             .iter()
@@ -247,18 +276,18 @@ impl FaultParams {
             spike_min: Duration::from_ms(200),
             spike_max: Duration::from_ms(2_200),
         };
-        let partition = [
+        let mut partition = [
             PartitionShape::None,
             PartitionShape::Halves,
             PartitionShape::Split,
             PartitionShape::IsolateOne,
         ][r.index(4)];
-        let partition_kind = if r.chance(Ppm::percent(50)) {
+        let mut partition_kind = if r.chance(Ppm::percent(50)) {
             PartitionKind::Symmetric
         } else {
             PartitionKind::OneWay
         };
-        let partitions = match partition {
+        let mut partitions = match partition {
             PartitionShape::None => 0,
             _ => r.range_u64(1, 4) as u32,
         };
@@ -271,8 +300,8 @@ impl FaultParams {
                 r.range_u64(1, most) as u32
             }
         };
-        let crashes = count(r, 5);
-        let crash_leader = [Ppm::NEVER, Ppm::percent(50), Ppm::ALWAYS][r.index(3)];
+        let mut crashes = count(r, 5);
+        let mut crash_leader = [Ppm::NEVER, Ppm::percent(50), Ppm::ALWAYS][r.index(3)];
         let pauses = count(r, 3);
         let slowdowns = count(r, 3);
         let skews = count(r, 3);
@@ -296,6 +325,18 @@ impl FaultParams {
             };
             load.push(LoadPhase { length, every });
         }
+        // Drawn last, so that the parameters above are those of a seed
+        // drawn before these existed.
+        let churn = r.chance(Ppm(333_333));
+        let lasting_isolation = r.chance(Ppm::percent(50));
+        if churn {
+            crashes = r.range_u64(3, 8) as u32;
+            crash_leader = Ppm::ALWAYS;
+            partition = PartitionShape::LeaderMinority;
+            partitions = r.range_u64(6, 16) as u32;
+            // A leader cut off from the rest hears none of them either.
+            partition_kind = PartitionKind::Symmetric;
+        }
         FaultParams {
             seed,
             unit,
@@ -310,6 +351,8 @@ impl FaultParams {
             slowdowns,
             skews,
             load,
+            churn,
+            lasting_isolation,
         }
     }
 }
@@ -339,11 +382,13 @@ enum Plan {
         length: Option<Duration>,
     },
     Unskew(NodeId),
+    /// `hold: None` when its heal is planned already.
     Partition {
-        hold: Duration,
+        hold: Option<Duration>,
     },
+    /// `hold: None` lasts until the liveness phase.
     OneWayIsolation {
-        hold: Duration,
+        hold: Option<Duration>,
     },
     HealAll,
     Load {
@@ -365,6 +410,8 @@ pub struct Generator {
     seq: u64,
     health: Vec<Health>,
     ops: u64,
+    /// The one-way isolation that lasts into the liveness phase, once made.
+    lasting: Option<(NodeId, Direction)>,
 }
 
 impl Generator {
@@ -388,6 +435,7 @@ impl Generator {
             seq: 0,
             health: vec![Health::Up; node_count],
             ops: 0,
+            lasting: None,
         };
         g.plan();
         g
@@ -411,30 +459,83 @@ impl Generator {
         self.params.unit.scale(tenths, 10)
     }
 
-    fn plan(&mut self) {
+    /// Partition episodes do not overlap: each gets its own slot of the
+    /// safety phase and ends with a heal-all. One slot, picked at random
+    /// (the last if it is to last), holds the one-way isolation of a single
+    /// node every seed has.
+    fn plan_partition_slots(&mut self) {
         let p = self.params.clone();
-        // Partition episodes do not overlap: each gets its own slot of the
-        // safety phase and ends with a heal-all. One slot, picked at random,
-        // holds the one-way isolation of a single node every seed has.
         let episodes = u64::from(p.partitions) + 1;
         let window = p.safety.scale(85, 100);
         let slot = Duration(window.0 / episodes);
-        let isolation_slot = self.rng.range_u64(0, episodes - 1);
+        let mut isolation_slot = self.rng.range_u64(0, episodes - 1);
+        if p.lasting_isolation {
+            // The last slot, and no heal: it ends with the safety phase.
+            isolation_slot = episodes - 1;
+        }
         for i in 0..episodes {
             // Hold 100-200 ms for a unit of 100 ms.
             let hold = self.units(1, 2).min(slot);
             let slot_start = Time(p.safety.0 / 20) + Duration(slot.0 * i);
             let start = slot_start + self.rng.duration(Duration::ZERO, Duration(slot.0 - hold.0));
-            let plan = if i == isolation_slot {
-                Plan::OneWayIsolation { hold }
+            if i == isolation_slot {
+                let hold = (!p.lasting_isolation).then_some(hold);
+                self.at(start, Plan::OneWayIsolation { hold });
             } else {
-                Plan::Partition { hold }
-            };
-            self.at(start, plan);
+                self.at(start, Plan::Partition { hold: Some(hold) });
+            }
         }
+    }
+
+    /// Leader churn's partitions roll: from 5 % to 70 % of the safety phase,
+    /// the leader of the moment is cut off in a minority for 1-2 units, the
+    /// cut heals, and after a gap of 0-2 units (none at all half the time:
+    /// the cut moves straight to whoever leads now) it happens again, up to
+    /// `partitions` times. The one-way isolation of a single node follows,
+    /// from 70 % to 90 %.
+    fn plan_rolling_partitions(&mut self) {
+        let p = self.params.clone();
+        let chain_end = Time(p.safety.scale(75, 100).0);
+        let mut t = Time(p.safety.0 / 20);
+        for _ in 0..p.partitions {
+            let hold = self.units(1, 2);
+            if t + hold > chain_end {
+                break;
+            }
+            // The heal is planned now, so that it comes before a partition
+            // planned for the same moment.
+            self.at(t, Plan::Partition { hold: None });
+            self.at(t + hold, Plan::HealAll);
+            let gap = if self.rng.chance(Ppm::percent(50)) {
+                Duration::ZERO
+            } else {
+                self.units(0, 2)
+            };
+            t = t + hold + gap;
+        }
+        let hold = self.units(1, 2);
+        let end = Time(p.safety.scale(90, 100).0);
+        let start = chain_end
+            + self
+                .rng
+                .duration(Duration::ZERO, Duration(end.0 - chain_end.0 - hold.0));
+        let hold = (!p.lasting_isolation).then_some(hold);
+        self.at(start, Plan::OneWayIsolation { hold });
+    }
+
+    fn plan(&mut self) {
+        let p = self.params.clone();
+        if p.churn {
+            self.plan_rolling_partitions();
+        } else {
+            self.plan_partition_slots();
+        }
+        // Under leader churn a crashed leader comes back soon, racing the
+        // election of its successor.
+        let longest_down = if p.churn { 3 } else { 10 };
         for _ in 0..p.crashes {
             let t = self.random_time();
-            let down = self.units(0, 10);
+            let down = self.units(0, longest_down);
             self.at(t, Plan::Crash { down });
         }
         for _ in 0..p.pauses {
@@ -492,7 +593,7 @@ impl Generator {
         (!eligible.is_empty()).then(|| eligible[self.rng.index(eligible.len())])
     }
 
-    fn groups(&mut self) -> Vec<Vec<NodeId>> {
+    fn groups(&mut self, leader: Option<NodeId>) -> Vec<Vec<NodeId>> {
         let mut nodes = self.servers.clone();
         // Fisher-Yates with the fault stream.
         for i in (1..nodes.len()).rev() {
@@ -501,6 +602,23 @@ impl Generator {
         }
         let n = nodes.len();
         match self.params.partition {
+            PartitionShape::LeaderMinority => {
+                // The leader first (a random server while none is known),
+                // then 0 or more followers, short of half.
+                if let Some(pos) = leader.and_then(|l| nodes.iter().position(|&x| x == l)) {
+                    nodes.swap(0, pos);
+                }
+                let size = 1 + self
+                    .rng
+                    .range_u64(0, ((n - 1) / 2).saturating_sub(1) as u64);
+                let rest = nodes.split_off(size as usize);
+                // Which side a one-way partition lets through is random too.
+                if self.rng.chance(Ppm::percent(50)) {
+                    vec![nodes, rest]
+                } else {
+                    vec![rest, nodes]
+                }
+            }
             PartitionShape::Halves => {
                 let b = nodes.split_off(n / 2);
                 vec![nodes, b]
@@ -534,7 +652,7 @@ impl Generator {
     /// Takes the next planned action at time `now` and turns it into the
     /// inputs to apply now (possibly none: a resume for a node that crashed
     /// meanwhile is dropped, and its restart will do). `leader` is asked only
-    /// for crashes.
+    /// for crashes and for partitions that cut the leader off.
     pub fn next_inputs<Op>(
         &mut self,
         now: Time,
@@ -606,7 +724,9 @@ impl Generator {
                 rate: Permille::ONE,
             }],
             Plan::Partition { hold } => {
-                self.at(now + hold, Plan::HealAll);
+                if let Some(hold) = hold {
+                    self.at(now + hold, Plan::HealAll);
+                }
                 if servers.len() < 2 {
                     return Vec::new();
                 }
@@ -621,23 +741,36 @@ impl Generator {
                     };
                     return vec![Input::Isolate { node, direction }];
                 }
-                let groups = self.groups();
+                let leader = if self.params.partition == PartitionShape::LeaderMinority {
+                    leader()
+                } else {
+                    None
+                };
+                let groups = self.groups(leader);
                 vec![Input::Partition {
                     groups,
                     kind: self.params.partition_kind,
                 }]
             }
             Plan::OneWayIsolation { hold } => {
-                self.at(now + hold, Plan::HealAll);
+                if let Some(hold) = hold {
+                    self.at(now + hold, Plan::HealAll);
+                }
                 let node = servers[self.rng.index(servers.len())];
                 let direction = if self.rng.chance(Ppm::percent(50)) {
                     Direction::Inbound
                 } else {
                     Direction::Outbound
                 };
+                if hold.is_none() {
+                    self.lasting = Some((node, direction));
+                }
                 vec![Input::Isolate { node, direction }]
             }
-            Plan::HealAll => vec![Input::HealAll],
+            Plan::HealAll => {
+                self.lasting = None;
+                vec![Input::HealAll]
+            }
             Plan::Load { every, until } => {
                 let next = now
                     + self
@@ -667,10 +800,19 @@ impl Generator {
     }
 
     /// Picks the healed majority for the liveness phase and the inputs that
-    /// heal it: every link, the network defaults, and the health, speed and
-    /// clock of the majority and of every client. The minority keeps
-    /// whatever it had. Planned actions that have not happened are dropped:
-    /// the liveness phase has no new faults.
+    /// heal it: every cut link to or from a majority server is healed, except
+    /// the links a minority server's own isolation cuts; the links among the
+    /// majority and the clients go back to the friendly defaults; and the
+    /// majority and every client get their health, speed and clock back.
+    /// The minority keeps every fault it has: a minority server may stay
+    /// crashed, paused, slow, skewed, isolated (one way or both), and its
+    /// links stay as lossy and slow as the seed made them. Planned actions
+    /// that have not happened are dropped: the liveness phase has no new
+    /// faults.
+    ///
+    /// (Partition episodes all end inside the safety phase; what is still
+    /// cut when it ends is the lasting one-way isolation, if the seed has
+    /// one.)
     pub fn heal(&mut self) -> (Vec<NodeId>, Vec<Input<()>>) {
         self.agenda.clear();
         let mut servers = self.servers.clone();
@@ -680,8 +822,35 @@ impl Generator {
         }
         servers.truncate(self.servers.len() / 2 + 1);
         servers.sort_unstable();
-        let mut inputs = vec![Input::HealAll, Input::SetNetwork(LinkParams::default())];
-        for &n in servers.iter().chain(&self.clients) {
+        let mut inputs = Vec::new();
+        let healed: Vec<NodeId> = servers.iter().chain(&self.clients).copied().collect();
+        let everyone: Vec<NodeId> = (0..self.health.len() as u32).map(NodeId).collect();
+        // A minority server's own isolation stays; anything else that cuts
+        // a link of the majority goes.
+        let kept = |from: NodeId, to: NodeId| match self.lasting {
+            Some((m, direction)) if !servers.contains(&m) => match direction {
+                Direction::Inbound => to == m,
+                Direction::Outbound => from == m,
+                Direction::Both => to == m || from == m,
+            },
+            _ => false,
+        };
+        for &a in &everyone {
+            for &b in &everyone {
+                let touches_majority = servers.contains(&a) || servers.contains(&b);
+                if a != b && touches_majority && !kept(a, b) {
+                    inputs.push(Input::Heal { from: a, to: b });
+                }
+                if a != b && healed.contains(&a) && healed.contains(&b) && touches_majority {
+                    inputs.push(Input::SetLink {
+                        from: a,
+                        to: b,
+                        params: Some(LinkParams::default()),
+                    });
+                }
+            }
+        }
+        for &n in &healed {
             match self.health[n.index()] {
                 Health::Crashed => inputs.push(Input::Restart(n)),
                 Health::Paused => inputs.push(Input::Resume(n)),
@@ -789,16 +958,24 @@ pub struct SeedOutcome {
     pub trace_hash: u64,
 }
 
-struct Runner<P: Sweepable> {
+/// Called with each step of a traced seed, after the checkers saw it.
+pub type TraceFn<'a, P> = dyn FnMut(&StepRecord<NodeOf<P>>, &World<P>) + 'a;
+
+struct Runner<'a, P: Sweepable> {
     world: World<P>,
     checkers: Checkers<P>,
     inputs: u64,
+    trace: Option<&'a mut TraceFn<'a, P>>,
 }
 
-impl<P: Sweepable> Runner<P> {
+impl<P: Sweepable> Runner<'_, P> {
     fn observe_last(&mut self) -> Result<(), Failure> {
         let record = self.world.last_record().expect("a step was just taken");
-        if self.checkers.observe(record, &self.world) > 0 {
+        let found = self.checkers.observe(record, &self.world);
+        if let Some(trace) = self.trace.as_mut() {
+            trace(record, &self.world);
+        }
+        if found > 0 {
             let step = record.step;
             let found: Vec<Violation> = self
                 .checkers
@@ -841,6 +1018,16 @@ impl<P: Sweepable> Runner<P> {
 /// the safety phase under the generated faults, then the liveness phase.
 /// A panic is caught and reported as the seed's failure.
 pub fn run_seed<P: Sweepable>(protocol: &Rc<P>, seed: u64) -> SeedOutcome {
+    run_seed_traced(protocol, seed, None)
+}
+
+/// [`run_seed`], calling `trace` with every step (to print a failing seed's
+/// history). Tracing does not change the run.
+pub fn run_seed_traced<'a, P: Sweepable>(
+    protocol: &Rc<P>,
+    seed: u64,
+    trace: Option<&'a mut TraceFn<'a, P>>,
+) -> SeedOutcome {
     let params = FaultParams::draw(seed, protocol.time_unit());
     let mut config = WorldConfig::with_seed(seed);
     config.network = params.network;
@@ -848,6 +1035,7 @@ pub fn run_seed<P: Sweepable>(protocol: &Rc<P>, seed: u64) -> SeedOutcome {
         world: World::from_shared(Rc::clone(protocol), config),
         checkers: protocol.checkers(),
         inputs: 0,
+        trace,
     };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         run_phases(protocol, &params, &mut runner)
@@ -900,6 +1088,12 @@ fn run_phases<P: Sweepable>(
     // Liveness phase: heal a random majority, no new faults, poll.
     let (healed, inputs) = generator.heal();
     for input in inputs {
+        // Only links that are cut need healing.
+        if let Input::Heal { from, to } = input {
+            if !runner.world.network().is_cut(from, to) {
+                continue;
+            }
+        }
         runner.apply(with_op(input))?;
     }
     let polls = LIVENESS_UNITS * POLLS_PER_UNIT;
@@ -1028,20 +1222,27 @@ mod broadcast_sweep {
             n
         }
 
-        /// Every healed server has delivered every value that any running
-        /// server has delivered. A running server (healed, or a minority
-        /// server that kept running) retransmits each value it delivered
-        /// until every peer acknowledges it, and a peer acknowledges only
-        /// what it has delivered and persisted; links are healed, so each
-        /// such value must reach the whole healed majority. That covers every
-        /// value a healed server delivered and every value an operation put
-        /// into a server that is still up. Values only a crashed or paused
-        /// minority server holds may be lost, and are not required.
+        /// Every healed server has delivered every value that a running
+        /// server able to reach the healed majority has delivered. A running
+        /// server retransmits each value it delivered until every peer
+        /// acknowledges it, and a peer acknowledges only what it has
+        /// delivered and persisted. The links among the healed servers are
+        /// healed, so a value that reaches one of them reaches all; a
+        /// minority server whose link to some healed server is not cut gets
+        /// its values through (lossy links only delay retransmission). That
+        /// covers every value a healed server delivered and every value an
+        /// operation put into such a server. Values only a crashed, paused or
+        /// cut-off minority server holds may be lost, and are not required.
         fn converged(&self, world: &World<Self>, healed: &[NodeId]) -> Result<(), String> {
             let mut required = BTreeSet::new();
             let mut holder = std::collections::BTreeMap::new();
+            let net = world.network();
             for id in world.node_ids() {
                 if world.conditions(id).health != Health::Up {
+                    continue;
+                }
+                let reaches = healed.contains(&id) || healed.iter().any(|&h| !net.is_cut(id, h));
+                if !reaches {
                     continue;
                 }
                 if let Some(node) = world.node(id) {
@@ -1146,5 +1347,70 @@ mod tests {
             }
             assert!(one_way, "seed {seed} never isolated a node one way");
         }
+    }
+    #[test]
+    fn leader_churn_cuts_the_leader_off_in_a_minority() {
+        let mut churned = 0;
+        for seed in 0..300 {
+            let p = FaultParams::draw(seed, Duration::from_ms(100));
+            if !p.churn {
+                continue;
+            }
+            churned += 1;
+            assert_eq!(p.crash_leader, Ppm::ALWAYS);
+            let servers: Vec<NodeId> = (0..5).map(NodeId).collect();
+            let mut g = Generator::new(&p, servers, Vec::new(), 5);
+            let mut cuts = 0;
+            while let Some(t) = g.next_time() {
+                for input in g.next_inputs(t, || Some(NodeId(3)), |n, _| n) {
+                    if let Input::Partition { groups, .. } = input {
+                        let with_leader = groups.iter().find(|g| g.contains(&NodeId(3))).unwrap();
+                        assert!(with_leader.len() <= 2, "seed {seed}: {groups:?}");
+                        cuts += 1;
+                    }
+                }
+            }
+            assert!(cuts >= 3, "seed {seed} cut the leader off {cuts} times");
+        }
+        assert!((70..130).contains(&churned), "{churned} of 300");
+    }
+
+    #[test]
+    fn the_liveness_phase_heals_the_majority_and_keeps_a_minority_isolation() {
+        let mut kept = 0;
+        for seed in 0..200 {
+            let p = FaultParams::draw(seed, Duration::from_ms(100));
+            let servers: Vec<NodeId> = (0..5).map(NodeId).collect();
+            let mut g = Generator::new(&p, servers, vec![NodeId(5)], 6);
+            while let Some(t) = g.next_time() {
+                g.next_inputs(t, || Some(NodeId(0)), |n, _| n);
+            }
+            let lasting = g.lasting;
+            assert_eq!(lasting.is_some(), p.lasting_isolation, "seed {seed}");
+            let (healed, inputs) = g.heal();
+            assert_eq!(healed.len(), 3);
+            assert!(!inputs.iter().any(|i| matches!(i, Input::HealAll)));
+            for input in &inputs {
+                match *input {
+                    Input::Heal { from, to } => {
+                        assert!(healed.contains(&from) || healed.contains(&to));
+                        if let Some((m, d)) = lasting.filter(|(m, _)| !healed.contains(m)) {
+                            let cut_by_it = match d {
+                                Direction::Inbound => to == m,
+                                Direction::Outbound => from == m,
+                                Direction::Both => to == m || from == m,
+                            };
+                            assert!(!cut_by_it, "seed {seed}: {input}");
+                        }
+                    }
+                    Input::Restart(n) | Input::Resume(n) => {
+                        assert!(healed.contains(&n) || n == NodeId(5));
+                    }
+                    _ => {}
+                }
+            }
+            kept += usize::from(lasting.is_some_and(|(m, _)| !healed.contains(&m)));
+        }
+        assert!(kept > 10, "only {kept} seeds kept a minority isolation");
     }
 }

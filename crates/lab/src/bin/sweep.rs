@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! sweep --protocol P --seeds N [--start-seed S] [--nodes K] [--toggle NAME]
-//!       [--threads T] [--hashes]
+//!       [--threads T] [--hashes] [--trace]
 //! ```
 //!
 //! Each failing seed prints `SEED=...`, its fault parameters, what broke and
@@ -14,11 +14,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use lab::{with_protocol, Visit, PROTOCOLS};
-use sim::sweep::{sweep, Failure, SeedOutcome, Sweepable};
+use sim::sweep::{run_seed_traced, sweep, Failure, SeedOutcome, Sweepable};
+use sim::{NodeOf, StepRecord, World};
 
 const USAGE: &str = "\
 usage: cargo xtask sweep --protocol P --seeds N [--start-seed S] [--nodes K] [--toggle NAME]
-                         [--threads T] [--hashes]
+                         [--threads T] [--hashes] [--trace]
 
   --protocol P      the protocol to sweep (one of: PROTOCOLS)
   --seeds N         how many seeds to run (at least 1)
@@ -27,6 +28,7 @@ usage: cargo xtask sweep --protocol P --seeds N [--start-seed S] [--nodes K] [--
   --toggle NAME     switch on one of the protocol's teaching toggles (deliberate bugs)
   --threads T       worker threads (default: every core)
   --hashes          also print each seed's trace hash (`seed S hash H`)
+  --trace           print every step of every seed (one thread; for a single failing seed)
 ";
 
 #[derive(Debug, PartialEq, Eq)]
@@ -38,6 +40,7 @@ struct Args {
     toggle: Option<String>,
     threads: usize,
     hashes: bool,
+    trace: bool,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
@@ -48,6 +51,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
     let mut toggle = None;
     let mut threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut hashes = false;
+    let mut trace = false;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = |what: &str| {
@@ -79,6 +83,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
                 }
             }
             "--hashes" => hashes = true,
+            "--trace" => trace = true,
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
@@ -97,6 +102,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         toggle,
         threads,
         hashes,
+        trace,
     })
 }
 
@@ -156,13 +162,18 @@ impl Visit for Run<'_> {
                 eprintln!("  {n} of {} seeds done", args.seeds);
             }
         };
-        let outcomes = sweep::<P>(
-            args.nodes,
-            args.toggle.as_deref(),
-            args.start..args.start + args.seeds,
-            args.threads,
-            &progress,
-        )?;
+        let seeds = args.start..args.start + args.seeds;
+        let outcomes = if args.trace {
+            traced::<P>(args, seeds)?
+        } else {
+            sweep::<P>(
+                args.nodes,
+                args.toggle.as_deref(),
+                seeds,
+                args.threads,
+                &progress,
+            )?
+        };
         let seconds = started.elapsed().as_secs_f64();
         let (mut safety, mut liveness, mut other) = (0u64, 0u64, 0u64);
         for o in &outcomes {
@@ -207,6 +218,30 @@ impl Visit for Run<'_> {
     }
 }
 
+/// Runs `seeds` one after another on this thread, printing every step as
+/// the event log shows it (with the protocol's notes and milestones).
+fn traced<P: Sweepable>(
+    args: &Args,
+    seeds: std::ops::Range<u64>,
+) -> Result<Vec<SeedOutcome>, String> {
+    let protocol = std::rc::Rc::new(P::for_sweep(args.nodes, args.toggle.as_deref())?);
+    let mut outcomes = Vec::new();
+    for seed in seeds {
+        println!("seed {seed}:");
+        let mut print = |record: &StepRecord<NodeOf<P>>, _: &World<P>| {
+            println!("{:>12}  {}", record.time.to_string(), record.headline());
+            for note in record.out.notes() {
+                println!("    {note}");
+            }
+            for m in record.out.milestones() {
+                println!("    * {}", m.text);
+            }
+        };
+        outcomes.push(run_seed_traced(&protocol, seed, Some(&mut print)));
+    }
+    Ok(outcomes)
+}
+
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     if argv.iter().any(|a| a == "-h" || a == "--help") {
@@ -247,6 +282,7 @@ mod tests {
                 toggle: Some("x".into()),
                 threads: 3,
                 hashes: false,
+                trace: false,
             }
         );
         assert_eq!(
