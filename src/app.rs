@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use gloo::events::{EventListener, EventListenerOptions};
 use gloo::render::{request_animation_frame, AnimationFrame};
-use sim::{Input, MessageView, NodeId, NodeInfo, Time};
+use sim::{Input, NodeId, NodeInfo, Time};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
@@ -26,6 +26,7 @@ use crate::components::share::ShareDialog;
 use crate::components::stage::{MenuTarget, Stage};
 use crate::components::timeline::TimelineBar;
 use crate::lab::{Action, Lab, LabHandle, Notice, Tone};
+use crate::live::{Moment, Ticker, TickerHandle};
 
 /// How many event-log lines the panel shows.
 const LOG_LINES: usize = 200;
@@ -73,7 +74,20 @@ pub fn app() -> Html {
     let tab = use_state(|| Tab::Inspector);
     let reduced_motion = use_state(|| media_matches("(prefers-reduced-motion: reduce)"));
 
-    use_animation_loop(&lab);
+    // What moves with time alone goes to the few components that draw it
+    // (live.rs); the animation loop publishes it, and so does every render.
+    let ticker = {
+        let run = lab.run.clone();
+        use_memo((), move |_| {
+            TickerHandle(Rc::new(Ticker::new(Moment::of(
+                address(&run),
+                &**run.borrow(),
+            ))))
+        })
+    };
+    ticker.0.publish(address(&lab.run), &**lab.run.borrow());
+
+    use_animation_loop(&lab, &ticker);
     use_auto_pause_when_hidden(&lab);
     use_link_in_address_bar(&lab);
     use_open_pasted_links(&lab);
@@ -83,11 +97,7 @@ pub fn app() -> Html {
     // taking a step (inputs are steps too) or by being replaced, so between
     // two renders with the same run and the same step count only the clock
     // moved: the snapshot is reused and only what moves is redrawn.
-    let key = (
-        Rc::as_ptr(&lab.run) as *const () as usize,
-        lab.run.borrow().steps(),
-        lab.selected,
-    );
+    let key = (address(&lab.run), lab.run.borrow().steps(), lab.selected);
     let snap = {
         let run = lab.run.clone();
         use_memo(key, move |&(_, _, selected)| {
@@ -96,10 +106,6 @@ pub fn app() -> Html {
     };
     let run = lab.run.borrow();
     let n = snap.nodes.len();
-    let now = run.now();
-    let mut messages: Vec<MessageView> = Vec::new();
-    run.messages(&mut messages);
-    let horizon = run.horizon().1;
     let colours = run.message_colours();
     let menu_node = menu.and_then(|(t, _, _)| match t {
         MenuTarget::Node(id) => Some(run.node(id)),
@@ -214,9 +220,7 @@ pub fn app() -> Html {
             strips={strips}
             colours={colours}
             places={places}
-            messages={Rc::new(messages)}
             links={links}
-            now={now}
             selected={lab.selected}
             highlight={lab.highlight.clone()}
             reduced_motion={*reduced_motion}
@@ -229,8 +233,6 @@ pub fn app() -> Html {
         <ControlsBar
             playing={lab.playing}
             speed={lab.speed}
-            time_text={format!("{now}")}
-            step={steps}
             at_start={steps == 0}
             only={embed.as_ref().filter(|e| !e.controls.is_empty()).map(|e| e.controls.clone())}
             on_toggle_play={dispatch(|| Action::TogglePlay)}
@@ -242,13 +244,13 @@ pub fn app() -> Html {
             on_heal_all={{ let on_input = on_input.clone(); Callback::from(move |_| on_input.emit(Input::HealAll)) }}
         />
     };
-    let timeline_bar =
-        html! { <TimelineBar data={timeline} now={now} horizon={horizon} on_seek={on_seek} /> };
+    let timeline_bar = html! { <TimelineBar data={timeline} on_seek={on_seek} /> };
 
     if embed.is_some() {
         // The same moment, full page, in a new tab.
         let full = format!("./#{}", lab.share(None).encode());
         return html! {
+            <ContextProvider<TickerHandle> context={(*ticker).clone()}>
             <div class="shell embed">
                 <div class="notice-slot">{ notice.unwrap_or_default() }</div>
                 <main class="workspace">{ stage }</main>
@@ -258,6 +260,7 @@ pub fn app() -> Html {
                     <a class="embed-open" href={full} target="_blank" rel="noopener">{"Open in Clusterscope"}</a>
                 </div>
             </div>
+            </ContextProvider<TickerHandle>>
         };
     }
 
@@ -271,6 +274,7 @@ pub fn app() -> Html {
         }
     };
     html! {
+        <ContextProvider<TickerHandle> context={(*ticker).clone()}>
         <div class="shell">
             <Header
                 summary={summary}
@@ -316,6 +320,7 @@ pub fn app() -> Html {
                 <HelpDialog on_close={flip(&help_open)} />
             }
         </div>
+        </ContextProvider<TickerHandle>>
     }
 }
 
@@ -397,28 +402,41 @@ fn legend(props: &LegendProps) -> Html {
     }
 }
 
+/// The address of a run: tells runs apart, for memos and moments.
+fn address(run: &Rc<RefCell<Box<dyn sim::AnySim>>>) -> usize {
+    Rc::as_ptr(run) as *const () as usize
+}
+
 /// Runs `requestAnimationFrame` while playing, and nothing at all while
-/// paused: a paused tab costs no CPU.
+/// paused: a paused tab costs no CPU. A frame that takes a step re-renders
+/// the page (the reducer returns a new state); a frame that only moves the
+/// clock publishes the new moment, and only what draws time redraws.
 #[hook]
-fn use_animation_loop(lab: &LabHandle) {
+fn use_animation_loop(lab: &LabHandle, ticker: &TickerHandle) {
     let dispatcher = lab.dispatcher();
-    use_effect_with(lab.playing, move |&playing| {
+    let run = lab.run.clone();
+    let ticker = ticker.clone();
+    use_effect_with((lab.playing, address(&lab.run)), move |&(playing, _)| {
         let frame: Rc<RefCell<Option<AnimationFrame>>> = Rc::new(RefCell::new(None));
+        type Run = Rc<RefCell<Box<dyn sim::AnySim>>>;
         fn schedule(
             frame: Rc<RefCell<Option<AnimationFrame>>>,
             dispatcher: UseReducerDispatcher<Lab>,
+            run: Run,
+            ticker: TickerHandle,
             last: Option<f64>,
         ) {
             let again = frame.clone();
             *frame.borrow_mut() = Some(request_animation_frame(move |timestamp| {
                 if let Some(last) = last {
                     dispatcher.dispatch(Action::Frame(timestamp - last));
+                    ticker.0.publish(address(&run), &**run.borrow());
                 }
-                schedule(again, dispatcher, Some(timestamp));
+                schedule(again, dispatcher, run, ticker, Some(timestamp));
             }));
         }
         if playing {
-            schedule(frame.clone(), dispatcher, None);
+            schedule(frame.clone(), dispatcher, run, ticker, None);
         }
         // Dropping the AnimationFrame cancels it.
         move || drop(frame.borrow_mut().take())

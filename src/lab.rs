@@ -310,6 +310,7 @@ impl Reducible for Lab {
                 if !lab.playing {
                     return self;
                 }
+                let before = lab.run.borrow().steps();
                 let advance =
                     (wall_ms.clamp(0.0, MAX_FRAME_MS) * 1_000.0 * lab.speed).round() as u64;
                 let outcome = {
@@ -325,6 +326,12 @@ impl Reducible for Lab {
                     });
                 }
                 lab.catch_violation(seen);
+                // Only the clock moved: the same state, so nothing
+                // re-renders; the animation loop hands the new moment to
+                // what draws time (live.rs).
+                if lab.playing && lab.run.borrow().steps() == before {
+                    return self;
+                }
             }
             Action::SetSpeed(s) => {
                 lab.speed = s.clamp(SPEED_MIN, SPEED_MAX);

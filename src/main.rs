@@ -9,6 +9,7 @@ mod app;
 mod catalog;
 mod components;
 mod lab;
+mod live;
 mod panic;
 mod scenarios;
 mod views;

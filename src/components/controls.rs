@@ -4,13 +4,12 @@ use yew::prelude::*;
 
 use super::icons::{icon, Icon};
 use crate::lab::{SPEED_MAX, SPEED_MIN};
+use crate::live::use_moment;
 
 #[derive(Properties, PartialEq)]
 pub struct ControlsProps {
     pub playing: bool,
     pub speed: f64,
-    pub time_text: String,
-    pub step: u64,
     pub at_start: bool,
     /// Which controls to show (embed mode may choose); `None` shows all.
     pub only: Option<Vec<String>>,
@@ -95,10 +94,7 @@ pub fn controls_bar(props: &ControlsProps) -> Html {
                     <output class="speed-value">{speed_text(props.speed)}</output>
                 </label>
             }
-            <span class="clock" role="status" aria-live="off" title="Virtual time and the number of events so far">
-                <span class="clock-time">{props.time_text.clone()}</span>
-                <span class="clock-step">{format!("event {}", props.step)}</span>
-            </span>
+            <Clock />
             <span class="controls-spacer" />
             if show("request") {
                 <button type="button" class="button" title="Send a client request (c)" aria-keyshortcuts="c" onclick={click(&props.on_request)}>{"Client request"}</button>
@@ -107,6 +103,19 @@ pub fn controls_bar(props: &ControlsProps) -> Html {
                 <button type="button" class="button" title="Heal every cut link and partition" onclick={click(&props.on_heal_all)}>{"Heal all links"}</button>
             }
         </nav>
+    }
+}
+
+/// The virtual time and the step count: redrawn on each published moment
+/// (see `live.rs`), without the rest of the bar.
+#[function_component(Clock)]
+fn clock() -> Html {
+    let moment = use_moment();
+    html! {
+        <span class="clock" role="status" aria-live="off" title="Virtual time and the number of events so far">
+            <span class="clock-time">{moment.now.to_string()}</span>
+            <span class="clock-step">{format!("event {}", moment.steps)}</span>
+        </span>
     }
 }
 

@@ -13,6 +13,7 @@ use yew::prelude::*;
 
 use clusterscope::layout::{self, Place, HEIGHT, WIDTH};
 
+use crate::live::use_moment;
 use crate::views::Cell;
 
 /// Where a menu was asked for: the node or link, and the pointer position
@@ -32,9 +33,7 @@ pub struct StageProps {
     pub strips: Rc<Vec<Option<Vec<Cell>>>>,
     pub colours: &'static [(&'static str, u8)],
     pub places: Rc<Vec<Place>>,
-    pub messages: Rc<Vec<MessageView>>,
     pub links: Rc<Vec<(NodeId, NodeId, Link)>>,
-    pub now: Time,
     pub selected: Option<NodeId>,
     pub highlight: Vec<NodeId>,
     pub reduced_motion: bool,
@@ -73,25 +72,54 @@ pub fn stage(props: &StageProps) -> Html {
             // Everything that moves with time alone lives in its own layer
             // (see .stage-live in the stylesheet), so a frame repaints the
             // messages and rings, not the whole cluster.
-            <svg class="stage-live" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="group" aria-label="Messages in flight">
-                <g class="countdowns" aria-hidden="true">
-                    { for props.nodes.iter().filter_map(|info| {
-                        let (set, fires) = info.countdown?;
-                        let place = props.places[info.id.index()];
-                        let left = 1.0 - layout::progress(set, fires, props.now);
-                        Some(html! { <Countdown key={info.id.index()} place={place} left={(left * 200.0).round() / 200.0} /> })
-                    }) }
-                </g>
-                <MessagesLayer
-                    messages={props.messages.clone()}
-                    colours={props.colours}
-                    places={props.places.clone()}
-                    now={props.now}
-                    reduced_motion={props.reduced_motion}
-                    on_drop={props.on_drop_message.clone()}
-                />
-            </svg>
+            <LiveLayer
+                nodes={props.nodes.clone()}
+                places={props.places.clone()}
+                colours={props.colours}
+                reduced_motion={props.reduced_motion}
+                on_drop={props.on_drop_message.clone()}
+            />
         </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct LiveProps {
+    nodes: Rc<Vec<NodeInfo>>,
+    places: Rc<Vec<Place>>,
+    colours: &'static [(&'static str, u8)],
+    reduced_motion: bool,
+    on_drop: Callback<MsgId>,
+}
+
+/// Everything that moves with time alone: the countdown rings and the
+/// messages. It redraws on each published moment (see `live.rs`), without
+/// the rest of the page, on its own composited layer (see .stage-live in
+/// the stylesheet), so a frame repaints the messages and rings, not the
+/// whole cluster.
+#[function_component(LiveLayer)]
+fn live_layer(props: &LiveProps) -> Html {
+    let moment = use_moment();
+    let now = moment.now;
+    html! {
+        <svg class="stage-live" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="group" aria-label="Messages in flight">
+            <g class="countdowns" aria-hidden="true">
+                { for props.nodes.iter().filter_map(|info| {
+                    let (set, fires) = info.countdown?;
+                    let place = props.places[info.id.index()];
+                    let left = 1.0 - layout::progress(set, fires, now);
+                    Some(html! { <Countdown key={info.id.index()} place={place} left={(left * 200.0).round() / 200.0} /> })
+                }) }
+            </g>
+            <MessagesLayer
+                messages={moment.messages.clone()}
+                colours={props.colours}
+                places={props.places.clone()}
+                now={now}
+                reduced_motion={props.reduced_motion}
+                on_drop={props.on_drop.clone()}
+            />
+        </svg>
     }
 }
 

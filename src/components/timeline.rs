@@ -8,18 +8,23 @@ use sim::{Time, Timeline as Data};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
+use crate::live::use_moment;
+
 #[derive(Properties, PartialEq)]
 pub struct TimelineProps {
     pub data: Rc<Data>,
-    pub now: Time,
-    pub horizon: Time,
     pub on_seek: Callback<Time>,
 }
 
 #[function_component(TimelineBar)]
 pub fn timeline_bar(props: &TimelineProps) -> Html {
+    // The cursor, the shaded future and the accessible value move with time
+    // alone: this bar redraws on each published moment (see `live.rs`); the
+    // marks under it only when the data or the scale change.
+    let moment = use_moment();
+    let (now, horizon) = (moment.now, moment.horizon);
     let dragging = use_mut_ref(|| false);
-    let end = scale_end(props.horizon.max(props.now));
+    let end = scale_end(horizon.max(now));
     let x_of = |t: Time| t.0 as f64 / end.0 as f64 * 1000.0;
     let seek_at = {
         let on_seek = props.on_seek.clone();
@@ -61,7 +66,7 @@ pub fn timeline_bar(props: &TimelineProps) -> Html {
         Callback::from(move |_: PointerEvent| *dragging.borrow_mut() = false)
     };
     let onkeydown = {
-        let (on_seek, now) = (props.on_seek.clone(), props.now);
+        let on_seek = props.on_seek.clone();
         Callback::from(move |e: KeyboardEvent| {
             // Arrow keys belong to stepping; PageUp/PageDown and Home/End move along the timeline.
             let jump = end.0 / 20;
@@ -80,15 +85,17 @@ pub fn timeline_bar(props: &TimelineProps) -> Html {
     };
     html! {
         <div class="timeline" role="slider" tabindex="0" aria-label="Timeline: drag to go to a moment"
-            aria-valuemin="0" aria-valuemax={(end.0 / 1000).to_string()} aria-valuenow={(props.now.0 / 1000).to_string()}
-            aria-valuetext={format!("{}", props.now)} title="Drag to go to any moment; faults, rounds and violations are marked"
+            aria-valuemin="0" aria-valuemax={(end.0 / 1000).to_string()} aria-valuenow={(now.0 / 1000).to_string()}
+            aria-valuetext={format!("{now}")} title="Drag to go to any moment; faults, rounds and violations are marked"
             {onpointerdown} {onpointermove} {onpointerup} {onkeydown}>
+            // The part not reached yet is shaded, and the cursor marks now;
+            // both move every frame, so both are transformed elements of
+            // their own, and the marks between them are not repainted.
+            <div class="tl-future" style={format!("transform: translateX({:.3}%)", x_of(horizon) / 10.0)} />
             <svg viewBox="0 0 1000 40" preserveAspectRatio="none" aria-hidden="true">
-                                <Marks data={props.data.clone()} end={end} horizon={props.horizon} />
+                <Marks data={props.data.clone()} end={end} />
             </svg>
-            // The cursor moves every frame: a transformed element of its own,
-            // so the marks under it are not repainted.
-            <div class="tl-now" style={format!("transform: translateX({:.3}%)", x_of(props.now) / 10.0)} />
+            <div class="tl-now" style={format!("transform: translateX({:.3}%)", x_of(now) / 10.0)} />
         </div>
     }
 }
@@ -113,7 +120,6 @@ fn scale_end(t: Time) -> Time {
 struct MarksProps {
     data: Rc<Data>,
     end: Time,
-    horizon: Time,
 }
 
 /// Density, inputs, rounds and violations: redrawn only when they or the
@@ -127,7 +133,6 @@ fn marks(props: &MarksProps) -> Html {
     let bucket_w = data.bucket.0 as f64 / end.0 as f64 * 1000.0;
     html! {
         <g>
-            <rect class="tl-future" x={format!("{:.2}", x_of(props.horizon))} y="0" width={format!("{:.2}", (1000.0 - x_of(props.horizon)).max(0.0))} height="40" />
             { for data.density.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| {
                 let h = (c as f64 / peak).sqrt() * 22.0 + 2.0;
                 html! { <rect class="tl-density" x={format!("{:.2}", i as f64 * bucket_w)} y={format!("{:.2}", 32.0 - h)} width={format!("{:.2}", bucket_w.max(0.6))} height={format!("{h:.2}")} /> }
