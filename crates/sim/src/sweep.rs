@@ -63,6 +63,16 @@ pub trait Sweepable: Protocol + Sized {
         let _ = world;
         None
     }
+
+    /// A number that changes whenever leadership changes (Raft: the
+    /// leader's term), if the protocol has leaders. The liveness phase
+    /// passes only when the healed majority is converged under an epoch
+    /// that has held for [`STABLE_UNITS`]. The default, `None`, asks only
+    /// that it converge.
+    fn epoch(&self, world: &World<Self>) -> Option<u64> {
+        let _ = world;
+        None
+    }
 }
 
 // ----- fault parameters ------------------------------------------------------
@@ -73,6 +83,9 @@ pub const SAFETY_UNITS: u64 = 30;
 pub const LIVENESS_UNITS: u64 = 20;
 /// `converged` is polled this many times per time unit in the liveness phase.
 pub const POLLS_PER_UNIT: u64 = 2;
+/// How long a leadership (see [`Sweepable::epoch`]) must have lasted when
+/// the healed majority is seen converged, for the liveness phase to pass.
+pub const STABLE_UNITS: u64 = 3;
 /// The most steps one seed may take, both phases together. A run that needs
 /// more is reported as a liveness failure (a livelock or a message storm),
 /// never left to hang.
@@ -1096,13 +1109,34 @@ fn run_phases<P: Sweepable>(
         }
         runner.apply(with_op(input))?;
     }
+    // Converged under a leadership that has lasted: a protocol with leaders
+    // passes at a poll where `converged` holds and the same epoch has held
+    // at every poll of the last STABLE_UNITS (a leader deposed again and
+    // again by a minority server never gets there). Without leaders, the
+    // first poll where `converged` holds passes.
     let polls = LIVENESS_UNITS * POLLS_PER_UNIT;
+    let needed = STABLE_UNITS * POLLS_PER_UNIT + 1;
     let mut last = String::new();
+    let mut streak: (u64, Option<u64>) = (0, None);
+    let mut epochs = 0u64;
     for k in 1..=polls {
         let t = end_of_safety + params.unit.scale(k, POLLS_PER_UNIT);
         runner.run_to(t)?;
+        let epoch = protocol.epoch(&runner.world);
+        if epoch.is_some() && epoch == streak.1 {
+            streak.0 += 1;
+        } else {
+            epochs += u64::from(epoch.is_some());
+            streak = (1, epoch);
+        }
         match protocol.converged(&runner.world, &healed) {
-            Ok(()) => return Ok(()),
+            Ok(()) if epoch.is_none() || streak.0 >= needed => return Ok(()),
+            Ok(()) => {
+                last = format!(
+                    "it converged, but no leadership lasted {} ({epochs} leaderships seen at the polls)",
+                    ms(params.unit.scale(STABLE_UNITS, 1))
+                )
+            }
             Err(why) => last = why,
         }
     }

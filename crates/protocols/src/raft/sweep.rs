@@ -78,4 +78,12 @@ impl Sweepable for Raft {
             .max_by_key(|(_, s)| s.term())
             .map(|(n, _)| n)
     }
+
+    /// The term of [`Sweepable::leader`]: a leader deposed and replaced
+    /// changes it, even if the same server wins again.
+    fn epoch(&self, world: &World<Raft>) -> Option<u64> {
+        let leader = self.leader(world)?;
+        let server = world.node(leader).and_then(RaftNode::as_server)?;
+        Some(server.term().0)
+    }
 }
