@@ -363,7 +363,10 @@ impl<P: Scripted> Runner<P> {
         let show = verbosity == Verbosity::Full
             || !record.out.milestones().is_empty()
             || !new.is_empty()
-            || matches!(record.event, sim::StepEvent::Input(_));
+            || matches!(
+                record.event,
+                sim::StepEvent::Input(_) | sim::StepEvent::Start(_)
+            );
         if !show {
             return;
         }

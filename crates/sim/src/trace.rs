@@ -80,6 +80,8 @@ pub enum StepEvent<N: Node> {
     },
     /// An input from outside was applied.
     Input(Input<N::Op>),
+    /// A node booted for the first time (a later boot is `Input::Restart`).
+    Start(NodeId),
 }
 
 impl<N: Node> StepEvent<N> {
@@ -91,6 +93,7 @@ impl<N: Node> StepEvent<N> {
             StepEvent::Lost(..) => "lost",
             StepEvent::Timer { .. } => "timer",
             StepEvent::Input(i) => i.kind(),
+            StepEvent::Start(_) => "start",
         }
     }
 }
@@ -150,6 +153,7 @@ impl<N: Node> StepRecord<N> {
             }
             StepEvent::Timer { node, timer } => format!("{node} timer {timer:?} fired"),
             StepEvent::Input(i) => i.to_string(),
+            StepEvent::Start(node) => format!("{node} starts"),
         }
     }
 
@@ -159,6 +163,7 @@ impl<N: Node> StepRecord<N> {
             StepEvent::Deliver(m) | StepEvent::Lost(m, _) => (Some(m.from), Some(m.to)),
             StepEvent::Timer { node, .. } => (Some(*node), None),
             StepEvent::Input(i) => (i.node(), None),
+            StepEvent::Start(node) => (Some(*node), None),
         };
         a.into_iter().chain(b)
     }

@@ -654,7 +654,7 @@ impl<P: Protocol> World<P> {
     /// Boots a node that is up and has not booted yet, as a step.
     fn boot(&mut self, node: NodeId) {
         self.slots[node.index()].booted = true;
-        self.begin_step(StepEvent::Input(Input::Restart(node)), Some(node));
+        self.begin_step(StepEvent::Start(node), Some(node));
         self.run_handler(node, |n, out, durable| n.on_start(durable, out));
         self.finish_step();
     }
@@ -1063,6 +1063,7 @@ impl<P: Protocol> World<P> {
             StepEvent::Lost(m, reason) => (2u8, m.id, *reason as u8).encode(h),
             StepEvent::Timer { node, timer } => (3u8, node, timer).encode(h),
             StepEvent::Input(i) => (4u8, i).encode(h),
+            StepEvent::Start(node) => (5u8, node).encode(h),
         }
         r.node.map(|n| n.0).encode(h);
         for s in &r.sent {

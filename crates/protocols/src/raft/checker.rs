@@ -312,7 +312,9 @@ impl Checker<Raft> for RaftChecker {
                 }
             }
             RaftNode::Server(server) => {
-                if let StepEvent::Input(Input::Restart(_)) = record.event {
+                // A first boot and a restart both rebuild the server from
+                // its durable state, which is what R6 checks.
+                if let StepEvent::Start(_) | StepEvent::Input(Input::Restart(_)) = record.event {
                     self.on_restart(n, server, report);
                 }
                 // Log writes first: the other facts of this step are about
