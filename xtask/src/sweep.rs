@@ -61,11 +61,99 @@ fn sweep(args: &[&str]) -> Result<(bool, String)> {
     Ok((out.status.success(), text))
 }
 
-/// The sweep checks of `cargo xtask test`, as (passed, failed):
-/// the correct broadcast passes 200 seeds at 3 and at 5 nodes; the
-/// `volatile-delivered` toggle is caught as a safety violation; and the
-/// first caught seed, rerun alone by its printed command, fails the same way
-/// at the same step.
+/// The failing seeds a sweep printed, as (seed, kind) from its
+/// `FAILED SEED=S (...): kind` lines.
+fn failures(text: &str) -> Vec<(u64, &str)> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("FAILED SEED="))
+        .filter_map(|rest| {
+            let (seed, rest) = rest.split_once(' ')?;
+            let (_, kind) = rest.rsplit_once("): ")?;
+            Some((seed.parse().ok()?, kind))
+        })
+        .collect()
+}
+
+/// The first `violation:` or `liveness:` line a sweep printed.
+fn first_finding(text: &str) -> Option<String> {
+    text.lines()
+        .map(str::trim_start)
+        .find(|l| l.starts_with("violation:") || l.starts_with("liveness:"))
+        .map(str::to_owned)
+}
+
+/// A toggle sweep that must catch its toggle: the seeds to run, and the
+/// kind of failure that counts as caught.
+struct Catch {
+    protocol: &'static str,
+    toggle: &'static str,
+    nodes: &'static str,
+    start: &'static str,
+    seeds: &'static str,
+    kind: &'static str,
+}
+
+/// Each teaching toggle over a seed range that catches it (found by
+/// `cargo xtask sweep`; the ranges are wide enough that an engine change
+/// that moves which seeds catch it still leaves some in range).
+const CATCHES: &[Catch] = &[
+    Catch {
+        protocol: "broadcast",
+        toggle: "volatile-delivered",
+        nodes: "3",
+        start: "0",
+        seeds: "200",
+        kind: "safety violation",
+    },
+    Catch {
+        protocol: "raft",
+        toggle: "commit-previous-term",
+        nodes: "3",
+        start: "0",
+        seeds: "2000",
+        kind: "safety violation",
+    },
+    Catch {
+        protocol: "raft",
+        toggle: "skip-up-to-date-check",
+        nodes: "3",
+        start: "0",
+        seeds: "100",
+        kind: "safety violation",
+    },
+    Catch {
+        protocol: "raft",
+        toggle: "volatile-term-and-vote",
+        nodes: "3",
+        start: "0",
+        seeds: "50",
+        kind: "safety violation",
+    },
+    Catch {
+        protocol: "raft",
+        toggle: "truncate-on-every-append",
+        nodes: "3",
+        start: "0",
+        seeds: "50",
+        kind: "safety violation",
+    },
+    Catch {
+        protocol: "raft",
+        toggle: "no-prevote-checkquorum",
+        nodes: "5",
+        start: "0",
+        seeds: "200",
+        kind: "liveness failure",
+    },
+];
+
+/// The sweep checks of `cargo xtask test`, as (passed, failed): the
+/// correct broadcast passes 200 seeds at 3 and at 5 nodes, and correct Raft
+/// 500 seeds at 3 and at 5 servers and 200 at 7 (about 10 s in all on two
+/// cores); each toggle in [`CATCHES`] is caught
+/// (the check FAILS if no seed of its range catches it); and the first
+/// caught seed of broadcast's toggle and of Raft's `commit-previous-term`,
+/// rerun alone by its printed command, fails the same way.
 pub fn test_checks() -> Result<(u64, u64)> {
     let (mut passed, mut failed) = (0, 0);
     let mut count = |ok: bool, what: &str| {
@@ -76,66 +164,105 @@ pub fn test_checks() -> Result<(u64, u64)> {
             failed += 1;
         }
     };
-    for nodes in ["3", "5"] {
-        let (ok, _) = sweep(&[
-            "--protocol",
-            "broadcast",
-            "--seeds",
-            "200",
-            "--nodes",
-            nodes,
-        ])?;
-        count(ok, &format!("broadcast passes 200 seeds at {nodes} nodes"));
+    for (protocol, nodes, seeds) in [
+        ("broadcast", "3", "200"),
+        ("broadcast", "5", "200"),
+        ("raft", "3", "500"),
+        ("raft", "5", "500"),
+        ("raft", "7", "200"),
+    ] {
+        let (ok, _) = sweep(&["--protocol", protocol, "--seeds", seeds, "--nodes", nodes])?;
+        count(
+            ok,
+            &format!("correct {protocol} passes {seeds} seeds at {nodes} servers"),
+        );
     }
-    let toggled = [
-        "--protocol",
-        "broadcast",
-        "--seeds",
-        "200",
-        "--nodes",
-        "3",
-        "--toggle",
-        "volatile-delivered",
-    ];
-    let (ok, text) = sweep(&toggled)?;
-    let caught: Vec<&str> = text
-        .lines()
-        .filter(|l| l.starts_with("FAILED SEED=") && l.ends_with("safety violation"))
-        .collect();
-    count(
-        !ok && !caught.is_empty(),
-        &format!(
-            "the volatile-delivered toggle is caught ({} of 200 seeds)",
-            caught.len()
-        ),
-    );
-    // Reproduce the first caught seed from its printed command.
-    let first_violation = |text: &str| {
-        text.lines()
-            .find(|l| l.trim_start().starts_with("violation:"))
-            .map(str::to_owned)
-    };
-    let reproduce = text
-        .lines()
-        .find_map(|l| l.trim_start().strip_prefix("reproduce: cargo xtask sweep "))
-        .map(str::to_owned);
-    match (first_violation(&text), reproduce) {
-        (Some(violation), Some(command)) => {
-            let args: Vec<&str> = command.split_whitespace().collect();
-            let (_, again) = sweep(&args)?;
-            let same = first_violation(&again).as_deref() == Some(violation.as_str());
-            count(
-                same,
-                &format!(
-                    "`cargo xtask sweep {command}` reproduces `{}`",
-                    violation.trim()
-                ),
-            );
+    for c in CATCHES {
+        let (ok, text) = sweep(&[
+            "--protocol",
+            c.protocol,
+            "--seeds",
+            c.seeds,
+            "--start-seed",
+            c.start,
+            "--nodes",
+            c.nodes,
+            "--toggle",
+            c.toggle,
+        ])?;
+        let all = failures(&text);
+        let caught: Vec<u64> = all
+            .iter()
+            .filter(|(_, kind)| *kind == c.kind)
+            .map(|&(seed, _)| seed)
+            .collect();
+        let first = caught
+            .first()
+            .map_or(String::new(), |s| format!(", first seed {s}"));
+        count(
+            !ok && !caught.is_empty(),
+            &format!(
+                "{} toggle {} is caught as a {} ({} of {} seeds from {} at {} servers{first})",
+                c.protocol,
+                c.toggle,
+                c.kind,
+                caught.len(),
+                c.seeds,
+                c.start,
+                c.nodes
+            ),
+        );
+        if c.toggle != "volatile-delivered" && c.toggle != "commit-previous-term" {
+            continue;
         }
-        _ => count(
-            false,
-            "a caught seed prints its violation and its reproducing command",
-        ),
+        // Reproduce the first caught seed from its printed command.
+        let reproduce = caught.first().and_then(|&seed| {
+            text.lines()
+                .map(str::trim_start)
+                .filter_map(|l| l.strip_prefix("reproduce: cargo xtask sweep "))
+                .find(|l| l.contains(&format!("--start-seed {seed} ")))
+                .map(str::to_owned)
+        });
+        let finding = caught.first().and_then(|&seed| {
+            let from = text.find(&format!("FAILED SEED={seed} "))?;
+            first_finding(&text[from..])
+        });
+        match (finding, reproduce) {
+            (Some(finding), Some(command)) => {
+                let args: Vec<&str> = command.split_whitespace().collect();
+                let (_, again) = sweep(&args)?;
+                let same = first_finding(&again).as_deref() == Some(finding.as_str());
+                count(
+                    same,
+                    &format!("`cargo xtask sweep {command}` reproduces `{finding}`"),
+                );
+            }
+            _ => count(
+                false,
+                &format!(
+                    "a seed that catches {} prints its finding and its reproducing command",
+                    c.toggle
+                ),
+            ),
+        }
     }
     Ok((passed, failed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_failing_seeds_and_findings() {
+        let text = "\nFAILED SEED=12 (raft, 3 nodes, toggle x): safety violation\n  fault parameters:\n  violation: R4 at 1 ms\n  reproduce: cargo xtask sweep --protocol raft --seeds 1 --start-seed 12 --nodes 3 --toggle x\n\nFAILED SEED=30 (raft, 3 nodes): liveness failure\n  liveness: stuck\n";
+        assert_eq!(
+            failures(text),
+            vec![(12, "safety violation"), (30, "liveness failure")]
+        );
+        assert_eq!(
+            first_finding(text).as_deref(),
+            Some("violation: R4 at 1 ms")
+        );
+    }
 }

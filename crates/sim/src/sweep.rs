@@ -3,11 +3,18 @@
 //!
 //! Each seed first draws its own fault parameters (how lossy, how slow, which
 //! kinds of partition, how often nodes crash), then rolls a schedule of
-//! faults and client load from them. A seed has two phases. In the *safety
-//! phase* faults are on and every checker runs after every step. In the
-//! *liveness phase* a random majority of servers is healed and its faults
-//! stop; the protocol must then converge (agree, and apply every
-//! acknowledged operation) within a bound of a few tens of its time units.
+//! faults and client load from them. A third of the seeds are *leader
+//! churn* seeds: every crash aims at whoever leads and is short, and the
+//! leader of the moment is cut off in a minority again and again (rolling
+//! partitions), so that leaders take writes they cannot replicate and lose
+//! their post to servers with other histories (the paper's Figure 8).
+//!
+//! A seed has two phases. In the *safety phase* faults are on and every
+//! checker runs after every step. In the *liveness phase* a random majority
+//! of servers is healed and its faults stop, while the minority keeps its
+//! own (a server may stay crashed, slow or isolated one way); the protocol
+//! must then converge (agree, and apply every acknowledged operation) under
+//! a leadership that lasts, within a bound of a few tens of its time units.
 
 use std::collections::BTreeMap;
 use std::fmt;
