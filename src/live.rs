@@ -83,10 +83,24 @@ impl Ticker {
     /// Publishes the moment of `run` if it moved, and redraws the
     /// subscribers.
     pub fn publish(&self, address: usize, run: &dyn AnySim) {
-        if self.moment.borrow().is_of(address, run) {
-            return;
-        }
-        *self.moment.borrow_mut() = Moment::of(address, run);
+        let next = {
+            let current = self.moment.borrow();
+            if current.is_of(address, run) {
+                return;
+            }
+            if current.key == (address, run.steps()) {
+                // Only the clock moved: the same messages, shared, so what
+                // is drawn from them is reused.
+                Moment {
+                    now: run.now(),
+                    horizon: run.horizon().1,
+                    ..current.clone()
+                }
+            } else {
+                Moment::of(address, run)
+            }
+        };
+        *self.moment.borrow_mut() = next;
         let subscribers: Vec<Callback<()>> = self
             .subscribers
             .borrow()

@@ -381,46 +381,148 @@ struct MessagesProps {
     on_drop: Callback<MsgId>,
 }
 
-/// Every message copy in flight, at its true position for `now`.
+/// What does not change while a message flies: drawn once per set of
+/// messages (a step), not once per frame.
+struct Flight {
+    id: MsgId,
+    class: Classes,
+    kind: &'static str,
+    tip: String,
+    duplicate: bool,
+    lost: bool,
+    sent: Time,
+    arrives: Time,
+    from: Place,
+    to: Place,
+    onclick: Callback<MouseEvent>,
+}
+
+/// A flight, compared by identity: the same flight is the same message.
+#[derive(Clone)]
+struct FlightRef(Rc<Flight>);
+
+impl PartialEq for FlightRef {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// The message list and the places, compared by identity (they are shared
+/// from one step to the next), to memoize the flights on.
+struct Same(Rc<Vec<MessageView>>, Rc<Vec<Place>>);
+
+impl PartialEq for Same {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0) && Rc::ptr_eq(&self.1, &other.1)
+    }
+}
+
+/// Every message copy in flight, at its true position for `now`. Per frame
+/// only the positions are computed; each message is a keyed component that
+/// writes its transform, and only when it moved.
 #[function_component(MessagesLayer)]
 fn messages_layer(props: &MessagesProps) -> Html {
+    let flights = {
+        let (colours, on_drop) = (props.colours, props.on_drop.clone());
+        use_memo(
+            Same(props.messages.clone(), props.places.clone()),
+            move |Same(messages, places)| {
+                messages
+                    .iter()
+                    .map(|m| {
+                        let lost = matches!(m.fate, Fate::Lost(_));
+                        let mut class =
+                            classes!("msg", format!("c{}", colour_index(colours, m.kind)));
+                        if m.is_reply {
+                            class.push("reply");
+                        }
+                        if lost {
+                            class.push("lost");
+                        }
+                        if m.duplicate_of.is_some() {
+                            class.push("dup");
+                        }
+                        let id = m.id;
+                        let on_drop = on_drop.clone();
+                        let onclick = Callback::from(move |e: MouseEvent| {
+                            e.stop_propagation();
+                            on_drop.emit(id)
+                        });
+                        let tip = format!(
+                            "{} {} from {} to {}{}{}. Click to drop it.",
+                            m.kind,
+                            m.id,
+                            m.from,
+                            m.to,
+                            if m.is_reply { " (reply)" } else { "" },
+                            match m.fate {
+                                Fate::Lost(r) => format!(", {r}"),
+                                Fate::Delivering => String::new(),
+                            },
+                        );
+                        FlightRef(Rc::new(Flight {
+                            id,
+                            class,
+                            kind: m.kind,
+                            tip,
+                            duplicate: m.duplicate_of.is_some(),
+                            lost,
+                            sent: m.sent,
+                            arrives: m.arrives,
+                            from: places[m.from.index()],
+                            to: places[m.to.index()],
+                            onclick,
+                        }))
+                    })
+                    .collect::<Vec<_>>()
+            },
+        )
+    };
     html! {
         <g class="messages">
-            { for props.messages.iter().map(|m| {
-                let (a, b) = (props.places[m.from.index()], props.places[m.to.index()]);
-                let mut t = layout::progress(m.sent, m.arrives, props.now);
+            { for flights.iter().map(|f| {
+                let mut t = layout::progress(f.0.sent, f.0.arrives, props.now);
                 if props.reduced_motion {
                     // Jump in quarters rather than glide.
                     t = (t * 4.0).floor() / 4.0;
                 }
-                let (x, y) = layout::message_point(a, b, t);
-                let lost = matches!(m.fate, Fate::Lost(_));
+                let (x, y) = layout::message_point(f.0.from, f.0.to, t);
                 // A lost message falls away over the last part of its path.
-                let fall = if lost && t > 0.5 { (t - 0.5) * 60.0 } else { 0.0 };
-                let mut class = classes!("msg", format!("c{}", colour_index(props.colours, m.kind)));
-                if m.is_reply { class.push("reply"); }
-                if lost { class.push("lost"); }
-                if m.duplicate_of.is_some() { class.push("dup"); }
-                let id = m.id;
-                let on_drop = props.on_drop.clone();
-                let onclick = Callback::from(move |e: MouseEvent| { e.stop_propagation(); on_drop.emit(id) });
-                let tip = format!(
-                    "{} {} from {} to {}{}{}. Click to drop it.",
-                    m.kind, m.id, m.from, m.to,
-                    if m.is_reply { " (reply)" } else { "" },
-                    match m.fate { Fate::Lost(r) => format!(", {r}"), Fate::Delivering => String::new() },
-                );
-                html! {
-                    <g key={m.id.0.to_string()} class={class} data-kind={m.kind} transform={format!("translate({} {})", fmt(x), fmt(y + fall))} {onclick}>
-                        <title>{tip}</title>
-                        <rect x="-8" y="-5.5" width="16" height="11" rx="2" />
-                        <path d="M-8,-5.5 L0,1 L8,-5.5" />
-                        if m.duplicate_of.is_some() { <text class="dup-mark" x="9" y="-5">{"2"}</text> }
-                    </g>
-                }
+                let fall = if f.0.lost && t > 0.5 { (t - 0.5) * 60.0 } else { 0.0 };
+                // In half units (under half a pixel on a laptop screen): a
+                // slow message is written again only when it moved that far.
+                let at = ((x * 2.0).round() as i32, ((y + fall) * 2.0).round() as i32);
+                html! { <MessageDot key={f.0.id.0.to_string()} flight={f.clone()} at={at} /> }
             }) }
         </g>
     }
+}
+
+#[derive(Properties, PartialEq)]
+struct DotProps {
+    flight: FlightRef,
+    /// Where, in half stage units.
+    at: (i32, i32),
+}
+
+/// One message copy.
+#[function_component(MessageDot)]
+fn message_dot(props: &DotProps) -> Html {
+    let f = &props.flight.0;
+    let (x, y) = props.at;
+    html! {
+        <g class={f.class.clone()} data-kind={f.kind} transform={format!("translate({} {})", halves(x), halves(y))} onclick={f.onclick.clone()}>
+            <title>{f.tip.clone()}</title>
+            <rect x="-8" y="-5.5" width="16" height="11" rx="2" />
+            <path d="M-8,-5.5 L0,1 L8,-5.5" />
+            if f.duplicate { <text class="dup-mark" x="9" y="-5">{"2"}</text> }
+        </g>
+    }
+}
+
+/// Half units as the one-decimal text `fmt` writes.
+fn halves(v: i32) -> String {
+    fmt(f64::from(v) / 2.0)
 }
 
 /// The palette slot (0 to 11) of a message kind: the protocol's choice, or a

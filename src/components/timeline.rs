@@ -91,13 +91,20 @@ pub fn timeline_bar(props: &TimelineProps) -> Html {
             // The part not reached yet is shaded, and the cursor marks now;
             // both move every frame, so both are transformed elements of
             // their own, and the marks between them are not repainted.
-            <div class="tl-future" style={format!("transform: translateX({:.3}%)", x_of(horizon) / 10.0)} />
+            <div class="tl-future" style={percent(x_of(horizon))} />
             <svg viewBox="0 0 1000 40" preserveAspectRatio="none" aria-hidden="true">
                 <Marks data={props.data.clone()} end={end} />
             </svg>
-            <div class="tl-now" style={format!("transform: translateX({:.3}%)", x_of(now) / 10.0)} />
+            <div class="tl-now" style={percent(x_of(now))} />
         </div>
     }
+}
+
+/// A transform to `x` thousandths of the width, in steps of a twentieth of
+/// a percent (under a pixel on a wide timeline): a cursor that moved less
+/// than that is not written again.
+fn percent(x: f64) -> String {
+    format!("transform: translateX({:.2}%)", (x * 2.0).round() / 20.0)
 }
 
 /// The end of the timeline's scale: the next of 1, 2, 5, 10, 20, 50...
@@ -135,7 +142,8 @@ fn marks(props: &MarksProps) -> Html {
         <g>
             { for data.density.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| {
                 let h = (c as f64 / peak).sqrt() * 22.0 + 2.0;
-                html! { <rect class="tl-density" x={format!("{:.2}", i as f64 * bucket_w)} y={format!("{:.2}", 32.0 - h)} width={format!("{:.2}", bucket_w.max(0.6))} height={format!("{h:.2}")} /> }
+                // Keyed by bucket: a new bucket adds one bar, not a shift of all.
+                html! { <rect key={i} class="tl-density" x={format!("{:.2}", i as f64 * bucket_w)} y={format!("{:.2}", 32.0 - h)} width={format!("{:.2}", bucket_w.max(0.6))} height={format!("{h:.2}")} /> }
             }) }
             { for data.milestones.iter().map(|m| html! {
                 <rect class="tl-milestone" x={format!("{:.2}", x_of(m.time))} y="33" width="1.6" height="7"><title>{m.text.clone()}</title></rect>
