@@ -184,6 +184,11 @@ pub struct FaultParams {
     /// the safety phase ends (half the seeds). If that node is not in the
     /// healed majority, it stays isolated through the liveness phase.
     pub lasting_isolation: bool,
+    /// Whether every server crashes at once, late in the safety phase, and
+    /// all restart together 0-3 units later (a power cut; a sixth of the
+    /// seeds). A restart that falls after the safety phase happens when the
+    /// liveness phase heals the majority, again all at once.
+    pub cluster_crash: bool,
 }
 
 fn ms(d: Duration) -> String {
@@ -248,6 +253,9 @@ impl fmt::Display for FaultParams {
             "crashes: {} ({} aimed at the leader); pauses: {}; slowdowns: {}; clock skews: {}",
             self.crashes, self.crash_leader, self.pauses, self.slowdowns, self.skews
         )?;
+        if self.cluster_crash {
+            writeln!(f, "every server crashes at once late in the safety phase")?;
+        }
         if self.churn {
             writeln!(
                 f,
@@ -349,6 +357,7 @@ impl FaultParams {
         // drawn before these existed.
         let churn = r.chance(Ppm(333_333));
         let lasting_isolation = r.chance(Ppm::percent(50));
+        let cluster_crash = r.chance(Ppm(166_667));
         if churn {
             crashes = r.range_u64(3, 8) as u32;
             crash_leader = Ppm::ALWAYS;
@@ -373,6 +382,7 @@ impl FaultParams {
             load,
             churn,
             lasting_isolation,
+            cluster_crash,
         }
     }
 }
@@ -388,6 +398,9 @@ enum Plan {
         down: Duration,
     },
     Restart(NodeId),
+    CrashAll {
+        down: Duration,
+    },
     Pause {
         length: Duration,
     },
@@ -558,6 +571,12 @@ impl Generator {
             let down = self.units(0, longest_down);
             self.at(t, Plan::Crash { down });
         }
+        if p.cluster_crash {
+            let t = Time(p.safety.scale(60, 100).0)
+                + self.rng.duration(Duration::ZERO, p.safety.scale(35, 100));
+            let down = self.units(0, 3);
+            self.at(t, Plan::CrashAll { down });
+        }
         for _ in 0..p.pauses {
             let t = self.random_time();
             let length = self.units(0, 10);
@@ -700,6 +719,17 @@ impl Generator {
                 self.health[n.index()] = Health::Crashed;
                 self.at(now + down, Plan::Restart(n));
                 vec![Input::Crash(n)]
+            }
+            Plan::CrashAll { down } => {
+                let mut inputs = Vec::new();
+                for n in servers {
+                    if self.health[n.index()] != Health::Crashed {
+                        self.health[n.index()] = Health::Crashed;
+                        inputs.push(Input::Crash(n));
+                    }
+                    self.at(now + down, Plan::Restart(n));
+                }
+                inputs
             }
             Plan::Restart(n) => {
                 if self.health[n.index()] != Health::Crashed {
