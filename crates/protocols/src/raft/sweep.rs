@@ -87,3 +87,31 @@ impl Sweepable for Raft {
         Some(server.term().0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use sim::sweep::run_seed;
+
+    use super::*;
+
+    #[test]
+    fn correct_raft_passes_a_few_seeds_and_its_epoch_is_the_leaders_term() {
+        let raft = Rc::new(Raft::for_sweep(3, None).unwrap());
+        for seed in 0..12 {
+            let o = run_seed(&raft, seed);
+            assert_eq!(o.result, Ok(()), "seed {seed}:\n{}", o.params);
+        }
+        let mut world = World::new(Raft::new(3, 1), sim::WorldConfig::with_seed(1));
+        assert_eq!(raft.epoch(&world), None);
+        world.run_until(sim::Time(2_000_000), u64::MAX);
+        let leader = raft.leader(&world).expect("a leader after two seconds");
+        let term = world
+            .node(leader)
+            .and_then(RaftNode::as_server)
+            .unwrap()
+            .term();
+        assert_eq!(raft.epoch(&world), Some(term.0));
+    }
+}
