@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use crate::checker::{Checkers, Violation};
 use crate::ids::NodeId;
-use crate::input::Input;
+use crate::input::{Input, InputRecord};
 use crate::network::{Direction, Health, Latency, LinkParams, PartitionKind, Tail};
 use crate::rng::{SimRng, Stream};
 use crate::time::{Duration, Permille, Ppm, Time};
@@ -920,27 +920,6 @@ impl Generator {
     }
 }
 
-/// Re-types an input without an operation (the generator's heal inputs).
-fn with_op<Op>(input: Input<()>) -> Input<Op> {
-    match input {
-        Input::Crash(n) => Input::Crash(n),
-        Input::Restart(n) => Input::Restart(n),
-        Input::Pause(n) => Input::Pause(n),
-        Input::Resume(n) => Input::Resume(n),
-        Input::Slow { node, factor } => Input::Slow { node, factor },
-        Input::Skew { node, rate } => Input::Skew { node, rate },
-        Input::Cut { from, to } => Input::Cut { from, to },
-        Input::Heal { from, to } => Input::Heal { from, to },
-        Input::Isolate { node, direction } => Input::Isolate { node, direction },
-        Input::Partition { groups, kind } => Input::Partition { groups, kind },
-        Input::HealAll => Input::HealAll,
-        Input::DropMessage(id) => Input::DropMessage(id),
-        Input::SetNetwork(p) => Input::SetNetwork(p),
-        Input::SetLink { from, to, params } => Input::SetLink { from, to, params },
-        Input::Request { .. } => unreachable!("heal inputs carry no operation"),
-    }
-}
-
 // ----- running one seed ------------------------------------------------------
 
 /// Why a seed failed.
@@ -1014,7 +993,8 @@ pub type TraceFn<'a, P> = dyn FnMut(&StepRecord<NodeOf<P>>, &World<P>) + 'a;
 struct Runner<'a, P: Sweepable> {
     world: World<P>,
     checkers: Checkers<P>,
-    inputs: u64,
+    /// Every input applied, at its step and time.
+    log: Vec<InputRecord<OpOf<P>>>,
     trace: Option<&'a mut TraceFn<'a, P>>,
 }
 
@@ -1055,11 +1035,11 @@ impl<P: Sweepable> Runner<'_, P> {
 
     fn apply(&mut self, input: Input<OpOf<P>>) -> Result<(), Failure> {
         let text = input.to_string();
-        let now = self.world.now();
+        let (step, time) = (self.world.steps(), self.world.now());
         self.world
-            .apply(input)
-            .map_err(|e| Failure::Refused(format!("`{text}` at {now}: {e}")))?;
-        self.inputs += 1;
+            .apply(input.clone())
+            .map_err(|e| Failure::Refused(format!("`{text}` at {time}: {e}")))?;
+        self.log.push(InputRecord { step, time, input });
         self.observe_last()
     }
 }
@@ -1078,13 +1058,49 @@ pub fn run_seed_traced<'a, P: Sweepable>(
     seed: u64,
     trace: Option<&'a mut TraceFn<'a, P>>,
 ) -> SeedOutcome {
-    let params = FaultParams::draw(seed, protocol.time_unit());
+    run_recorded(protocol, seed, trace).outcome
+}
+
+/// One seed's run as data: the world's settings and every input the sweep
+/// applied, each at the step and time it took. A run is a pure function of
+/// (protocol, config, input log), so replaying `inputs` into a world of the
+/// same protocol built with `config` (`Sim::apply_at`) gives the very run the
+/// sweep checked, with the same trace hash: how the app opens a sweep seed.
+#[derive(Clone, Debug)]
+pub struct SeedRun<Op> {
+    /// The world's settings: the seed, and the network it drew.
+    pub config: WorldConfig,
+    /// Every input, in order: faults, heals and client operations.
+    pub inputs: Vec<InputRecord<Op>>,
+    /// What the seed did; its `steps` and `trace_hash` are those of the
+    /// moment the run stopped (right after a violation's step, or at the end
+    /// of the liveness phase).
+    pub outcome: SeedOutcome,
+}
+
+/// [`run_seed`], keeping the input log (see [`SeedRun`]).
+pub fn record_seed<P: Sweepable>(protocol: &Rc<P>, seed: u64) -> SeedRun<OpOf<P>> {
+    run_recorded(protocol, seed, None)
+}
+
+/// The world settings of seed `seed`, whose parameters are `params`.
+fn seed_config(seed: u64, params: &FaultParams) -> WorldConfig {
     let mut config = WorldConfig::with_seed(seed);
     config.network = params.network;
+    config
+}
+
+fn run_recorded<'a, P: Sweepable>(
+    protocol: &Rc<P>,
+    seed: u64,
+    trace: Option<&'a mut TraceFn<'a, P>>,
+) -> SeedRun<OpOf<P>> {
+    let params = FaultParams::draw(seed, protocol.time_unit());
+    let config = seed_config(seed, &params);
     let mut runner = Runner {
-        world: World::from_shared(Rc::clone(protocol), config),
+        world: World::from_shared(Rc::clone(protocol), config.clone()),
         checkers: protocol.checkers(),
-        inputs: 0,
+        log: Vec::new(),
         trace,
     };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -1098,14 +1114,19 @@ pub fn run_seed_traced<'a, P: Sweepable>(
             .unwrap_or_else(|| "a panic without a message".to_string());
         Err(Failure::Panic(text))
     });
-    SeedOutcome {
+    let outcome = SeedOutcome {
         seed,
         params,
         result,
         steps: runner.world.steps(),
-        inputs: runner.inputs,
+        inputs: runner.log.len() as u64,
         end: runner.world.now(),
         trace_hash: runner.world.trace_hash(),
+    };
+    SeedRun {
+        config,
+        inputs: runner.log,
+        outcome,
     }
 }
 
@@ -1144,7 +1165,7 @@ fn run_phases<P: Sweepable>(
                 continue;
             }
         }
-        runner.apply(with_op(input))?;
+        runner.apply(input.map_op(|()| unreachable!("heal inputs carry no operation")))?;
     }
     // Converged under a leadership that has lasted: a protocol with leaders
     // passes at a poll where `converged` holds and the same epoch has held
@@ -1377,6 +1398,43 @@ mod tests {
         for o in all {
             assert_eq!(run_seed(&protocol, o.seed), o);
         }
+    }
+
+    /// The app opens a sweep seed by replaying its recorded input log into
+    /// a `Sim` (with checkpoints, as the app runs it): the replay must be the
+    /// sweep's run, step for step, up to where the sweep stopped.
+    #[test]
+    fn a_recorded_seed_replays_to_the_same_trace_hash() {
+        let mut failed = 0;
+        for toggle in [None, Some("volatile-delivered")] {
+            let protocol = Rc::new(Broadcast::for_sweep(3, toggle).unwrap());
+            for seed in 0..6 {
+                let run = record_seed(&protocol, seed);
+                assert_eq!(run.outcome, run_seed(&protocol, seed));
+                assert_eq!(run.inputs.len() as u64, run.outcome.inputs);
+                let world = World::new((*protocol).clone(), run.config.clone());
+                let mut sim = crate::sim::Sim::new(world, protocol.checkers());
+                for r in &run.inputs {
+                    sim.apply_at(r.step, r.time, r.input.clone(), &mut |_, _| {})
+                        .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+                }
+                sim.seek_step(run.outcome.steps);
+                assert_eq!(sim.world().steps(), run.outcome.steps, "seed {seed}");
+                assert_eq!(
+                    sim.world().trace_hash(),
+                    run.outcome.trace_hash,
+                    "seed {seed} ({toggle:?})"
+                );
+                if let Err(Failure::Safety(vs)) = &run.outcome.result {
+                    failed += 1;
+                    assert_eq!(sim.violations().first(), vs.first(), "seed {seed}");
+                }
+            }
+        }
+        assert!(
+            failed > 0,
+            "no recorded seed broke a rule, so none was compared"
+        );
     }
 
     #[test]
