@@ -5,11 +5,16 @@
 //! are drawn from `sim::AnySim` alone.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
+use protocols::raft::sweep::SWEEP_CLIENTS;
 use protocols::raft::{Raft, Toggle as RaftToggle};
-use sim::{AnySim, Duration, InputRecord, LinkParams, Run, Time, WorldConfig};
+use sim::sweep::{record_seed, Failure, SeedOutcome};
+use sim::{
+    AnySim, Duration, InputRecord, Interactive, LinkParams, Run, Time, Violation, WorldConfig,
+};
 
-use clusterscope::share::{Embed, Shared, SERVERS};
+use clusterscope::share::{Embed, Shared, Sweep, SERVERS};
 
 /// A protocol option, such as PreVote or the election timeout range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -324,6 +329,7 @@ impl Setup {
             embed,
             speed: None,
             step: None,
+            sweep: None,
         }
     }
 
@@ -338,6 +344,119 @@ impl Setup {
             })
         })
     }
+}
+
+/// A sweep link (`sweep=1`) opened: the ordinary link of the same run, and
+/// what the sweep found in it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepRun {
+    /// The link with everything spelled out: the protocol's settings as the
+    /// sweep builds them, the network and the input log the sweep drew from
+    /// the seed, and the moment (the one the sweep link names, or where the
+    /// sweep stopped, with the sweep's trace hash there).
+    pub shared: Shared,
+    /// One sentence: which seed, and what the sweep found.
+    pub summary: String,
+    /// The violation the sweep stopped at, if it found one.
+    pub violation: Option<Violation>,
+}
+
+/// Expands a sweep link into the run `cargo xtask sweep` checked for its
+/// seed: the protocol built by `Sweepable::for_sweep` with the link's size
+/// and toggle, run by the sweep's own generator (`sim::sweep::record_seed`),
+/// whose input log the app then replays. Every bad value gets the app's
+/// usual sentence, and the caller keeps its run.
+pub fn expand_sweep(shared: &Shared) -> Result<SweepRun, String> {
+    let at = shared
+        .sweep
+        .expect("expand_sweep is only called for sweep links");
+    let setup = Setup::from_shared(shared)?;
+    let entry = entry(&setup.protocol).expect("from_shared checked the protocol");
+    let (config, inputs, outcome, options) = match setup.protocol.as_str() {
+        "raft" => {
+            let (config, inputs, outcome) = record::<Raft>(&setup, entry.title)?;
+            let clients = ("clients".to_string(), SWEEP_CLIENTS.to_string());
+            (config, inputs, outcome, BTreeMap::from([clients]))
+        }
+        other => return Err(format!("This version cannot run sweeps of \"{other}\".")),
+    };
+    let (time, step, hash) = match at {
+        Sweep::AtMoment => (shared.time, shared.step, shared.hash),
+        Sweep::AtEnd => (
+            outcome.end,
+            Some(outcome.steps),
+            Some(shared.hash.unwrap_or(outcome.trace_hash)),
+        ),
+    };
+    let toggle = setup
+        .toggles
+        .first()
+        .map_or(String::new(), |t| format!(", toggle {t}"));
+    let which = format!(
+        "Seed {} of the {} sweep ({} servers{toggle})",
+        setup.seed, entry.title, setup.servers
+    );
+    let violation = match &outcome.result {
+        Err(Failure::Safety(vs)) => vs.first().cloned(),
+        _ => None,
+    };
+    let summary = match &outcome.result {
+        Ok(()) => format!("{which} passed: no rule broke, and the healed majority converged."),
+        Err(Failure::Safety(_)) => {
+            let v = violation
+                .as_ref()
+                .expect("a safety failure has a violation");
+            format!("{which}: {} broke at {}: {}", v.rule, v.time, v.message)
+        }
+        Err(failure) => format!("{which} failed: {failure}"),
+    };
+    Ok(SweepRun {
+        shared: Shared {
+            protocol: setup.protocol,
+            servers: setup.servers,
+            seed: setup.seed,
+            network: config.network,
+            toggles: setup.toggles,
+            options,
+            inputs,
+            time,
+            step,
+            hash,
+            embed: shared.embed.clone(),
+            speed: shared.speed,
+            sweep: None,
+        },
+        summary,
+        violation,
+    })
+}
+
+/// Runs the sweep of protocol `P` for the setup's seed, size and toggle,
+/// and returns the world settings, the input log (operations as text) and
+/// the outcome.
+fn record<P: Interactive>(
+    setup: &Setup,
+    title: &str,
+) -> Result<(WorldConfig, Vec<InputRecord<String>>, SeedOutcome), String> {
+    let toggle = setup.toggles.first().map(String::as_str);
+    let protocol = P::for_sweep(setup.servers as usize, toggle).map_err(|e| {
+        format!(
+            "The link asks for seed {} of a {title} sweep with {} servers, which a sweep cannot run: {e}.",
+            setup.seed, setup.servers
+        )
+    })?;
+    let protocol = Rc::new(protocol);
+    let run = record_seed(&protocol, setup.seed);
+    let inputs = run
+        .inputs
+        .into_iter()
+        .map(|r| InputRecord {
+            step: r.step,
+            time: r.time,
+            input: r.input.map_op(|op| protocol.format_op(&op)),
+        })
+        .collect();
+    Ok((run.config, inputs, run.outcome))
 }
 
 /// Builds a fresh run of `setup`.
@@ -391,5 +510,153 @@ pub fn build(setup: &Setup) -> Result<Box<dyn AnySim>, String> {
             Ok(Box::new(Run::new(raft, config)))
         }
         other => Err(format!("This version has no protocol \"{other}\".")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use protocols::raft::Raft;
+    use sim::sweep::{run_seed, SeedOutcome};
+    use sim::{Ppm, Sweepable};
+
+    use super::*;
+    use crate::lab::{Lab, Tone};
+
+    fn sweep_outcome(servers: usize, toggle: Option<&str>, seed: u64) -> SeedOutcome {
+        let raft = Raft::for_sweep(servers, toggle).expect("a sweepable size and toggle");
+        run_seed(&Rc::new(raft), seed)
+    }
+
+    fn open(fragment: &str) -> Result<Lab, String> {
+        Lab::open(&Shared::decode(fragment).map_err(|e| e.to_string())?)
+    }
+
+    /// The app opens a sweep seed as the very run the sweep checked: the
+    /// link the sweep prints and the short link without a moment both land
+    /// on the step where the sweep stopped, with the sweep's trace hash
+    /// (computed here by the sweep itself, not by the app's code), for a
+    /// seed that breaks a rule, one that fails liveness and ones that pass.
+    #[test]
+    fn a_sweep_link_opens_the_run_the_sweep_checked() {
+        let cases = [
+            (3, Some("skip-up-to-date-check"), 5),
+            (3, Some("commit-previous-term"), 92),
+            (5, Some("no-prevote-checkquorum"), 3),
+            (3, None, 0),
+            (5, None, 1),
+        ];
+        let mut kinds = Vec::new();
+        let mut spikes = 0;
+        for (servers, toggle, seed) in cases {
+            let outcome = sweep_outcome(servers, toggle, seed);
+            kinds.push(outcome.result.as_ref().map_err(Failure::kind).err());
+            spikes += usize::from(outcome.params.network.delay_spike != Ppm::NEVER);
+            let printed = lab::sweep_fragment("raft", servers, toggle, &outcome);
+            let short = printed.split("&t=").next().unwrap().to_string();
+            for fragment in [&printed, &short] {
+                let lab = open(fragment).unwrap_or_else(|e| panic!("{fragment}: {e}"));
+                let run = lab.run.borrow();
+                assert_eq!(run.steps(), outcome.steps, "{fragment}");
+                assert_eq!(run.now(), outcome.end, "{fragment}");
+                assert_eq!(run.trace_hash(), outcome.trace_hash, "{fragment}");
+                let notice = lab.notice.clone().expect("a sweep link says what it found");
+                assert!(
+                    notice
+                        .text
+                        .starts_with(&format!("Seed {seed} of the Raft sweep ({servers} servers")),
+                    "{}",
+                    notice.text
+                );
+                match &outcome.result {
+                    Err(Failure::Safety(vs)) => {
+                        assert_eq!(notice.tone, Tone::Violation, "{}", notice.text);
+                        assert_eq!(run.violations().first(), vs.first());
+                        assert!(notice.text.contains(&vs[0].message), "{}", notice.text);
+                        assert_eq!(lab.highlight, vs[0].nodes);
+                    }
+                    Err(failure) => {
+                        assert_eq!(notice.tone, Tone::Info);
+                        assert!(
+                            notice.text.ends_with(&failure.to_string()),
+                            "{}",
+                            notice.text
+                        );
+                        assert!(run.violations().is_empty());
+                    }
+                    Ok(()) => {
+                        assert_eq!(notice.tone, Tone::Info);
+                        assert!(notice.text.contains("passed"), "{}", notice.text);
+                        assert!(run.violations().is_empty());
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            kinds,
+            [
+                Some("safety violation"),
+                Some("safety violation"),
+                Some("liveness failure"),
+                None,
+                None
+            ]
+        );
+        assert!(
+            spikes > 0,
+            "no case has delay spikes, so re-sharing them is untested"
+        );
+    }
+
+    /// A moment of a sweep run shared from the app (a full link, with the
+    /// input log and the delay spikes spelled out) reopens as the same run.
+    #[test]
+    fn a_sweep_run_shared_again_reopens_the_same() {
+        for (servers, toggle, seed) in [(3, Some("skip-up-to-date-check"), 5), (5, None, 1)] {
+            let outcome = sweep_outcome(servers, toggle, seed);
+            let fragment = lab::sweep_fragment("raft", servers, toggle, &outcome);
+            let lab = open(&fragment).unwrap();
+            lab.run.borrow_mut().seek_step(outcome.steps / 2);
+            let again = lab.share(None).encode();
+            assert!(
+                !again.contains("sweep=") && again.contains("in="),
+                "{again}"
+            );
+            let reopened = open(&again).unwrap();
+            assert_eq!(reopened.notice, None, "{again}");
+            let (a, b) = (lab.run.borrow(), reopened.run.borrow());
+            assert_eq!((a.steps(), a.trace_hash()), (b.steps(), b.trace_hash()));
+            assert_eq!(
+                b.world_config().network.delay_spike,
+                outcome.params.network.delay_spike
+            );
+        }
+    }
+
+    #[test]
+    fn bad_sweep_links_say_what_is_wrong() {
+        let cases = [
+            (
+                "v=1&p=raft&n=3&seed=5&sweep=1&tog=nope",
+                "The link switches on the toggle \"nope\", which Raft does not have; it has commit-previous-term",
+            ),
+            (
+                "v=1&p=raft&n=20&seed=5&sweep=1",
+                "The link asks for seed 5 of a Raft sweep with 20 servers, which a sweep cannot run: a Raft sweep runs 1 to 15 servers, not 20.",
+            ),
+            (
+                "v=1&p=paxos&n=3&seed=5&sweep=1",
+                "The link asks for the protocol \"paxos\", which this version does not have",
+            ),
+        ];
+        for (fragment, expected) in cases {
+            let message = open(fragment).err().expect("refused");
+            assert!(message.contains(expected), "{fragment}: {message}");
+        }
+    }
+
+    #[test]
+    fn the_sweep_links_only_protocols_the_app_has() {
+        let names: Vec<&str> = entries().iter().map(|e| e.name).collect();
+        assert_eq!(lab::IN_THE_APP, names.as_slice());
     }
 }

@@ -149,6 +149,9 @@ impl Lab {
     /// the link's moment. Only if all of that works is the result returned;
     /// the caller keeps the current run otherwise.
     pub fn open(shared: &Shared) -> Result<Lab, String> {
+        if shared.sweep.is_some() {
+            return Lab::open_sweep(shared);
+        }
         let setup = Setup::from_shared(shared)?;
         let mut lab = Lab::new(setup)?;
         {
@@ -182,6 +185,29 @@ impl Lab {
             lab.speed = f64::from(thousandths) / 1_000.0;
         }
         lab.playing = shared.embed.as_ref().is_some_and(|e| e.autoplay);
+        Ok(lab)
+    }
+
+    /// Opens a sweep link: the run the seed sweep checked, replayed from its
+    /// input log, and a notice saying what the sweep found (a violation
+    /// already broken at the moment shown is highlighted as one).
+    fn open_sweep(shared: &Shared) -> Result<Lab, String> {
+        let sweep = catalog::expand_sweep(shared)?;
+        let mut lab = Lab::open(&sweep.shared)?;
+        if lab.notice.is_none() {
+            let shown = sweep
+                .violation
+                .filter(|v| lab.run.borrow().violations().contains(v));
+            lab.highlight = shown.as_ref().map_or(Vec::new(), |v| v.nodes.clone());
+            lab.notice = Some(Notice {
+                tone: if shown.is_some() {
+                    Tone::Violation
+                } else {
+                    Tone::Info
+                },
+                text: sweep.summary,
+            });
+        }
         Ok(lab)
     }
 

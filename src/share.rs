@@ -19,7 +19,18 @@
 //! Input entries are `step.time_us.kind[.args]` separated by `~`; node ids are
 //! one-based as on screen (`2` is n2); text is percent-encoded with every
 //! byte other than `A-Z a-z 0-9 - _` escaped, so `.` and `~` never appear
-//! inside a field.
+//! inside a field. A network with delay spikes adds `spike=rate-min-max`
+//! (a probability, then milliseconds).
+//!
+//! A *sweep link* (`sweep=1`) names a seed of a seed sweep instead of a
+//! network and an input log: the run `cargo xtask sweep` checked for that
+//! seed, with the protocol the sweep builds (`n` servers, at most one toggle
+//! in `tog`). The app draws the network and the inputs from the seed as the
+//! sweep does. Without `t` or `s` it opens where the sweep's run stopped.
+//!
+//! ```text
+//! #v=1&p=raft&n=3&seed=5&sweep=1&tog=skip-up-to-date-check&t=2170.41&s=8121&h=...
+//! ```
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -70,6 +81,20 @@ pub struct Shared {
     /// Playback speed in thousandths of real protocol time (20 is 1/50x),
     /// if the link sets one.
     pub speed: Option<u32>,
+    /// Set for a sweep link: the network, options and inputs are not in the
+    /// link but drawn from the seed as the seed sweep draws them (they are
+    /// left at their defaults here).
+    pub sweep: Option<Sweep>,
+}
+
+/// Where a sweep link opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sweep {
+    /// At the moment the link names (`t`, and `s` if given).
+    AtMoment,
+    /// The link names no moment: where the sweep's run stopped, right after
+    /// the step that broke a rule or at the end of its liveness phase.
+    AtEnd,
 }
 
 /// Embed-mode settings: no page chrome, and a chosen set of controls.
@@ -161,14 +186,18 @@ fn describe_key(key: &str) -> &'static str {
         "controls" => "embed controls (controls)",
         "speed" => "playback speed (speed)",
         "s" => "step (s)",
+        "spike" => "delay spikes (spike)",
+        "sweep" => "sweep setting (sweep)",
         _ => "setting",
     }
 }
 
 const KEYS: &[&str] = &[
     "v", "p", "n", "seed", "lat", "drop", "dup", "tog", "opt", "in", "t", "h", "embed", "autoplay",
-    "controls", "speed", "s",
+    "controls", "speed", "s", "spike", "sweep",
 ];
+/// What a sweep link takes from its seed, and so may not set itself.
+const NOT_IN_SWEEP_LINKS: &[&str] = &["lat", "drop", "dup", "spike", "opt", "in"];
 /// Playback speeds a link may set, in thousandths: 1/1000x to 10x.
 pub const SPEEDS: std::ops::RangeInclusive<u32> = 1..=10_000;
 
@@ -180,10 +209,17 @@ impl Shared {
             format!("p={}", escape(&self.protocol)),
             format!("n={}", self.servers),
             format!("seed={}", self.seed),
-            format!("lat={}", encode_latency(&self.network.latency)),
-            format!("drop={}", encode_ppm(self.network.drop)),
-            format!("dup={}", encode_ppm(self.network.duplicate)),
         ];
+        if self.sweep.is_some() {
+            parts.push("sweep=1".into());
+        } else {
+            parts.push(format!("lat={}", encode_latency(&self.network.latency)));
+            parts.push(format!("drop={}", encode_ppm(self.network.drop)));
+            parts.push(format!("dup={}", encode_ppm(self.network.duplicate)));
+            if let Some(spike) = encode_spike(&self.network) {
+                parts.push(format!("spike={spike}"));
+            }
+        }
         if !self.toggles.is_empty() {
             parts.push(format!(
                 "tog={}",
@@ -206,7 +242,9 @@ impl Shared {
             let entries: Vec<String> = self.inputs.iter().map(encode_entry).collect();
             parts.push(format!("in={}", entries.join("~")));
         }
-        parts.push(format!("t={}", encode_ms(self.time.0)));
+        if self.sweep != Some(Sweep::AtEnd) {
+            parts.push(format!("t={}", encode_ms(self.time.0)));
+        }
         if let Some(step) = self.step {
             parts.push(format!("s={step}"));
         }
@@ -297,6 +335,9 @@ impl Shared {
         }
         if let Some(d) = text("dup")? {
             network.duplicate = parse_probability("dup", &d)?;
+        }
+        if let Some(spike) = text("spike")? {
+            (network.delay_spike, network.spike_min, network.spike_max) = parse_spike(&spike)?;
         }
 
         let mut toggles: Vec<String> = match fields.get("tog") {
@@ -421,7 +462,43 @@ impl Shared {
 
         let step = text("s")?.map(|s| parse_u64("s", &s)).transpose()?;
 
+        let sweep = match text("sweep")?.as_deref() {
+            None | Some("0") => None,
+            Some("1") => {
+                if let Some(key) = NOT_IN_SWEEP_LINKS.iter().find(|k| fields.contains_key(*k)) {
+                    return Err(value_error(
+                        "sweep",
+                        &format!(
+                            "is on, so the network, options and inputs come from the seed as the sweep draws them; the link cannot also set the {}",
+                            describe_key(key)
+                        ),
+                    ));
+                }
+                if toggles.len() > 1 {
+                    return Err(value_error(
+                        "tog",
+                        &format!(
+                            "names {} toggles, but a sweep link (sweep=1) runs with at most one",
+                            toggles.len()
+                        ),
+                    ));
+                }
+                if fields.contains_key("t") || fields.contains_key("s") {
+                    Some(Sweep::AtMoment)
+                } else {
+                    Some(Sweep::AtEnd)
+                }
+            }
+            Some(other) => {
+                return Err(value_error(
+                    "sweep",
+                    &format!("is \"{}\", but it must be 0 or 1", shorten(other)),
+                ))
+            }
+        };
+
         Ok(Shared {
+            sweep,
             step,
             speed,
             protocol,
@@ -603,6 +680,45 @@ fn encode_ms(us: u64) -> String {
             format!("{:03}", us % 1_000).trim_end_matches('0')
         )
     }
+}
+
+/// `rate-min-max` (a probability, then milliseconds), if the network has
+/// delay spikes other than the default (none).
+fn encode_spike(p: &LinkParams) -> Option<String> {
+    let d = LinkParams::default();
+    let same =
+        (p.delay_spike, p.spike_min, p.spike_max) == (d.delay_spike, d.spike_min, d.spike_max);
+    (!same).then(|| {
+        format!(
+            "{}-{}-{}",
+            encode_ppm(p.delay_spike),
+            encode_ms(p.spike_min.0),
+            encode_ms(p.spike_max.0)
+        )
+    })
+}
+
+fn parse_spike(s: &str) -> Result<(Ppm, Duration, Duration), ShareError> {
+    let parts: Vec<&str> = s.split('-').collect();
+    let [rate, min, max] = parts[..] else {
+        return Err(value_error("spike", &format!("is \"{}\", but it must look like 0.05-200-2200 (the share of messages delayed, then the shortest and longest extra delay in ms)", shorten(s))));
+    };
+    let rate = parse_probability("spike", rate)?;
+    let min = Duration(parse_fixed("spike", min, 3, "a time in milliseconds")?);
+    let max = Duration(parse_fixed("spike", max, 3, "a time in milliseconds")?);
+    if max < min {
+        return Err(value_error(
+            "spike",
+            &format!("has a longest delay ({max}) below its shortest ({min})"),
+        ));
+    }
+    if max > Duration::from_secs(60) {
+        return Err(value_error(
+            "spike",
+            &format!("has a longest delay of {max}; the longest allowed is 60 s"),
+        ));
+    }
+    Ok((rate, min, max))
 }
 
 /// `min-mean-u` or `min-mean-e`, in milliseconds.
@@ -962,7 +1078,9 @@ mod tests {
                 },
                 drop: Ppm(50_000),
                 duplicate: Ppm(1),
-                ..LinkParams::default()
+                delay_spike: Ppm(125_000),
+                spike_min: Duration::from_ms(200),
+                spike_max: Duration(2_200_500),
             },
             toggles: vec!["commit-previous-term".into()],
             options: [("prevote".to_string(), "1".to_string())]
@@ -1042,6 +1160,7 @@ mod tests {
             }),
             speed: Some(20),
             step: Some(77),
+            sweep: None,
         }
     }
 
@@ -1057,6 +1176,111 @@ mod tests {
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.~%&=,:".contains(&b)),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_sweep_link_round_trips_and_leaves_out_what_the_seed_draws() {
+        let at_end =
+            Shared::decode("v=1&p=raft&n=3&seed=5&sweep=1&tog=skip-up-to-date-check").unwrap();
+        assert_eq!(at_end.sweep, Some(Sweep::AtEnd));
+        assert_eq!((at_end.seed, at_end.servers, at_end.step), (5, 3, None));
+        assert_eq!(at_end.toggles, vec!["skip-up-to-date-check".to_string()]);
+        assert_eq!(Shared::decode(&at_end.encode()).unwrap(), at_end);
+        assert!(!at_end.encode().contains("t="), "{}", at_end.encode());
+
+        let at_moment = Shared::decode(&format!(
+            "v=1&p=raft&n=3&seed={}&sweep=1&t=2170.41&s=8121&h=00ff00ff00ff00ff",
+            u64::MAX
+        ))
+        .unwrap();
+        assert_eq!(at_moment.sweep, Some(Sweep::AtMoment));
+        assert_eq!(
+            (
+                at_moment.seed,
+                at_moment.time,
+                at_moment.step,
+                at_moment.hash
+            ),
+            (
+                u64::MAX,
+                Time(2_170_410),
+                Some(8121),
+                Some(0x00ff_00ff_00ff_00ff)
+            )
+        );
+        assert!(at_moment.inputs.is_empty() && at_moment.toggles.is_empty());
+        let text = at_moment.encode();
+        assert!(!text.contains("lat=") && !text.contains("in="), "{text}");
+        assert_eq!(Shared::decode(&text).unwrap(), at_moment);
+        // sweep=0 is an ordinary link.
+        assert_eq!(
+            Shared::decode("v=1&p=raft&n=3&seed=5&sweep=0")
+                .unwrap()
+                .sweep,
+            None
+        );
+    }
+
+    #[test]
+    fn bad_sweep_links_say_exactly_what_is_wrong() {
+        let cases: &[(&str, &str)] = &[
+            ("v=1&p=raft&n=3&seed=x5&sweep=1", "the seed in the link is \"x5\", which is not a whole number"),
+            (
+                "v=1&p=raft&n=3&seed=18446744073709551616&sweep=1",
+                "the seed in the link is 18446744073709551616, above the largest allowed",
+            ),
+            ("v=1&p=raft&n=0&seed=5&sweep=1", "is 0, but a cluster has 3 to 25 servers"),
+            ("v=1&p=raft&n=1&seed=5&sweep=1", "is 1, but a cluster has 3 to 25 servers"),
+            ("v=1&p=raft&n=4000000000000&seed=5&sweep=1", "a cluster has 3 to 25 servers"),
+            ("v=1&p=raft&n=3&seed=5&sweep=yes", "the sweep setting (sweep) in the link is \"yes\", but it must be 0 or 1"),
+            (
+                "v=1&p=raft&n=3&seed=5&sweep=1&lat=10-20-u",
+                "come from the seed as the sweep draws them; the link cannot also set the latency (lat)",
+            ),
+            ("v=1&p=raft&n=3&seed=5&sweep=1&in=5.100.crash.1", "cannot also set the input log (in)"),
+            ("v=1&p=raft&n=3&seed=5&sweep=1&opt=prevote:0", "cannot also set the protocol options (opt)"),
+            (
+                "v=1&p=raft&n=3&seed=5&sweep=1&tog=a,b",
+                "names 2 toggles, but a sweep link (sweep=1) runs with at most one",
+            ),
+        ];
+        for (fragment, expected) in cases {
+            let message = err(fragment);
+            assert!(
+                message.contains(expected),
+                "{fragment:?} gave {message:?}, expected it to mention {expected:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn delay_spikes_are_written_only_when_set_and_checked() {
+        assert!(!Shared::decode(BASE).unwrap().encode().contains("spike"));
+        let s = Shared::decode(&format!("{BASE}&spike=0.05-200-2200")).unwrap();
+        assert_eq!(
+            (
+                s.network.delay_spike,
+                s.network.spike_min,
+                s.network.spike_max
+            ),
+            (
+                Ppm(50_000),
+                Duration::from_ms(200),
+                Duration::from_ms(2_200)
+            )
+        );
+        for (spike, expected) in [
+            ("0.05-200", "must look like 0.05-200-2200"),
+            ("2-200-300", "a probability is between 0 and 1"),
+            (
+                "0.1-300-200",
+                "longest delay (200.000 ms) below its shortest (300.000 ms)",
+            ),
+            ("0.1-0-99999", "the longest allowed is 60 s"),
+        ] {
+            let message = err(&format!("{BASE}&spike={spike}"));
+            assert!(message.contains(expected), "{spike}: {message}");
+        }
     }
 
     #[test]
