@@ -5,11 +5,22 @@ use crate::{announce, install, run_cmd, Result};
 
 const DEFAULT_PORT: u16 = 8080;
 
+/// The address the app is served at on `port`.
+pub fn url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}/")
+}
+
+/// The address `cargo xtask serve` serves the app at by default: the base of
+/// the links to failing seeds that sweeps print.
+pub fn default_url() -> String {
+    url(DEFAULT_PORT)
+}
+
 pub fn run(args: &[String]) -> Result<()> {
     let options = Options::parse(args)?;
     let tools = install::ensure(install::Browser::NotNeeded)?;
 
-    let url = format!("http://127.0.0.1:{}/", options.port);
+    let url = url(options.port);
     announce(&format!(
         "Serving Clusterscope at {url} with live reload (Ctrl-C stops)"
     ));

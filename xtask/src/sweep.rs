@@ -32,6 +32,8 @@ pub fn lab_bin(bin: &str, args: &[&str]) -> Command {
     ])) {
         command.env("CLUSTERSCOPE_COMMIT", commit.trim());
     }
+    // Links to failing seeds open the app where `cargo xtask serve` serves it.
+    command.env("CLUSTERSCOPE_APP_URL", crate::serve::default_url());
     command
 }
 
@@ -82,6 +84,17 @@ fn first_finding(text: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The link to the app that a sweep printed for its failing seed `seed`
+/// (`open in the app: URL`), if it printed one.
+fn app_link(text: &str, seed: u64) -> Option<&str> {
+    let from = text.find(&format!("FAILED SEED={seed} "))?;
+    let rest = &text[from..];
+    let end = rest[1..].find("FAILED SEED=").map_or(rest.len(), |i| i + 1);
+    rest[..end]
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("open in the app: "))
+}
+
 /// A toggle sweep that must catch its toggle: the seeds to run, and the
 /// kind of failure that counts as caught.
 struct Catch {
@@ -110,7 +123,7 @@ const CATCHES: &[Catch] = &[
         toggle: "commit-previous-term",
         nodes: "3",
         start: "0",
-        seeds: "2000",
+        seeds: "1000",
         kind: "safety violation",
     },
     Catch {
@@ -153,7 +166,8 @@ const CATCHES: &[Catch] = &[
 /// cores); each toggle in [`CATCHES`] is caught
 /// (the check FAILS if no seed of its range catches it); and the first
 /// caught seed of broadcast's toggle and of Raft's `commit-previous-term`,
-/// rerun alone by its printed command, fails the same way.
+/// rerun alone by its printed command, fails the same way and prints the
+/// same link to the app.
 pub fn test_checks() -> Result<(u64, u64)> {
     let (mut passed, mut failed) = (0, 0);
     let mut count = |ok: bool, what: &str| {
@@ -231,10 +245,13 @@ pub fn test_checks() -> Result<(u64, u64)> {
             (Some(finding), Some(command)) => {
                 let args: Vec<&str> = command.split_whitespace().collect();
                 let (_, again) = sweep(&args)?;
-                let same = first_finding(&again).as_deref() == Some(finding.as_str());
+                let seed = caught[0];
+                let same = first_finding(&again).as_deref() == Some(finding.as_str())
+                    && app_link(&again, seed) == app_link(&text, seed);
+                let link = app_link(&text, seed).map_or(String::new(), |l| format!(" and {l}"));
                 count(
                     same,
-                    &format!("`cargo xtask sweep {command}` reproduces `{finding}`"),
+                    &format!("`cargo xtask sweep {command}` reproduces `{finding}`{link}"),
                 );
             }
             _ => count(
@@ -254,8 +271,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_failing_seeds_and_findings() {
-        let text = "\nFAILED SEED=12 (raft, 3 nodes, toggle x): safety violation\n  fault parameters:\n  violation: R4 at 1 ms\n  reproduce: cargo xtask sweep --protocol raft --seeds 1 --start-seed 12 --nodes 3 --toggle x\n\nFAILED SEED=30 (raft, 3 nodes): liveness failure\n  liveness: stuck\n";
+    fn reads_failing_seeds_findings_and_links() {
+        let text = "\nFAILED SEED=12 (raft, 3 nodes, toggle x): safety violation\n  commit: 8289118\n  fault parameters:\n  violation: R4 at 1 ms\n  reproduce: cargo xtask sweep --protocol raft --seeds 1 --start-seed 12 --nodes 3 --toggle x\n  open in the app: http://127.0.0.1:8080/#v=1&p=raft&n=3&seed=12&sweep=1&tog=x&t=1.000&s=9&h=00000000000000ff\n\nFAILED SEED=30 (raft, 3 nodes): liveness failure\n  liveness: stuck\n";
         assert_eq!(
             failures(text),
             vec![(12, "safety violation"), (30, "liveness failure")]
@@ -264,5 +281,27 @@ mod tests {
             first_finding(text).as_deref(),
             Some("violation: R4 at 1 ms")
         );
+        assert_eq!(
+            app_link(text, 12),
+            Some("http://127.0.0.1:8080/#v=1&p=raft&n=3&seed=12&sweep=1&tog=x&t=1.000&s=9&h=00000000000000ff")
+        );
+        assert_eq!(app_link(text, 30), None, "seed 30 printed no link");
+        assert_eq!(app_link(text, 7), None, "seed 7 did not fail");
+    }
+
+    /// Issue 4's bound: each teaching toggle is caught within this many seeds.
+    const MOST_SEEDS_TO_CATCH: u64 = 1_000;
+
+    #[test]
+    fn every_toggle_is_caught_within_a_thousand_seeds() {
+        for c in CATCHES {
+            let seeds: u64 = c.seeds.parse().unwrap();
+            assert!(
+                seeds <= MOST_SEEDS_TO_CATCH,
+                "{} needs {seeds} seeds to catch {}",
+                c.protocol,
+                c.toggle
+            );
+        }
     }
 }

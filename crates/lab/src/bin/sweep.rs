@@ -5,15 +5,18 @@
 //!       [--threads T] [--hashes] [--trace]
 //! ```
 //!
-//! Each failing seed prints `SEED=...`, its fault parameters, what broke and
-//! the command that reproduces it. The last line sums up the sweep; the exit
+//! Each failing seed prints `SEED=...`, the commit (from
+//! `CLUSTERSCOPE_COMMIT`, which `cargo xtask sweep` sets), its fault
+//! parameters, what broke, the command that reproduces it, and a link that
+//! opens the same run in the app at the moment it failed (based at
+//! `CLUSTERSCOPE_APP_URL`, default `cargo xtask serve`'s address). The last line sums up the sweep; the exit
 //! code is non-zero if any seed failed.
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use lab::{with_protocol, Visit, PROTOCOLS};
+use lab::{sweep_fragment, with_protocol, Visit, APP_URL, IN_THE_APP, PROTOCOLS};
 use sim::sweep::{run_seed_traced, sweep, Failure, SeedOutcome, Sweepable};
 use sim::{NodeOf, StepRecord, World};
 
@@ -145,6 +148,19 @@ fn print_failure(args: &Args, o: &SeedOutcome, failure: &Failure) {
         o.steps, o.inputs, o.end, o.trace_hash
     );
     println!("  reproduce: {}", reproduce(args, o.seed));
+    if let Some(url) = app_url(args, o) {
+        println!("  open in the app: {url}");
+    }
+}
+
+/// The link that opens seed `o` in the app, if the app has the protocol.
+fn app_url(args: &Args, o: &SeedOutcome) -> Option<String> {
+    if !IN_THE_APP.contains(&args.protocol.as_str()) {
+        return None;
+    }
+    let base = std::env::var("CLUSTERSCOPE_APP_URL").unwrap_or_else(|_| APP_URL.to_string());
+    let fragment = sweep_fragment(&args.protocol, args.nodes, args.toggle.as_deref(), o);
+    Some(format!("{base}#{fragment}"))
 }
 
 struct Run<'a>(&'a Args);
@@ -308,6 +324,30 @@ mod tests {
                 .contains("past the largest seed")
         );
         assert!(err("--protocol broadcast --seeds 1 --nodes").contains("--nodes needs a value"));
+    }
+
+    #[test]
+    fn a_failing_raft_seed_links_to_the_app_and_a_broadcast_seed_does_not() {
+        let outcome = SeedOutcome {
+            seed: 5,
+            params: sim::sweep::FaultParams::draw(5, sim::Duration::from_ms(300)),
+            result: Ok(()),
+            steps: 8121,
+            inputs: 40,
+            end: sim::Time(2_170_041),
+            trace_hash: 0x0123_4567_89ab_cdef,
+        };
+        let a =
+            args("--protocol raft --seeds 10 --nodes 3 --toggle skip-up-to-date-check").unwrap();
+        assert_eq!(
+            app_url(&a, &outcome).unwrap(),
+            format!(
+                "{}#v=1&p=raft&n=3&seed=5&sweep=1&tog=skip-up-to-date-check&t=2170.041&s=8121&h=0123456789abcdef",
+                std::env::var("CLUSTERSCOPE_APP_URL").unwrap_or(APP_URL.into())
+            )
+        );
+        let b = args("--protocol broadcast --seeds 10").unwrap();
+        assert_eq!(app_url(&b, &outcome), None);
     }
 
     #[test]
