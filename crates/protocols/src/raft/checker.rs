@@ -184,11 +184,39 @@ impl RaftChecker {
         *self.shadow_of(n) = shadow;
     }
 
-    fn on_committed(&mut self, n: NodeId, index: LogIndex, term: Term) {
+    fn on_committed(&mut self, n: NodeId, index: LogIndex, term: Term, report: &mut Report<'_>) {
         let shadow = self.shadow.get(&n).cloned().unwrap_or_default();
         let upto = (index.0 as usize).min(shadow.len());
-        for (_, hash) in shadow.iter().take(upto).skip(self.committed.len()) {
+        let first_new = self.committed.len();
+        for (_, hash) in shadow.iter().take(upto).skip(first_new) {
             self.committed.push((*hash, term));
+        }
+        // Leader completeness also binds leaders elected before the commit:
+        // whoever leads a later term than the one this commit was learned in
+        // must already hold the entry.
+        let Some(last) = self.committed.len().checked_sub(1) else {
+            return;
+        };
+        if last < first_new {
+            return;
+        }
+        let (hash, _) = self.committed[last];
+        for (&leader, &lead_term) in &self.leading {
+            if lead_term <= term {
+                continue;
+            }
+            let held = self.shadow.get(&leader).and_then(|s| s.get(last));
+            if held.map(|&(_, h)| h) != Some(hash) {
+                report.violation(
+                    "R4",
+                    &[leader, n],
+                    format!(
+                        "the entry at index {} was committed in term {term}, but {leader}, leader of the later term {lead_term}, does not hold it",
+                        last + 1
+                    ),
+                );
+                return;
+            }
         }
     }
 
@@ -339,7 +367,9 @@ impl Checker<Raft> for RaftChecker {
                             }
                             self.votes.insert((n, *term), *candidate);
                         }
-                        RaftObs::Committed(index) => self.on_committed(n, *index, server.term()),
+                        RaftObs::Committed(index) => {
+                            self.on_committed(n, *index, server.term(), report)
+                        }
                         RaftObs::Applied { index, entry } => {
                             self.on_applied(n, *index, entry, report)
                         }

@@ -207,6 +207,19 @@ pub struct Settings {
     pub truncate_on_every_append: bool,
 }
 
+impl Settings {
+    /// Whether a teaching toggle that breaks safety is on. Then the
+    /// invariants correct Raft guarantees (a committed entry is never
+    /// truncated, never missing) may fail, and the node must carry on so
+    /// that the checkers, not a panic, report what went wrong.
+    pub fn breaks_safety(&self) -> bool {
+        self.commit_previous_term
+            || self.skip_up_to_date_check
+            || self.volatile_term_and_vote
+            || self.truncate_on_every_append
+    }
+}
+
 /// The Raft protocol: how many servers and clients, and their settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Raft {

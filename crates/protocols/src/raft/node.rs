@@ -918,9 +918,9 @@ impl Server {
                 Some(_) => {
                     // A conflict: this entry and all that follow it go
                     // (Figure 2, AppendEntries step 3). Committed entries can
-                    // never conflict.
+                    // never conflict, unless a teaching toggle broke Raft.
                     assert!(
-                        index > self.commit_index || self.settings.truncate_on_every_append,
+                        index > self.commit_index || self.settings.breaks_safety(),
                         "{} would truncate committed entry {index}",
                         self.id
                     );
@@ -1058,10 +1058,10 @@ impl Server {
         while self.last_applied < self.commit_index {
             let index = self.last_applied.next();
             let Some(entry) = self.log.get(index).cloned() else {
-                // Only the truncate-on-every-append toggle can drop committed
-                // entries; apply them when they come back.
+                // Only a teaching toggle that breaks safety can drop
+                // committed entries; apply them when they come back.
                 assert!(
-                    self.settings.truncate_on_every_append,
+                    self.settings.breaks_safety(),
                     "a committed entry is missing"
                 );
                 return;

@@ -114,4 +114,26 @@ mod tests {
             .term();
         assert_eq!(raft.epoch(&world), Some(term.0));
     }
+
+    /// Seed 662 at seven servers once panicked ("would truncate committed
+    /// entry 8"): a leader elected without the up-to-date check before an
+    /// older leader's entry was committed. R4 must name it when the entry
+    /// commits, and the toggled node must carry on rather than panic.
+    #[test]
+    fn leader_completeness_binds_leaders_elected_before_the_commit() {
+        let raft = Rc::new(Raft::for_sweep(7, Some("skip-up-to-date-check")).unwrap());
+        let o = run_seed(&raft, 662);
+        let Err(sim::sweep::Failure::Safety(violations)) = &o.result else {
+            panic!("seed 662 should break a safety rule, got {:?}", o.result);
+        };
+        let r4 = violations
+            .iter()
+            .find(|v| v.rule == "R4")
+            .unwrap_or_else(|| panic!("R4 should fire, got {violations:?}"));
+        assert!(
+            r4.message.contains("was committed in term") && r4.message.contains("does not hold it"),
+            "{}",
+            r4.message
+        );
+    }
 }
