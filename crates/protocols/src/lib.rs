@@ -2,5 +2,8 @@
 //! pub/sub queue, each a sans-IO state machine with its own checker, and the
 //! scenario-script runner they share.
 
+pub mod kv;
+pub mod linearizability;
+pub mod paxos;
 pub mod raft;
 pub mod script;

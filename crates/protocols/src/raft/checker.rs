@@ -14,10 +14,10 @@ use sim::{
     Checker, Encode, Input, NodeId, Report, Rule, StepEvent, StepRecord, TraceHasher, World,
 };
 
-use super::linearizability::{History, Verdict, DEFAULT_BUDGET};
 use super::log::{Entry, LogIndex, Term};
 use super::node::{RaftNode, RaftObs, Server};
 use super::Raft;
+use crate::linearizability::Tracker;
 
 /// The rules, in order.
 pub const RULES: &[Rule] = &[
@@ -86,13 +86,7 @@ pub struct RaftChecker {
     next_apply: BTreeMap<NodeId, LogIndex>,
     max_term: BTreeMap<NodeId, Term>,
     votes: BTreeMap<(NodeId, Term), NodeId>,
-    history: History,
-    failed_keys: Vec<String>,
-    /// After a check of a key runs out of budget, the key is checked again
-    /// only once its history has doubled, so that a hard history costs
-    /// O(log n) searches rather than one per completion.
-    recheck_at: BTreeMap<String, usize>,
-    unknown_checks: u64,
+    history: Tracker,
 }
 
 impl RaftChecker {
@@ -103,7 +97,7 @@ impl RaftChecker {
 
     /// How many linearizability checks ran out of budget ("unknown").
     pub fn unknown_checks(&self) -> u64 {
-        self.unknown_checks
+        self.history.unknown_checks()
     }
 
     fn shadow_of(&mut self, node: NodeId) -> &mut Vec<(Term, u64)> {
@@ -278,34 +272,6 @@ impl RaftChecker {
             Some(_) => {}
         }
     }
-
-    fn on_completed(&mut self, key: String, report: &mut Report<'_>, client: NodeId) {
-        if self.failed_keys.contains(&key) {
-            return;
-        }
-        let len = self.history.len_of(&key);
-        if self.recheck_at.get(&key).is_some_and(|&at| len < at) {
-            return;
-        }
-        match self.history.check_key(&key, DEFAULT_BUDGET) {
-            Verdict::Linearizable => {}
-            Verdict::Unknown => {
-                self.unknown_checks += 1;
-                self.recheck_at.insert(key, 2 * len);
-            }
-            Verdict::NotLinearizable => {
-                report.violation(
-                    "R8",
-                    &[client],
-                    format!(
-                        "no order of the operations on key \"{key}\" explains the results clients saw: {}",
-                        self.history.describe_key(&key)
-                    ),
-                );
-                self.failed_keys.push(key);
-            }
-        }
-    }
 }
 
 impl Checker<Raft> for RaftChecker {
@@ -329,10 +295,10 @@ impl Checker<Raft> for RaftChecker {
                             self.history.invoke(n, *request, op, record.step)
                         }
                         RaftObs::Completed { request, result } => {
-                            if let Some(key) =
+                            if let Some(text) =
                                 self.history.complete(n, *request, result, record.step)
                             {
-                                self.on_completed(key, report, n);
+                                report.violation("R8", &[n], text);
                             }
                         }
                         _ => {}

@@ -68,7 +68,6 @@
 
 pub mod checker;
 mod interactive;
-pub mod linearizability;
 pub mod log;
 pub mod msg;
 pub mod node;

@@ -1,4 +1,5 @@
-//! Linearizability of the key-value history, checked per key (R8).
+//! Linearizability of the key-value history, checked per key (Raft's R8,
+//! Multi-Paxos's P8). Both protocols' checkers use [`Tracker`].
 //!
 //! A history is linearizable if every operation can be given one instant
 //! between its invocation and its completion such that, in that order, the
@@ -15,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sim::NodeId;
 
-use super::log::{KvOp, RequestId};
+use crate::kv::{KvOp, RequestId};
 
 /// One operation in a key's history.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,6 +119,66 @@ impl History {
             })
             .collect::<Vec<_>>()
             .join("; ")
+    }
+}
+
+/// A client history checked as it grows: each completion rechecks its key.
+/// A key whose search ran out of budget is checked again only once its
+/// history has doubled, so a hard history costs O(log n) searches rather
+/// than one per completion; a key found not linearizable is reported once.
+#[derive(Clone, Debug, Default)]
+pub struct Tracker {
+    history: History,
+    failed_keys: Vec<String>,
+    recheck_at: BTreeMap<String, usize>,
+    unknown_checks: u64,
+}
+
+impl Tracker {
+    /// Records an invocation (see [`History::invoke`]).
+    pub fn invoke(&mut self, client: NodeId, request: RequestId, op: &KvOp, step: u64) {
+        self.history.invoke(client, request, op, step);
+    }
+
+    /// Records a completion and checks its key. Returns a sentence naming
+    /// the key and its history if that key has just been found not
+    /// linearizable.
+    pub fn complete(
+        &mut self,
+        client: NodeId,
+        request: RequestId,
+        result: &str,
+        step: u64,
+    ) -> Option<String> {
+        let key = self.history.complete(client, request, result, step)?;
+        if self.failed_keys.contains(&key) {
+            return None;
+        }
+        let len = self.history.len_of(&key);
+        if self.recheck_at.get(&key).is_some_and(|&at| len < at) {
+            return None;
+        }
+        match self.history.check_key(&key, DEFAULT_BUDGET) {
+            Verdict::Linearizable => None,
+            Verdict::Unknown => {
+                self.unknown_checks += 1;
+                self.recheck_at.insert(key, 2 * len);
+                None
+            }
+            Verdict::NotLinearizable => {
+                let text = format!(
+                    "no order of the operations on key \"{key}\" explains the results clients saw: {}",
+                    self.history.describe_key(&key)
+                );
+                self.failed_keys.push(key);
+                Some(text)
+            }
+        }
+    }
+
+    /// How many checks ran out of budget ("unknown").
+    pub fn unknown_checks(&self) -> u64 {
+        self.unknown_checks
     }
 }
 
