@@ -1,0 +1,481 @@
+//! Paxos's safety checker: rules P1 to P7 of TESTING.md, and P8, the
+//! clients' linearizability in Multi-Paxos, from its own history.
+//!
+//! Like Lamport's Voting.tla, the checker keeps every vote ever cast, as
+//! (slot, ballot, value) with the set of acceptors that cast it, and derives
+//! "chosen" from that record alone: a value is chosen in a slot once a
+//! majority of acceptors voted for it in one ballot. It never asks a node
+//! what was chosen; what learners say they learned is checked against the
+//! record (P3). It also keeps every promise with the votes it reported, so
+//! that it can check that each Accept was justified (P6).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sim::{Checker, Input, NodeId, Report, Rule, StepEvent, StepRecord, World};
+
+use super::msg::{show_ballot, Ballot, Slot, Value, Vote};
+use super::node::{PaxosNode, PaxosObs};
+use super::{Mode, PaxosLike};
+use crate::kv::{KvOp, RequestId};
+use crate::linearizability::Tracker;
+
+/// The safety rules, in order.
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: "P1",
+        name: "Agreement",
+        description: "At most one value is chosen in each slot, where chosen means a majority of acceptors voted for it in one ballot.",
+    },
+    Rule {
+        id: "P2",
+        name: "Validity",
+        description: "A chosen value was proposed: handed to a proposer, sent by a client, or a leader's no-op.",
+    },
+    Rule {
+        id: "P3",
+        name: "Learner integrity",
+        description: "No server learns or executes a value as chosen unless a majority of acceptors voted for it in one ballot.",
+    },
+    Rule {
+        id: "P4",
+        name: "One value per ballot",
+        description: "Every Accept of one ballot in one slot carries the same value.",
+    },
+    Rule {
+        id: "P5",
+        name: "Acceptor monotonicity",
+        description: "An acceptor's promised ballot never decreases, also across a restart, and it never accepts below its promise.",
+    },
+    Rule {
+        id: "P6",
+        name: "Phase-2 justification",
+        description: "An Accept(b, v) is backed by promises for b from a majority, in which v is the highest-ballot accepted value, or none was accepted.",
+    },
+    Rule {
+        id: "P7",
+        name: "Multi-Paxos log",
+        description: "Slots execute in order without holes, holes are filled only by no-ops, and each client command executes at most once.",
+    },
+    Rule {
+        id: "P8",
+        name: "Linearizability",
+        description: "Every key's client history is explained by one order of its operations, each taking effect between its call and its answer.",
+    },
+];
+
+/// The liveness checks, which the seed sweep runs after healing (see
+/// `sweep.rs`); named here so that the app and the sweep say the same.
+pub const LIVENESS: &[Rule] = &[
+    Rule {
+        id: "L1",
+        name: "Progress",
+        description: "Once a majority can talk again, a value is chosen and every server of that majority learns it (single-decree).",
+    },
+    Rule {
+        id: "L2",
+        name: "Leadership and execution",
+        description: "Once a majority can talk again, one leader holds for a while and every command a client saw answered is executed on every server of that majority (Multi-Paxos).",
+    },
+];
+
+/// The promises made for one (proposer, ballot): each acceptor's first
+/// slot covered and the votes it reported.
+type Promises = BTreeMap<NodeId, (Slot, Vec<Vote>)>;
+
+/// Checks P1 to P8.
+#[derive(Clone, Debug)]
+pub struct PaxosChecker {
+    mode: Mode,
+    majority: usize,
+    /// The highest ballot each acceptor has promised or voted in.
+    promised: BTreeMap<NodeId, Ballot>,
+    /// Promises by (proposer, ballot): each acceptor's first slot and votes.
+    promises: BTreeMap<(NodeId, Ballot), Promises>,
+    /// The value of every (slot, ballot) proposed, and by whom.
+    proposed: BTreeMap<(Slot, Ballot), (Value, NodeId)>,
+    /// Every vote ever cast.
+    votes: BTreeMap<(Slot, Ballot, Value), BTreeSet<NodeId>>,
+    /// What the record says is chosen, per slot, with the ballot.
+    chosen: BTreeMap<Slot, Vec<(Value, Ballot)>>,
+    /// Values handed to proposers.
+    wanted: BTreeSet<Value>,
+    /// Client commands invoked.
+    invoked: BTreeSet<(NodeId, RequestId, KvOp)>,
+    /// The last slot each server executed since it started.
+    executed: BTreeMap<NodeId, Slot>,
+    /// The client commands each server executed since it started.
+    fresh: BTreeMap<NodeId, BTreeSet<(NodeId, RequestId)>>,
+    history: Tracker,
+    /// (slot, ballot) pairs already reported under P6, to report each once.
+    unjustified: BTreeSet<(Slot, Ballot)>,
+}
+
+impl PaxosChecker {
+    /// A checker for `servers` acceptors in `mode`, with an empty history.
+    pub fn new(servers: usize, mode: Mode) -> PaxosChecker {
+        PaxosChecker {
+            mode,
+            majority: servers / 2 + 1,
+            promised: BTreeMap::new(),
+            promises: BTreeMap::new(),
+            proposed: BTreeMap::new(),
+            votes: BTreeMap::new(),
+            chosen: BTreeMap::new(),
+            wanted: BTreeSet::new(),
+            invoked: BTreeSet::new(),
+            executed: BTreeMap::new(),
+            fresh: BTreeMap::new(),
+            history: Tracker::default(),
+            unjustified: BTreeSet::new(),
+        }
+    }
+
+    /// The checker for a protocol value.
+    pub fn for_protocol<P: PaxosLike>(p: &P) -> PaxosChecker {
+        let paxos = p.paxos();
+        PaxosChecker::new(paxos.settings.servers, paxos.mode())
+    }
+
+    /// What the vote record says is chosen, per slot (more than one value
+    /// in a slot only if P1 broke).
+    pub fn chosen(&self) -> &BTreeMap<Slot, Vec<(Value, Ballot)>> {
+        &self.chosen
+    }
+
+    /// How many linearizability checks ran out of budget ("unknown").
+    pub fn unknown_checks(&self) -> u64 {
+        self.history.unknown_checks()
+    }
+
+    fn is_chosen(&self, slot: Slot, value: &Value) -> bool {
+        self.chosen
+            .get(&slot)
+            .is_some_and(|c| c.iter().any(|(v, _)| v == value))
+    }
+
+    fn valid(&self, value: &Value) -> bool {
+        match value {
+            Value::Noop => self.mode == Mode::Multi,
+            Value::Text(_) => self.wanted.contains(value),
+            Value::Command {
+                client,
+                request,
+                op,
+            } => self.invoked.contains(&(*client, *request, op.clone())),
+        }
+    }
+
+    fn on_voted(
+        &mut self,
+        n: NodeId,
+        slot: Slot,
+        ballot: Ballot,
+        value: &Value,
+        report: &mut Report<'_>,
+    ) {
+        if let Some(&p) = self.promised.get(&n) {
+            if ballot < p {
+                report.violation(
+                    "P5",
+                    &[n],
+                    format!("{n} accepted ballot {ballot} in slot {slot}, below the ballot {p} it had promised"),
+                );
+            }
+        }
+        let p = self.promised.entry(n).or_insert(ballot);
+        *p = (*p).max(ballot);
+        let voters = self.votes.entry((slot, ballot, value.clone())).or_default();
+        voters.insert(n);
+        if voters.len() != self.majority {
+            return;
+        }
+        let by: Vec<NodeId> = voters.iter().copied().collect();
+        let names: Vec<String> = by.iter().map(|n| n.to_string()).collect();
+        let earlier = self.chosen.entry(slot).or_default();
+        if earlier.iter().any(|(v, _)| v == value) {
+            earlier.push((value.clone(), ballot));
+            return;
+        }
+        if let Some((other, b)) = earlier.first().cloned() {
+            report.violation(
+                "P1",
+                &by,
+                format!(
+                    "{value} is chosen in slot {slot} by {} in ballot {ballot}, but {other} was already chosen there in ballot {b}",
+                    names.join(", ")
+                ),
+            );
+        }
+        earlier.push((value.clone(), ballot));
+        if !self.valid(value) {
+            report.violation(
+                "P2",
+                &by,
+                format!("{value} is chosen in slot {slot}, but nobody proposed it"),
+            );
+        }
+    }
+
+    fn on_proposed(
+        &mut self,
+        n: NodeId,
+        slot: Slot,
+        ballot: Ballot,
+        value: &Value,
+        quorum: &[NodeId],
+        report: &mut Report<'_>,
+    ) {
+        match self.proposed.get(&(slot, ballot)) {
+            Some((other, by)) if other != value => {
+                report.violation(
+                    "P4",
+                    &[*by, n],
+                    format!(
+                        "ballot {ballot} carries two values in slot {slot}: {other} from {by} and {value} from {n}"
+                    ),
+                );
+            }
+            Some(_) => {}
+            None => {
+                self.proposed.insert((slot, ballot), (value.clone(), n));
+            }
+        }
+        if self.unjustified.contains(&(slot, ballot)) {
+            return;
+        }
+        let promises = self.promises.get(&(n, ballot));
+        let mut members = Vec::new();
+        for q in quorum {
+            match promises.and_then(|p| p.get(q)) {
+                Some(p) => members.push(p),
+                None => {
+                    self.unjustified.insert((slot, ballot));
+                    report.violation(
+                        "P6",
+                        &[n, *q],
+                        format!(
+                            "{n} counts a promise from {q} for ballot {ballot} that {q} never made"
+                        ),
+                    );
+                    return;
+                }
+            }
+        }
+        if quorum.len() < self.majority {
+            self.unjustified.insert((slot, ballot));
+            report.violation(
+                "P6",
+                &[n],
+                format!(
+                    "{n} sends Accept({ballot}, {value}) for slot {slot} on promises from only {} acceptor(s), fewer than a majority ({})",
+                    quorum.len(),
+                    self.majority
+                ),
+            );
+            return;
+        }
+        let reported: Vec<&Vote> = members
+            .iter()
+            .filter(|(from, _)| *from <= slot)
+            .flat_map(|(_, votes)| votes.iter().filter(|v| v.slot == slot))
+            .collect();
+        match reported.iter().map(|v| v.ballot).max() {
+            Some(top) => {
+                let allowed: Vec<&Value> = reported
+                    .iter()
+                    .filter(|v| v.ballot == top)
+                    .map(|v| &v.value)
+                    .collect();
+                if !allowed.contains(&value) {
+                    self.unjustified.insert((slot, ballot));
+                    report.violation(
+                        "P6",
+                        &[n],
+                        format!(
+                            "{n} sends Accept({ballot}, {value}) for slot {slot}, but the highest-ballot value its promises reported is {} (ballot {top})",
+                            allowed[0]
+                        ),
+                    );
+                }
+            }
+            None => {
+                let hole = members
+                    .iter()
+                    .flat_map(|(_, votes)| votes.iter())
+                    .any(|v| v.slot > slot);
+                if self.mode == Mode::Multi && hole && *value != Value::Noop {
+                    report.violation(
+                        "P7",
+                        &[n],
+                        format!("slot {slot} is a hole below slots its promises reported, and {n} fills it with {value} instead of a no-op"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn on_executed(
+        &mut self,
+        n: NodeId,
+        slot: Slot,
+        value: &Value,
+        fresh: bool,
+        report: &mut Report<'_>,
+    ) {
+        let last = self.executed.entry(n).or_default();
+        if slot != last.next() {
+            report.violation(
+                "P7",
+                &[n],
+                format!("{n} executed slot {slot} right after slot {last}"),
+            );
+        }
+        *last = slot;
+        if !self.is_chosen(slot, value) {
+            report.violation(
+                "P3",
+                &[n],
+                format!("{n} executed {value} in slot {slot}, but the votes never chose it there"),
+            );
+        }
+        if let (
+            true,
+            Value::Command {
+                client, request, ..
+            },
+        ) = (fresh, value)
+        {
+            if !self.fresh.entry(n).or_default().insert((*client, *request)) {
+                report.violation(
+                    "P7",
+                    &[n, *client],
+                    format!("{n} executed {value} a second time, in slot {slot}"),
+                );
+            }
+        }
+    }
+
+    fn observe_paxos(
+        &mut self,
+        record: &StepRecord<PaxosNode>,
+        node: Option<&PaxosNode>,
+        report: &mut Report<'_>,
+    ) {
+        let Some(n) = record.node else { return };
+        let Some(node) = node else { return };
+        let server = match node {
+            PaxosNode::Client(_) => {
+                for obs in record.out.observations() {
+                    match obs {
+                        PaxosObs::Invoked { request, op } => {
+                            self.invoked.insert((n, *request, op.clone()));
+                            self.history.invoke(n, *request, op, record.step);
+                        }
+                        PaxosObs::Completed { request, result } => {
+                            if let Some(text) =
+                                self.history.complete(n, *request, result, record.step)
+                            {
+                                report.violation("P8", &[n], text);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                return;
+            }
+            PaxosNode::Server(s) => s,
+        };
+        // A first boot and a restart both rebuild the server from its stable
+        // storage, and its state machine from scratch.
+        let restarted = matches!(
+            record.event,
+            StepEvent::Start(_) | StepEvent::Input(Input::Restart(_))
+        );
+        if restarted {
+            self.executed.remove(&n);
+            self.fresh.remove(&n);
+        }
+        for obs in record.out.observations() {
+            match obs {
+                PaxosObs::Wants(v) => {
+                    self.wanted.insert(v.clone());
+                }
+                PaxosObs::Promised {
+                    to,
+                    ballot,
+                    from,
+                    votes,
+                } => {
+                    let p = self.promised.entry(n).or_insert(*ballot);
+                    *p = (*p).max(*ballot);
+                    self.promises
+                        .entry((*to, *ballot))
+                        .or_default()
+                        .insert(n, (*from, votes.clone()));
+                }
+                PaxosObs::Voted {
+                    slot,
+                    ballot,
+                    value,
+                } => self.on_voted(n, *slot, *ballot, value, report),
+                PaxosObs::Proposed {
+                    slot,
+                    ballot,
+                    value,
+                    quorum,
+                } => self.on_proposed(n, *slot, *ballot, value, quorum, report),
+                PaxosObs::Learned { slot, value } => {
+                    if !self.is_chosen(*slot, value) {
+                        report.violation(
+                            "P3",
+                            &[n],
+                            format!("{n} learned that {value} is chosen in slot {slot}, but no majority of acceptors voted for it in one ballot"),
+                        );
+                    }
+                }
+                PaxosObs::Executed { slot, value, fresh } => {
+                    self.on_executed(n, *slot, value, *fresh, report)
+                }
+                PaxosObs::Invoked { .. } | PaxosObs::Completed { .. } => {}
+            }
+        }
+        if let Some(&max) = self.promised.get(&n) {
+            if server.promised() < Some(max) {
+                let when = if restarted { " after a restart" } else { "" };
+                report.violation(
+                    "P5",
+                    &[n],
+                    format!(
+                        "{n}'s promised ballot went back from {max} to {}{when}",
+                        show_ballot(server.promised())
+                    ),
+                );
+                // Report each fall once: measure from where it fell to.
+                match server.promised() {
+                    Some(p) => self.promised.insert(n, p),
+                    None => self.promised.remove(&n),
+                };
+            }
+        }
+        if let Some(p) = server.promised() {
+            let max = self.promised.entry(n).or_insert(p);
+            *max = (*max).max(p);
+        }
+    }
+}
+
+impl<P: PaxosLike> Checker<P> for PaxosChecker {
+    fn rules(&self) -> &'static [Rule] {
+        RULES
+    }
+
+    fn observe(
+        &mut self,
+        record: &StepRecord<PaxosNode>,
+        world: &World<P>,
+        report: &mut Report<'_>,
+    ) {
+        let node = record.node.and_then(|n| world.node(n));
+        self.observe_paxos(record, node, report);
+    }
+}

@@ -1,0 +1,294 @@
+//! Paxos in scenario scripts (see [`crate::script`]).
+//!
+//! `setup` keys: `servers`, `mode=single|multi`, `proposers` (single-decree:
+//! how many servers propose their own value from the start), `clients`
+//! (Multi-Paxos), `timeout=300` (a proposer's wait per attempt, ms),
+//! `backoff=50`, `start=100` (single-decree: the window in which proposers
+//! start), `heartbeat=50`, `leader=150..300` (Multi-Paxos leader timeout),
+//! `catchup=600`, `retry=400`, `toggle=<name>`. Operations: `request n1
+//! propose v9` (a server), `request n4 put x 1`, `get x`, `append x a` (a
+//! client). Paxos's own command: `prepare n1` makes the server start a
+//! ballot now.
+
+use std::collections::BTreeMap;
+
+use sim::{Checkers, Health, Input, NodeId, World};
+
+use super::msg::{show_ballot, Slot};
+use super::node::{PaxosNode, PaxosOp, Proposer, Server};
+use super::{Mode, Paxos, PaxosChecker, PaxosLike, Toggle};
+use crate::kv::KvOp;
+use crate::script::{parse_duration, parse_node, Scripted};
+
+fn range(v: &str) -> Result<(sim::Duration, sim::Duration), String> {
+    let (lo, hi) = v.split_once("..").unwrap_or((v, v));
+    Ok((parse_duration(lo)?, parse_duration(hi)?))
+}
+
+const KEYS: &[&str] = &[
+    "servers",
+    "mode",
+    "proposers",
+    "clients",
+    "timeout",
+    "backoff",
+    "start",
+    "heartbeat",
+    "leader",
+    "catchup",
+    "retry",
+    "toggle",
+];
+
+impl Scripted for Paxos {
+    fn from_setup(args: &BTreeMap<String, String>) -> Result<Paxos, String> {
+        if let Some(k) = args.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(format!("unknown setup key \"{k}\""));
+        }
+        let num = |k: &str, default: usize| -> Result<usize, String> {
+            args.get(k).map_or(Ok(default), |v| {
+                v.parse().map_err(|_| format!("{k}={v} is not a number"))
+            })
+        };
+        let servers = num("servers", 3)?;
+        if !(1..=9).contains(&servers) {
+            return Err(format!(
+                "a script cluster has 1 to 9 servers, not {servers}"
+            ));
+        }
+        let mode = match args.get("mode") {
+            None => Mode::Single,
+            Some(m) => {
+                Mode::from_name(m).ok_or_else(|| format!("mode is single or multi, not \"{m}\""))?
+            }
+        };
+        let mut paxos = match mode {
+            Mode::Single => Paxos::single(servers, num("proposers", 1)?),
+            Mode::Multi => Paxos::multi(servers, num("clients", 1)?),
+        };
+        let s = &mut paxos.settings;
+        for (key, field) in [
+            ("timeout", &mut s.round_timeout),
+            ("backoff", &mut s.backoff),
+            ("start", &mut s.start_window),
+            ("heartbeat", &mut s.heartbeat_interval),
+            ("catchup", &mut s.catchup_interval),
+            ("retry", &mut s.client_retry),
+        ] {
+            if let Some(v) = args.get(key) {
+                *field = parse_duration(v)?;
+            }
+        }
+        if let Some(v) = args.get("leader") {
+            (s.leader_timeout_min, s.leader_timeout_max) = range(v)?;
+        }
+        if let Some(name) = args.get("toggle") {
+            let t = Toggle::from_name(name).ok_or_else(|| format!("unknown toggle \"{name}\""))?;
+            paxos = paxos.with_toggle(t);
+        }
+        Ok(paxos)
+    }
+
+    fn checkers(&self) -> Checkers<Paxos> {
+        Checkers::new(vec![Box::new(PaxosChecker::for_protocol(self))])
+    }
+
+    fn parse_op(&self, words: &[&str]) -> Result<PaxosOp, String> {
+        let op = match words {
+            ["propose", v] => return Ok(PaxosOp::Propose(v.to_string())),
+            ["put", key, value] => KvOp::Put {
+                key: key.to_string(),
+                value: value.to_string(),
+            },
+            ["get", key] => KvOp::Get {
+                key: key.to_string(),
+            },
+            ["append", key, value] => KvOp::Append {
+                key: key.to_string(),
+                value: value.to_string(),
+            },
+            _ => {
+                return Err(
+                    "an operation is `propose v`, `put k v`, `get k` or `append k v`".to_string(),
+                )
+            }
+        };
+        Ok(PaxosOp::Kv(op))
+    }
+
+    fn command(&self, name: &str, args: &[&str]) -> Option<Result<Input<PaxosOp>, String>> {
+        (name == "prepare").then(|| {
+            let node = parse_node(args.first().ok_or("`prepare` needs a server")?)?;
+            if !self.is_server(node) {
+                return Err(format!("{node} is not a server"));
+            }
+            Ok(Input::Request {
+                node,
+                op: PaxosOp::Prepare,
+            })
+        })
+    }
+
+    fn status(world: &World<Paxos>) -> Vec<String> {
+        world
+            .node_ids()
+            .map(|id| match world.node(id) {
+                None => format!("{id} crashed"),
+                Some(PaxosNode::Server(s)) => status_line(id, s),
+                Some(PaxosNode::Client(c)) => format!(
+                    "{id} client: {} outstanding, {} queued",
+                    usize::from(c.outstanding().is_some()),
+                    c.queued()
+                ),
+            })
+            .collect()
+    }
+
+    fn settled(world: &World<Paxos>) -> bool {
+        settled_among(world, &world.protocol().server_ids(), Settle::Quiescent).is_ok()
+    }
+}
+
+fn status_line(id: NodeId, s: &Server) -> String {
+    let proposer = match s.proposer() {
+        Proposer::Idle => String::new(),
+        Proposer::Preparing(p) => format!(" preparing {}", p.ballot),
+        Proposer::Proposing(p) => format!(" proposing {}", p.ballot),
+    };
+    let accepted: Vec<String> = s
+        .accepted()
+        .iter()
+        .map(|(slot, (b, v))| format!("{slot}:{v}@{b}"))
+        .collect();
+    let chosen: Vec<String> = s
+        .chosen()
+        .iter()
+        .map(|(slot, v)| format!("{slot}:{v}"))
+        .collect();
+    let mut line = format!(
+        "{id} {}{proposer} promised {} accepted [{}] learned [{}]",
+        s.role_name(),
+        show_ballot(s.promised()),
+        accepted.join(" "),
+        chosen.join(" ")
+    );
+    if s.executed() > Slot(0) || s.leader().is_some() {
+        let kv: Vec<String> = s
+            .kv()
+            .data()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        line.push_str(&format!(
+            " executed {} kv {{{}}}",
+            s.executed(),
+            kv.join(", ")
+        ));
+    }
+    line
+}
+
+/// What [`settled_among`] waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Settle {
+    /// Everything is quiet (for scripts' `stabilize`): single-decree, every
+    /// server of the group has learned the value; Multi-Paxos, one leader
+    /// with nothing pending, every server that hears it has executed what
+    /// it has, and no client waits.
+    Quiescent,
+    /// The sweep's liveness checks L1 and L2: single-decree, every server of
+    /// the group has learned the value; Multi-Paxos, one leader, and every
+    /// command a client saw answered is executed on every server of the
+    /// group (load may still be flowing).
+    Acknowledged,
+}
+
+/// Whether the up servers of `group` have converged, and if not, why, in a
+/// sentence that names the liveness check.
+pub fn settled_among<P: PaxosLike>(
+    world: &World<P>,
+    group: &[NodeId],
+    mode: Settle,
+) -> Result<(), String> {
+    let up_server = |n: NodeId| {
+        (world.conditions(n).health == Health::Up)
+            .then(|| world.node(n).and_then(PaxosNode::as_server))
+            .flatten()
+            .map(|s| (n, s))
+    };
+    let servers: Vec<_> = group.iter().filter_map(|&n| up_server(n)).collect();
+    if servers.is_empty() {
+        return Err("no server is up".to_string());
+    }
+    let paxos = world.protocol().paxos();
+    if paxos.mode() == Mode::Single {
+        for (id, s) in &servers {
+            if !s.chosen().contains_key(&Slot(1)) {
+                return Err(format!("L1: {id} has not learned a chosen value"));
+            }
+        }
+        return Ok(());
+    }
+    let max = servers.iter().filter_map(|(_, s)| s.promised()).max();
+    let leaders: Vec<_> = paxos
+        .server_ids()
+        .into_iter()
+        .filter_map(up_server)
+        .filter(|(_, s)| s.leading().is_some() && s.leading() >= max)
+        .collect();
+    let [(lid, leader)] = leaders.as_slice() else {
+        return Err(format!(
+            "L2: {} leaders hold the highest ballot {}",
+            leaders.len(),
+            show_ballot(max)
+        ));
+    };
+    match mode {
+        Settle::Quiescent => {
+            if let Proposer::Proposing(p) = leader.proposer() {
+                if !p.pending.is_empty() {
+                    return Err(format!("L2: {lid} has {} slot(s) pending", p.pending.len()));
+                }
+            }
+            let net = world.network();
+            for (id, s) in &servers {
+                if net.is_cut(*lid, *id) || net.is_cut(*id, *lid) {
+                    continue;
+                }
+                if s.executed() != leader.executed() {
+                    return Err(format!(
+                        "L2: {id} has executed {} of {} slots",
+                        s.executed(),
+                        leader.executed()
+                    ));
+                }
+            }
+            for c in paxos.client_ids() {
+                if let Some(PaxosNode::Client(c)) = world.node(c) {
+                    if c.outstanding().is_some() || c.queued() > 0 {
+                        return Err("L2: a client still waits for an answer".to_string());
+                    }
+                }
+            }
+            Ok(())
+        }
+        Settle::Acknowledged => {
+            for c in paxos.client_ids() {
+                let Some(PaxosNode::Client(client)) = world.node(c) else {
+                    continue;
+                };
+                let Some(done) = client.last_completed() else {
+                    continue;
+                };
+                for (id, s) in &servers {
+                    if s.kv().last_request(c).is_none_or(|r| r < done) {
+                        return Err(format!(
+                            "L2: {id} has not executed {c}{done}, which was answered"
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
