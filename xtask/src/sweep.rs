@@ -158,12 +158,77 @@ const CATCHES: &[Catch] = &[
         seeds: "200",
         kind: "liveness failure",
     },
+    Catch {
+        protocol: "paxos",
+        toggle: "ignore-promised-values",
+        nodes: "3",
+        start: "0",
+        seeds: "20",
+        kind: "safety violation",
+    },
+    Catch {
+        protocol: "paxos",
+        toggle: "adopt-any-accepted-value",
+        nodes: "3",
+        start: "0",
+        seeds: "50",
+        kind: "safety violation",
+    },
+    Catch {
+        protocol: "paxos",
+        toggle: "volatile-acceptor",
+        nodes: "3",
+        start: "0",
+        seeds: "20",
+        kind: "safety violation",
+    },
+    Catch {
+        protocol: "paxos",
+        toggle: "no-ballot-tiebreak",
+        nodes: "3",
+        start: "0",
+        seeds: "20",
+        kind: "safety violation",
+    },
+    Catch {
+        protocol: "paxos",
+        toggle: "small-quorum",
+        nodes: "3",
+        start: "0",
+        seeds: "20",
+        kind: "safety violation",
+    },
+    Catch {
+        protocol: "paxos",
+        toggle: "no-backoff",
+        nodes: "3",
+        start: "0",
+        seeds: "100",
+        kind: "liveness failure",
+    },
+    Catch {
+        protocol: "multipaxos",
+        toggle: "adopt-any-accepted-value",
+        nodes: "3",
+        start: "0",
+        seeds: "100",
+        kind: "safety violation",
+    },
+    Catch {
+        protocol: "multipaxos",
+        toggle: "volatile-acceptor",
+        nodes: "5",
+        start: "0",
+        seeds: "50",
+        kind: "safety violation",
+    },
 ];
 
 /// The sweep checks of `cargo xtask test`, as (passed, failed): the
-/// correct broadcast passes 200 seeds at 3 and at 5 nodes, and correct Raft
+/// correct broadcast passes 200 seeds at 3 and at 5 nodes, correct Raft
 /// 500 seeds at 3 and at 5 servers and 200 at 7 (about 10 s in all on two
-/// cores); each toggle in [`CATCHES`] is caught
+/// cores), single-decree Paxos 500 at 3 and 5 and 200 at 7, and
+/// Multi-Paxos 200 at 3 and 5 (a few seconds more); each toggle in [`CATCHES`] is caught
 /// (the check FAILS if no seed of its range catches it); and the first
 /// caught seed of broadcast's toggle and of Raft's `commit-previous-term`,
 /// rerun alone by its printed command, fails the same way and prints the
@@ -184,6 +249,11 @@ pub fn test_checks() -> Result<(u64, u64)> {
         ("raft", "3", "500"),
         ("raft", "5", "500"),
         ("raft", "7", "200"),
+        ("paxos", "3", "500"),
+        ("paxos", "5", "500"),
+        ("paxos", "7", "200"),
+        ("multipaxos", "3", "200"),
+        ("multipaxos", "5", "200"),
     ] {
         let (ok, _) = sweep(&["--protocol", protocol, "--seeds", seeds, "--nodes", nodes])?;
         count(

@@ -191,7 +191,8 @@ pub enum PaxosMsg {
         /// Chosen values by slot.
         values: Vec<(Slot, Value)>,
     },
-    /// "What has been chosen from `from` on?", from a learner that missed it.
+    /// "What has been chosen from `from` on?", from a learner that missed
+    /// it; also a Multi-Paxos follower's answer to a heartbeat.
     CatchUp {
         /// The first slot the asker has not learned.
         from: Slot,

@@ -31,6 +31,10 @@ pub enum PaxosTimer {
     CatchUp,
     /// A client that waited this long for an answer tries another server.
     ClientRetry,
+    /// Multi-Paxos: a leader that has not heard from a majority for a
+    /// leader timeout steps down (as Raft's CheckQuorum), so that a leader
+    /// that cannot hear does not keep its followers waiting.
+    CheckQuorum,
 }
 
 impl Encode for PaxosTimer {
@@ -183,6 +187,8 @@ pub struct Preparing {
     pub from: Slot,
     /// The promises so far, with the votes they reported.
     pub promises: BTreeMap<NodeId, Vec<Vote>>,
+    /// Multi-Paxos: whether its own acceptor has been asked yet.
+    pub asked_self: bool,
 }
 
 /// Phase 2: the ballot won phase 1. In Multi-Paxos this server is the
@@ -197,6 +203,8 @@ pub struct Proposing {
     pub next: Slot,
     /// Proposed and not yet learned as chosen.
     pub pending: BTreeMap<Slot, Value>,
+    /// Multi-Paxos: the servers heard from since the last quorum check.
+    pub heard: BTreeSet<NodeId>,
 }
 
 /// What a server's proposer is doing.
@@ -532,6 +540,7 @@ impl Server {
             ballot,
             from,
             promises: BTreeMap::new(),
+            asked_self: false,
         });
         out.milestone(
             "ballot-started",
@@ -553,7 +562,21 @@ impl Server {
                 self.reset_leader_timeout(out);
             }
         }
-        self.broadcast(PaxosMsg::Prepare { ballot, from }, out);
+        match self.settings.mode {
+            Mode::Single => self.broadcast(PaxosMsg::Prepare { ballot, from }, out),
+            Mode::Multi => {
+                // A Multi-Paxos candidate asks its own acceptor last, once
+                // the others' promises would make a quorum with it. A
+                // candidate that cannot win (its peers still follow a
+                // leader) so leaves its own promise, and the leader, alone.
+                for to in self.servers.clone() {
+                    if to != self.id {
+                        out.send(to, PaxosMsg::Prepare { ballot, from });
+                    }
+                }
+                self.maybe_prepare_self(out);
+            }
+        }
     }
 
     /// An attempt failed (refused): try again, at once without backoff, or
@@ -613,6 +636,11 @@ impl Server {
     }
 
     fn on_message(&mut self, from: NodeId, msg: &PaxosMsg, out: &mut Out<PaxosNode>) {
+        if let Proposer::Proposing(p) = &mut self.proposer {
+            if from != self.id && self.servers.contains(&from) {
+                p.heard.insert(from);
+            }
+        }
         match msg {
             PaxosMsg::Prepare { ballot, from: slot } => self.on_prepare(from, *ballot, *slot, out),
             PaxosMsg::Promise {
@@ -739,7 +767,24 @@ impl Server {
         p.promises.insert(from, votes.to_vec());
         if p.promises.len() >= quorum {
             self.start_phase_two(out);
+        } else {
+            self.maybe_prepare_self(out);
         }
+    }
+
+    /// Multi-Paxos: sends phase 1a to its own acceptor once the promises of
+    /// the others and its own would make a quorum.
+    fn maybe_prepare_self(&mut self, out: &mut Out<PaxosNode>) {
+        let quorum = self.settings.quorum();
+        let Proposer::Preparing(p) = &mut self.proposer else {
+            return;
+        };
+        if self.settings.mode != Mode::Multi || p.asked_self || p.promises.len() + 1 < quorum {
+            return;
+        }
+        p.asked_self = true;
+        let (ballot, from) = (p.ballot, p.from);
+        self.send(self.id, PaxosMsg::Prepare { ballot, from }, out);
     }
 
     /// Which reported vote to re-propose: the highest-ballot one (the rule),
@@ -809,6 +854,7 @@ impl Server {
             quorum,
             next,
             pending: BTreeMap::new(),
+            heard: BTreeSet::new(),
         });
         if self.settings.mode == Mode::Multi {
             self.leader = Some(self.id);
@@ -823,6 +869,8 @@ impl Server {
                 ),
             );
             out.cancel_timer(PaxosTimer::LeaderTimeout);
+            let c = self.settings.leader_timeout_max;
+            out.set_timer(PaxosTimer::CheckQuorum, c, c);
             let h = self.settings.heartbeat_interval;
             out.set_timer(PaxosTimer::Heartbeat, h, h);
             self.send_heartbeat(out);
@@ -1073,11 +1121,12 @@ impl Server {
         chosen_upto: Slot,
         out: &mut Out<PaxosNode>,
     ) {
-        // Whatever the ballots, what was chosen is chosen: catch up.
+        // Whatever the ballots, what was chosen is chosen. The answer says
+        // where this server's log has its first gap (which also tells the
+        // leader it is heard); the leader sends what it has from there.
+        let _ = chosen_upto;
         let first = self.first_unlearned();
-        if first <= chosen_upto {
-            self.send(from, PaxosMsg::CatchUp { from: first }, out);
-        }
+        self.send(from, PaxosMsg::CatchUp { from: first }, out);
         let Some(p) = self.promised.filter(|&p| ballot < p) else {
             self.follow(from, out);
             self.preempted(ballot, out);
@@ -1243,6 +1292,29 @@ impl Server {
         self.leader = None;
         self.leader_fresh = false;
         self.start_ballot(out);
+    }
+
+    fn on_check_quorum(&mut self, out: &mut Out<PaxosNode>) {
+        let quorum = self.settings.quorum();
+        let Proposer::Proposing(p) = &mut self.proposer else {
+            return;
+        };
+        if p.heard.len() + 1 >= quorum {
+            p.heard.clear();
+            let c = self.settings.leader_timeout_max;
+            out.set_timer(PaxosTimer::CheckQuorum, c, c);
+            return;
+        }
+        out.note(format!(
+            "{} heard from {} other server(s) in a leader timeout, fewer than a quorum needs; it steps down",
+            self.id,
+            p.heard.len()
+        ));
+        self.proposer = Proposer::Idle;
+        self.leader = None;
+        self.leader_fresh = false;
+        out.cancel_timer(PaxosTimer::Heartbeat);
+        self.reset_leader_timeout(out);
     }
 
     fn on_catch_up_timer(&mut self, out: &mut Out<PaxosNode>) {
@@ -1507,6 +1579,7 @@ impl Node for PaxosNode {
                     PaxosTimer::LeaderTimeout => s.on_leader_timeout(out),
                     PaxosTimer::Heartbeat => s.on_heartbeat_timer(out),
                     PaxosTimer::CatchUp => s.on_catch_up_timer(out),
+                    PaxosTimer::CheckQuorum => s.on_check_quorum(out),
                     PaxosTimer::ClientRetry => {}
                 }
                 s.finish(out);
