@@ -576,16 +576,31 @@ impl<P: Interactive> AnySim for Run<P> {
     }
 
     fn seek_time(&mut self, t: Time) {
-        if t >= self.now() {
-            self.run_until(t, u64::MAX);
-        } else {
+        let horizon = self.sim.horizon();
+        if t <= horizon.1 {
+            // A moment this timeline has reached: from the nearest
+            // checkpoint, never by running on from here, so that seeking
+            // anywhere costs at most about one checkpoint interval.
             self.sim.seek_time(t);
             self.trim_recent();
+        } else {
+            // Past the horizon: jump to it, then run on, recording the new
+            // steps for the timeline.
+            if self.steps() < horizon.0 {
+                self.sim.seek_step(horizon.0);
+                self.trim_recent();
+            }
+            self.run_until(t, u64::MAX);
         }
     }
 
     fn seek_step(&mut self, step: u64) {
-        if step >= self.steps() {
+        let horizon = self.sim.horizon().0;
+        if step > horizon && self.steps() < horizon {
+            self.sim.seek_step(horizon);
+            self.trim_recent();
+        }
+        if step > horizon {
             let need = step - self.steps();
             for _ in 0..need {
                 if self.step().is_none() {

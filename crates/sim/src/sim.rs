@@ -194,14 +194,15 @@ impl<P: Protocol> Sim<P> {
     /// clock at `t`.
     pub fn seek_time(&mut self, t: Time) {
         // The latest checkpoint at or before `t`. Restore it when going back,
-        // or when it is far enough ahead that replaying from it beats
-        // running on from here.
+        // or when it lies ahead of the current step: replaying from it is
+        // then shorter than running on from here, so any seek replays at
+        // most one checkpoint interval.
         let i = self
             .checkpoints
             .partition_point(|c| c.world.now() <= t)
             .max(1)
             - 1;
-        let ahead = self.checkpoints[i].world.steps() > self.world.steps() + self.checkpoint_every;
+        let ahead = self.checkpoints[i].world.steps() > self.world.steps();
         if t < self.world.now() || ahead {
             self.restore(i);
         }

@@ -13,17 +13,23 @@
 //! memory of a 10^6-event run with its checkpoints, measured as the growth of
 //! the process's peak resident set (VmHWM in /proc/self/status) over its
 //! baseline, in a separate process so that nothing else has touched its heap.
+//! Last, the app's own path: a 10-minute Raft run (5 and 9 servers, the
+//! app's default setup) through `sim::Run`, with seeks to random moments and
+//! a step back after each, p95 and max (the browser bench times the same in
+//! the app, as wasm, with rendering).
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use lab::workload::{bench_sim, run_engine};
-use sim::Time;
+use protocols::raft::Raft;
+use sim::{AnySim, Run, Time, WorldConfig};
 
 const ENGINE_STEPS: u64 = 3_000_000;
 const WASM_STEPS: u64 = 1_000_000;
 const SEEKS: usize = 40;
+const RAFT_SEEKS: usize = 200;
 
 struct Metric {
     name: String,
@@ -136,6 +142,40 @@ fn seeks(events: u64) -> (f64, f64) {
     }
     times.sort_by(f64::total_cmp);
     (times[times.len() - 1], times[times.len() / 2])
+}
+
+/// A 10-minute Raft run of `servers` servers (the app's default setup),
+/// then `RAFT_SEEKS` seeks to random moments, each followed by a step back:
+/// (steps in the run, seek p95, seek max, step back p95, step back max), in
+/// milliseconds.
+fn raft_seeks(servers: usize) -> (u64, f64, f64, f64, f64) {
+    let mut run = Run::new(Raft::new(servers, 2), WorldConfig::with_seed(1));
+    run.seek_time(Time(600_000_000));
+    let end = run.now().0;
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let (mut seek, mut back) = (Vec::new(), Vec::new());
+    for _ in 0..RAFT_SEEKS {
+        let t = Time(next() % end);
+        let start = Instant::now();
+        run.seek_time(t);
+        seek.push(start.elapsed().as_secs_f64() * 1_000.0);
+        let start = Instant::now();
+        run.step_back();
+        back.push(start.elapsed().as_secs_f64() * 1_000.0);
+    }
+    let p95 = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[v.len() * 95 / 100], v[v.len() - 1])
+    };
+    let (sp, sm) = p95(&mut seek);
+    let (bp, bm) = p95(&mut back);
+    (run.horizon().0, sp, sm, bp, bm)
 }
 
 fn vm_hwm_kib() -> Option<u64> {
@@ -275,6 +315,21 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e}");
             ok = false;
+        }
+    }
+    for servers in [5, 9] {
+        let (steps, sp, sm, bp, bm) = raft_seeks(servers);
+        if !json {
+            println!("raft, {servers} servers, 10 minutes of virtual time ({steps} steps), {RAFT_SEEKS} random seeks, each followed by a step back, natively:");
+        }
+        for (name, value) in [
+            ("seek_p95", sp),
+            ("seek_max", sm),
+            ("step_back_p95", bp),
+            ("step_back_max", bm),
+        ] {
+            let m = metric(&format!("raft{servers}_10min_{name}_ms"), value, "ms");
+            print(&with_target(m, "<= 16.7 ms", value <= 16.7), json);
         }
     }
     if ok {
