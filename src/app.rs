@@ -26,7 +26,7 @@ use crate::components::share::ShareDialog;
 use crate::components::stage::{MenuTarget, Stage};
 use crate::components::timeline::TimelineBar;
 use crate::lab::{Action, Lab, LabHandle, Notice, Tone};
-use crate::live::{Moment, Ticker, TickerHandle};
+use crate::live::{Cause, Moment, Ticker, TickerHandle};
 
 /// How many event-log lines the panel shows.
 const LOG_LINES: usize = 200;
@@ -74,8 +74,9 @@ pub fn app() -> Html {
     let tab = use_state(|| Tab::Inspector);
     let reduced_motion = use_state(|| media_matches("(prefers-reduced-motion: reduce)"));
 
-    // What moves with time alone goes to the few components that draw it
-    // (live.rs); the animation loop publishes it, and so does every render.
+    // What moves with time alone goes to the painters of the few components
+    // that draw it (live.rs); the animation loop publishes it, and so does
+    // every render.
     let ticker = {
         let run = lab.run.clone();
         use_memo((), move |_| {
@@ -85,7 +86,9 @@ pub fn app() -> Html {
             ))))
         })
     };
-    ticker.0.publish(address(&lab.run), &**lab.run.borrow());
+    ticker
+        .0
+        .publish(address(&lab.run), &**lab.run.borrow(), Cause::Render);
 
     use_animation_loop(&lab, &ticker);
     use_auto_pause_when_hidden(&lab);
@@ -410,7 +413,8 @@ fn address(run: &Rc<RefCell<Box<dyn sim::AnySim>>>) -> usize {
 /// Runs `requestAnimationFrame` while playing, and nothing at all while
 /// paused: a paused tab costs no CPU. A frame that takes a step re-renders
 /// the page (the reducer returns a new state); a frame that only moves the
-/// clock publishes the new moment, and only what draws time redraws.
+/// clock publishes the new moment, and only the painters of what draws time
+/// run: no component renders.
 #[hook]
 fn use_animation_loop(lab: &LabHandle, ticker: &TickerHandle) {
     let dispatcher = lab.dispatcher();
@@ -430,7 +434,9 @@ fn use_animation_loop(lab: &LabHandle, ticker: &TickerHandle) {
             *frame.borrow_mut() = Some(request_animation_frame(move |timestamp| {
                 if let Some(last) = last {
                     dispatcher.dispatch(Action::Frame(timestamp - last));
-                    ticker.0.publish(address(&run), &**run.borrow());
+                    ticker
+                        .0
+                        .publish(address(&run), &**run.borrow(), Cause::Frame(timestamp));
                 }
                 schedule(again, dispatcher, run, ticker, Some(timestamp));
             }));

@@ -1,16 +1,31 @@
-//! What moves with time alone, delivered without re-rendering the page.
+//! What moves with time alone, painted without re-rendering anything.
 //!
 //! While a run plays, most animation frames take no step: only the clock
 //! moves. The reducer then returns the same state (nothing re-renders), and
-//! the animation loop publishes a new [`Moment`] to the [`Ticker`]; only the
-//! few components that draw time (the messages and countdown rings, the
-//! timeline cursor, the clock) subscribe with [`use_moment`] and redraw.
+//! the animation loop publishes a new [`Moment`] to the [`Ticker`]. The few
+//! components that draw time (the messages and countdown rings, the
+//! timeline cursor, the clock) register a *painter* with [`use_painter`]: a
+//! closure that writes the handful of attributes that moved straight into
+//! the elements they rendered, with no virtual DOM and no diff. Those
+//! components re-render only when what they draw changes shape (a step
+//! adds or removes messages, the timeline's scale grows), and paint again
+//! right after each render.
+//!
+//! Text is the one thing that costs a layout when it changes, so while
+//! playing, painters rewrite text (the clock's digits, the slider's value
+//! for screen readers) at most every [`TEXT_EVERY_MS`] of wall time; every
+//! render and every pause paints it exact.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use sim::{AnySim, MessageView, Time};
 use yew::prelude::*;
+
+/// The least wall time between two rewrites of text while playing: digits
+/// changing faster than this cannot be read anyway, and each rewrite costs
+/// the page a layout.
+pub const TEXT_EVERY_MS: f64 = 100.0;
 
 /// The part of the run that changes with time alone, as plain data.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,15 +59,42 @@ impl Moment {
 
     /// Whether `run` is still at this moment (cheap: no messages read).
     pub fn is_of(&self, address: usize, run: &dyn AnySim) -> bool {
-        self.key == (address, run.steps()) && self.now == run.now()
+        self.key == (address, run.steps())
+            && self.now == run.now()
+            && self.horizon == run.horizon().1
     }
 }
 
-/// Hands the latest [`Moment`] to the components that draw it.
+/// Why a moment is published.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Cause {
+    /// An animation frame moved the clock while playing; its timestamp, in
+    /// milliseconds of wall time.
+    Frame(f64),
+    /// The page rendered: something changed, so everything is painted
+    /// exact, text included.
+    Render,
+}
+
+/// What a painter is asked to draw.
+pub struct Paint<'a> {
+    /// The moment to draw.
+    pub moment: &'a Moment,
+    /// Whether text should be rewritten too (see [`TEXT_EVERY_MS`]).
+    pub text: bool,
+}
+
+type Painter = Rc<dyn Fn(&Paint<'_>)>;
+
+/// Hands the latest [`Moment`] to the painters that draw it.
 pub struct Ticker {
     moment: RefCell<Moment>,
-    subscribers: RefCell<Vec<(u64, Callback<()>)>>,
+    painters: RefCell<Vec<(u64, Painter)>>,
     next_id: Cell<u64>,
+    /// Wall time (ms) of the last paint that rewrote text.
+    text_at: Cell<f64>,
+    /// Whether text was left behind by a frame that skipped it.
+    text_stale: Cell<bool>,
 }
 
 /// Shared through a context; it never changes, so the context never
@@ -70,8 +112,10 @@ impl Ticker {
     pub fn new(moment: Moment) -> Ticker {
         Ticker {
             moment: RefCell::new(moment),
-            subscribers: RefCell::new(Vec::new()),
+            painters: RefCell::new(Vec::new()),
             next_id: Cell::new(0),
+            text_at: Cell::new(f64::NEG_INFINITY),
+            text_stale: Cell::new(false),
         }
     }
 
@@ -80,64 +124,108 @@ impl Ticker {
         self.moment.borrow().clone()
     }
 
-    /// Publishes the moment of `run` if it moved, and redraws the
-    /// subscribers.
-    pub fn publish(&self, address: usize, run: &dyn AnySim) {
-        let next = {
-            let current = self.moment.borrow();
-            if current.is_of(address, run) {
-                return;
-            }
-            if current.key == (address, run.steps()) {
-                // Only the clock moved: the same messages, shared, so what
-                // is drawn from them is reused.
-                Moment {
-                    now: run.now(),
-                    horizon: run.horizon().1,
-                    ..current.clone()
-                }
-            } else {
-                Moment::of(address, run)
-            }
+    /// Publishes the moment of `run` if it moved (or if a frame left text
+    /// behind and this is a render), and runs the painters.
+    pub fn publish(&self, address: usize, run: &dyn AnySim, cause: Cause) {
+        let moved = !self.moment.borrow().is_of(address, run);
+        let frame = match cause {
+            Cause::Frame(wall) => Some(wall),
+            Cause::Render => None,
         };
-        *self.moment.borrow_mut() = next;
-        let subscribers: Vec<Callback<()>> = self
-            .subscribers
+        if !moved && (frame.is_some() || !self.text_stale.get()) {
+            return;
+        }
+        if moved {
+            let next = {
+                let current = self.moment.borrow();
+                if current.key == (address, run.steps()) {
+                    // Only the clock moved: the same messages, shared, so
+                    // what is drawn from them is reused.
+                    Moment {
+                        now: run.now(),
+                        horizon: run.horizon().1,
+                        ..current.clone()
+                    }
+                } else {
+                    Moment::of(address, run)
+                }
+            };
+            *self.moment.borrow_mut() = next;
+        }
+        let text = match frame {
+            None => true,
+            Some(wall) if wall - self.text_at.get() >= TEXT_EVERY_MS => {
+                self.text_at.set(wall);
+                true
+            }
+            Some(_) => false,
+        };
+        self.text_stale.set(!text);
+        let painters: Vec<Painter> = self
+            .painters
             .borrow()
             .iter()
-            .map(|(_, c)| c.clone())
+            .map(|(_, p)| p.clone())
             .collect();
-        for redraw in subscribers {
-            redraw.emit(());
+        let moment = self.moment.borrow().clone();
+        let paint = Paint {
+            moment: &moment,
+            text,
+        };
+        for p in painters {
+            p(&paint);
         }
     }
 
-    fn subscribe(&self, redraw: Callback<()>) -> u64 {
+    fn register(&self, painter: Painter) -> u64 {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
-        self.subscribers.borrow_mut().push((id, redraw));
+        self.painters.borrow_mut().push((id, painter));
         id
     }
 
-    fn unsubscribe(&self, id: u64) {
-        self.subscribers.borrow_mut().retain(|(i, _)| *i != id);
+    fn unregister(&self, id: u64) {
+        self.painters.borrow_mut().retain(|(i, _)| *i != id);
     }
 }
 
-/// The latest moment; the component redraws whenever a new one is
-/// published.
+/// The ticker the App provides.
 #[hook]
-pub fn use_moment() -> Moment {
-    let ticker = use_context::<TickerHandle>().expect("the App provides a Ticker");
-    let redraw = use_force_update();
+pub fn use_ticker() -> TickerHandle {
+    use_context::<TickerHandle>().expect("the App provides a Ticker")
+}
+
+/// Registers `paint` with the ticker for the component's lifetime, and
+/// runs it after every render of the component (exact, text included), so
+/// what the render left unpainted is drawn before the browser paints.
+/// `paint` sees the component's state through whatever it captured (a
+/// `use_mut_ref` that the render updates).
+#[hook]
+pub fn use_painter<F>(paint: F)
+where
+    F: Fn(&Paint<'_>) + 'static,
+{
+    let ticker = use_ticker();
+    let painter: Rc<dyn Fn(&Paint<'_>)> = {
+        let holder = use_mut_ref(|| None::<Painter>);
+        if holder.borrow().is_none() {
+            *holder.borrow_mut() = Some(Rc::new(paint));
+        }
+        let painter = holder.borrow().clone().expect("just set");
+        painter
+    };
     {
-        let ticker = ticker.clone();
+        let (ticker, painter) = (ticker.clone(), painter.clone());
         use_effect_with((), move |_| {
-            let id = ticker
-                .0
-                .subscribe(Callback::from(move |()| redraw.force_update()));
-            move || ticker.0.unsubscribe(id)
+            let id = ticker.0.register(painter);
+            move || ticker.0.unregister(id)
         });
     }
-    ticker.0.moment()
+    use_effect(move || {
+        let moment = ticker.0.moment();
+        painter(&Paint {
+            moment: &moment,
+            text: true,
+        });
+    });
 }

@@ -4,7 +4,9 @@ use yew::prelude::*;
 
 use super::icons::{icon, Icon};
 use crate::lab::{SPEED_MAX, SPEED_MIN};
-use crate::live::use_moment;
+use sim::Time;
+
+use crate::live::{use_painter, Paint};
 
 #[derive(Properties, PartialEq)]
 pub struct ControlsProps {
@@ -106,15 +108,35 @@ pub fn controls_bar(props: &ControlsProps) -> Html {
     }
 }
 
-/// The virtual time and the step count: redrawn on each published moment
-/// (see `live.rs`), without the rest of the bar.
+/// The virtual time and the step count, painted on each published moment
+/// (see `live.rs`) without rendering anything; while playing, the digits
+/// change at most every `live::TEXT_EVERY_MS`.
 #[function_component(Clock)]
 fn clock() -> Html {
-    let moment = use_moment();
+    let (time, step) = (use_node_ref(), use_node_ref());
+    {
+        let (time, step) = (time.clone(), step.clone());
+        let last = use_mut_ref(|| (None::<Time>, None::<u64>));
+        use_painter(move |paint: &Paint<'_>| {
+            if !paint.text {
+                return;
+            }
+            let m = paint.moment;
+            let mut last = last.borrow_mut();
+            if let (true, Some(el)) = (last.0 != Some(m.now), time.cast::<web_sys::Element>()) {
+                el.set_text_content(Some(&m.now.to_string()));
+                last.0 = Some(m.now);
+            }
+            if let (true, Some(el)) = (last.1 != Some(m.steps), step.cast::<web_sys::Element>()) {
+                el.set_text_content(Some(&format!("event {}", m.steps)));
+                last.1 = Some(m.steps);
+            }
+        });
+    }
     html! {
         <span class="clock" role="status" aria-live="off" title="Virtual time and the number of events so far">
-            <span class="clock-time">{moment.now.to_string()}</span>
-            <span class="clock-step">{format!("event {}", moment.steps)}</span>
+            <span class="clock-time" ref={time}></span>
+            <span class="clock-step" ref={step}></span>
         </span>
     }
 }

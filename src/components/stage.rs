@@ -13,7 +13,7 @@ use yew::prelude::*;
 
 use clusterscope::layout::{self, Place, HEIGHT, WIDTH};
 
-use crate::live::use_moment;
+use crate::live::{use_painter, use_ticker, Paint};
 use crate::views::Cell;
 
 /// Where a menu was asked for: the node or link, and the pointer position
@@ -93,33 +93,158 @@ struct LiveProps {
 }
 
 /// Everything that moves with time alone: the countdown rings and the
-/// messages. It redraws on each published moment (see `live.rs`), without
-/// the rest of the page, on its own composited layer (see .stage-live in
-/// the stylesheet), so a frame repaints the messages and rings, not the
-/// whole cluster.
+/// messages, on their own composited layer (see .stage-live in the
+/// stylesheet). The layer renders when the set of messages or the nodes
+/// change (a step); between steps its painter (see `live.rs`) only writes
+/// the transform of each message that moved by half a unit and the dash of
+/// each ring whose share changed, straight into the elements.
 #[function_component(LiveLayer)]
 fn live_layer(props: &LiveProps) -> Html {
-    let moment = use_moment();
-    let now = moment.now;
-    html! {
+    let ticker = use_ticker();
+    let redraw = use_force_update();
+    let moment = ticker.0.moment();
+    let flights = {
+        let (colours, on_drop) = (props.colours, props.on_drop.clone());
+        use_memo(
+            Same(moment.messages.clone(), props.places.clone()),
+            move |Same(messages, places)| {
+                messages
+                    .iter()
+                    .map(|m| flight(m, colours, places, &on_drop))
+                    .collect::<Vec<_>>()
+            },
+        )
+    };
+    let rings: Vec<Ring> = props
+        .nodes
+        .iter()
+        .filter_map(|info| {
+            let (set, fires) = info.countdown?;
+            Some(Ring {
+                id: info.id.index(),
+                place: props.places[info.id.index()],
+                set,
+                fires,
+                node: NodeRef::default(),
+                last: std::cell::Cell::new(-1),
+            })
+        })
+        .collect();
+    let html = html! {
         <svg class="stage-live" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="group" aria-label="Messages in flight">
             <g class="countdowns" aria-hidden="true">
-                { for props.nodes.iter().filter_map(|info| {
-                    let (set, fires) = info.countdown?;
-                    let place = props.places[info.id.index()];
-                    let left = 1.0 - layout::progress(set, fires, now);
-                    Some(html! { <Countdown key={info.id.index()} place={place} left={(left * 200.0).round() / 200.0} /> })
+                { for rings.iter().map(|ring| {
+                    let p = ring.place;
+                    let r = p.r + 3.5;
+                    html! {
+                        <circle key={ring.id} ref={ring.node.clone()} class="countdown" cx={fmt(p.x)} cy={fmt(p.y)} r={fmt(r)}
+                            transform={format!("rotate(-90 {} {})", fmt(p.x), fmt(p.y))} />
+                    }
                 }) }
             </g>
-            <MessagesLayer
-                messages={moment.messages.clone()}
-                colours={props.colours}
-                places={props.places.clone()}
-                now={now}
-                reduced_motion={props.reduced_motion}
-                on_drop={props.on_drop.clone()}
-            />
+            <g class="messages">
+                { for flights.iter().map(|f| html! {
+                    <g key={f.id.0.to_string()} ref={f.node.clone()} class={f.class.clone()} data-kind={f.kind} onclick={f.onclick.clone()}>
+                        <title>{f.tip.clone()}</title>
+                        <rect x="-8" y="-5.5" width="16" height="11" rx="2" />
+                        <path d="M-8,-5.5 L0,1 L8,-5.5" />
+                        if f.duplicate { <text class="dup-mark" x="9" y="-5">{"2"}</text> }
+                    </g>
+                }) }
+            </g>
         </svg>
+    };
+    // What the painter draws: this render's flights and rings.
+    let drawn = use_mut_ref(Drawn::default);
+    {
+        let mut d = drawn.borrow_mut();
+        d.messages = moment.messages.clone();
+        d.flights = flights.clone();
+        d.rings = rings;
+        d.reduced_motion = props.reduced_motion;
+    }
+    use_painter(move |paint: &Paint<'_>| {
+        let d = drawn.borrow();
+        if !Rc::ptr_eq(&d.messages, &paint.moment.messages) {
+            // A step changed the messages: render them first (the render
+            // paints them again).
+            redraw.force_update();
+            return;
+        }
+        d.paint(paint.moment.now);
+    });
+    html
+}
+
+/// A countdown ring: the ring around a node that shows how much of its
+/// timer is left.
+struct Ring {
+    id: usize,
+    place: Place,
+    set: Time,
+    fires: Time,
+    node: NodeRef,
+    /// The share left last written, in two-hundredths (-1: none yet).
+    last: std::cell::Cell<i32>,
+}
+
+/// What the live layer's last render drew, for its painter.
+#[derive(Default)]
+struct Drawn {
+    messages: Rc<Vec<MessageView>>,
+    flights: Rc<Vec<Flight>>,
+    rings: Vec<Ring>,
+    reduced_motion: bool,
+}
+
+impl Drawn {
+    /// Moves every message and ring to `now`, writing only what changed.
+    fn paint(&self, now: Time) {
+        for f in self.flights.iter() {
+            let mut t = layout::progress(f.sent, f.arrives, now);
+            if self.reduced_motion {
+                // Jump in quarters rather than glide.
+                t = (t * 4.0).floor() / 4.0;
+            }
+            let (x, y) = layout::message_point(f.from, f.to, t);
+            // A lost message falls away over the last part of its path.
+            let fall = if f.lost && t > 0.5 {
+                (t - 0.5) * 60.0
+            } else {
+                0.0
+            };
+            // In half units (under half a pixel on a laptop screen): a slow
+            // message is written again only when it moved that far.
+            let at = ((x * 2.0).round() as i32, ((y + fall) * 2.0).round() as i32);
+            if f.at.get() != Some(at) {
+                if let Some(el) = f.node.cast::<web_sys::Element>() {
+                    let _ = el.set_attribute(
+                        "transform",
+                        &format!("translate({} {})", halves(at.0), halves(at.1)),
+                    );
+                    f.at.set(Some(at));
+                }
+            }
+        }
+        for ring in &self.rings {
+            // Rounded so that a ring is rewritten at most 200 times per
+            // timeout.
+            let left = ((1.0 - layout::progress(ring.set, ring.fires, now)) * 200.0).round() as i32;
+            if ring.last.get() != left {
+                if let Some(el) = ring.node.cast::<web_sys::Element>() {
+                    let circumference = std::f64::consts::TAU * (ring.place.r + 3.5);
+                    let _ = el.set_attribute(
+                        "stroke-dasharray",
+                        &format!(
+                            "{} {}",
+                            fmt(circumference * f64::from(left) / 200.0),
+                            fmt(circumference)
+                        ),
+                    );
+                    ring.last.set(left);
+                }
+            }
+        }
     }
 }
 
@@ -351,36 +476,6 @@ fn strip_html(cells: &[Cell], p: Place, badges: usize) -> Html {
     }
 }
 
-#[derive(Properties, PartialEq)]
-struct CountdownProps {
-    place: Place,
-    /// Fraction of the timer left, rounded so that the ring re-renders at
-    /// most 200 times per timeout.
-    left: f64,
-}
-
-/// The ring around a node that shows how much of its timer is left.
-#[function_component(Countdown)]
-fn countdown(props: &CountdownProps) -> Html {
-    let r = props.place.r + 3.5;
-    let circumference = std::f64::consts::TAU * r;
-    html! {
-        <circle class="countdown" cx={fmt(props.place.x)} cy={fmt(props.place.y)} r={fmt(r)}
-            stroke-dasharray={format!("{} {}", fmt(circumference * props.left), fmt(circumference))}
-            transform={format!("rotate(-90 {} {})", fmt(props.place.x), fmt(props.place.y))} />
-    }
-}
-
-#[derive(Properties, PartialEq)]
-struct MessagesProps {
-    messages: Rc<Vec<MessageView>>,
-    colours: &'static [(&'static str, u8)],
-    places: Rc<Vec<Place>>,
-    now: Time,
-    reduced_motion: bool,
-    on_drop: Callback<MsgId>,
-}
-
 /// What does not change while a message flies: drawn once per set of
 /// messages (a step), not once per frame.
 struct Flight {
@@ -395,15 +490,61 @@ struct Flight {
     from: Place,
     to: Place,
     onclick: Callback<MouseEvent>,
+    /// The element it is drawn as.
+    node: NodeRef,
+    /// Where it was last written, in half stage units.
+    at: std::cell::Cell<Option<(i32, i32)>>,
 }
 
-/// A flight, compared by identity: the same flight is the same message.
-#[derive(Clone)]
-struct FlightRef(Rc<Flight>);
-
-impl PartialEq for FlightRef {
-    fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.0, &other.0)
+fn flight(
+    m: &MessageView,
+    colours: &'static [(&'static str, u8)],
+    places: &[Place],
+    on_drop: &Callback<MsgId>,
+) -> Flight {
+    let lost = matches!(m.fate, Fate::Lost(_));
+    let mut class = classes!("msg", format!("c{}", colour_index(colours, m.kind)));
+    if m.is_reply {
+        class.push("reply");
+    }
+    if lost {
+        class.push("lost");
+    }
+    if m.duplicate_of.is_some() {
+        class.push("dup");
+    }
+    let id = m.id;
+    let on_drop = on_drop.clone();
+    let onclick = Callback::from(move |e: MouseEvent| {
+        e.stop_propagation();
+        on_drop.emit(id)
+    });
+    let tip = format!(
+        "{} {} from {} to {}{}{}. Click to drop it.",
+        m.kind,
+        m.id,
+        m.from,
+        m.to,
+        if m.is_reply { " (reply)" } else { "" },
+        match m.fate {
+            Fate::Lost(r) => format!(", {r}"),
+            Fate::Delivering => String::new(),
+        },
+    );
+    Flight {
+        id,
+        class,
+        kind: m.kind,
+        tip,
+        duplicate: m.duplicate_of.is_some(),
+        lost,
+        sent: m.sent,
+        arrives: m.arrives,
+        from: places[m.from.index()],
+        to: places[m.to.index()],
+        onclick,
+        node: NodeRef::default(),
+        at: std::cell::Cell::new(None),
     }
 }
 
@@ -414,109 +555,6 @@ struct Same(Rc<Vec<MessageView>>, Rc<Vec<Place>>);
 impl PartialEq for Same {
     fn eq(&self, other: &Self) -> bool {
         Rc::ptr_eq(&self.0, &other.0) && Rc::ptr_eq(&self.1, &other.1)
-    }
-}
-
-/// Every message copy in flight, at its true position for `now`. Per frame
-/// only the positions are computed; each message is a keyed component that
-/// writes its transform, and only when it moved.
-#[function_component(MessagesLayer)]
-fn messages_layer(props: &MessagesProps) -> Html {
-    let flights = {
-        let (colours, on_drop) = (props.colours, props.on_drop.clone());
-        use_memo(
-            Same(props.messages.clone(), props.places.clone()),
-            move |Same(messages, places)| {
-                messages
-                    .iter()
-                    .map(|m| {
-                        let lost = matches!(m.fate, Fate::Lost(_));
-                        let mut class =
-                            classes!("msg", format!("c{}", colour_index(colours, m.kind)));
-                        if m.is_reply {
-                            class.push("reply");
-                        }
-                        if lost {
-                            class.push("lost");
-                        }
-                        if m.duplicate_of.is_some() {
-                            class.push("dup");
-                        }
-                        let id = m.id;
-                        let on_drop = on_drop.clone();
-                        let onclick = Callback::from(move |e: MouseEvent| {
-                            e.stop_propagation();
-                            on_drop.emit(id)
-                        });
-                        let tip = format!(
-                            "{} {} from {} to {}{}{}. Click to drop it.",
-                            m.kind,
-                            m.id,
-                            m.from,
-                            m.to,
-                            if m.is_reply { " (reply)" } else { "" },
-                            match m.fate {
-                                Fate::Lost(r) => format!(", {r}"),
-                                Fate::Delivering => String::new(),
-                            },
-                        );
-                        FlightRef(Rc::new(Flight {
-                            id,
-                            class,
-                            kind: m.kind,
-                            tip,
-                            duplicate: m.duplicate_of.is_some(),
-                            lost,
-                            sent: m.sent,
-                            arrives: m.arrives,
-                            from: places[m.from.index()],
-                            to: places[m.to.index()],
-                            onclick,
-                        }))
-                    })
-                    .collect::<Vec<_>>()
-            },
-        )
-    };
-    html! {
-        <g class="messages">
-            { for flights.iter().map(|f| {
-                let mut t = layout::progress(f.0.sent, f.0.arrives, props.now);
-                if props.reduced_motion {
-                    // Jump in quarters rather than glide.
-                    t = (t * 4.0).floor() / 4.0;
-                }
-                let (x, y) = layout::message_point(f.0.from, f.0.to, t);
-                // A lost message falls away over the last part of its path.
-                let fall = if f.0.lost && t > 0.5 { (t - 0.5) * 60.0 } else { 0.0 };
-                // In half units (under half a pixel on a laptop screen): a
-                // slow message is written again only when it moved that far.
-                let at = ((x * 2.0).round() as i32, ((y + fall) * 2.0).round() as i32);
-                html! { <MessageDot key={f.0.id.0.to_string()} flight={f.clone()} at={at} /> }
-            }) }
-        </g>
-    }
-}
-
-#[derive(Properties, PartialEq)]
-struct DotProps {
-    flight: FlightRef,
-    /// Where, in half stage units.
-    at: (i32, i32),
-}
-
-/// One message copy.
-#[function_component(MessageDot)]
-fn message_dot(props: &DotProps) -> Html {
-    let f = &props.flight.0;
-    let (x, y) = props.at;
-    html! {
-        <g class={f.class.clone()} data-kind={f.kind} transform={format!("translate({} {})", halves(x), halves(y))} onclick={f.onclick.clone()}>
-            <title>{f.tip.clone()}</title>
-            <rect x="-8" y="-5.5" width="16" height="11" rx="2" />
-            <path d="M-8,-5.5 L0,1 L8,-5.5" />
-            if f.duplicate { <text class="dup-mark" x="9" y="-5">{"2"}</text> }
-        </g>
     }
 }
 

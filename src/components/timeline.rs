@@ -8,7 +8,7 @@ use sim::{Time, Timeline as Data};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use crate::live::use_moment;
+use crate::live::{use_painter, use_ticker, Paint};
 
 #[derive(Properties, PartialEq)]
 pub struct TimelineProps {
@@ -18,16 +18,16 @@ pub struct TimelineProps {
 
 #[function_component(TimelineBar)]
 pub fn timeline_bar(props: &TimelineProps) -> Html {
-    // The cursor, the shaded future and the accessible value move with time
-    // alone: this bar redraws on each published moment (see `live.rs`); the
-    // marks under it only when the data or the scale change.
-    let moment = use_moment();
-    let (now, horizon) = (moment.now, moment.horizon);
+    // The cursor, the shaded future and the slider's value move with time
+    // alone: the painter (see `live.rs`) writes them into the elements; the
+    // bar renders only when its data or its scale change.
+    let ticker = use_ticker();
+    let redraw = use_force_update();
+    let moment = ticker.0.moment();
+    let end = scale_end(moment.horizon.max(moment.now));
     let dragging = use_mut_ref(|| false);
-    let end = scale_end(horizon.max(now));
-    let x_of = |t: Time| t.0 as f64 / end.0 as f64 * 1000.0;
     let seek_at = {
-        let on_seek = props.on_seek.clone();
+        let (on_seek, ticker) = (props.on_seek.clone(), ticker.clone());
         move |e: &PointerEvent| {
             let Some(el) = e
                 .current_target()
@@ -35,6 +35,8 @@ pub fn timeline_bar(props: &TimelineProps) -> Html {
             else {
                 return;
             };
+            let m = ticker.0.moment();
+            let end = scale_end(m.horizon.max(m.now));
             let r = el.get_bounding_client_rect();
             let f = ((f64::from(e.client_x()) - r.left()) / r.width().max(1.0)).clamp(0.0, 1.0);
             on_seek.emit(Time((f * end.0 as f64) as u64));
@@ -56,8 +58,12 @@ pub fn timeline_bar(props: &TimelineProps) -> Html {
     let onpointermove = {
         let (dragging, seek_at) = (dragging.clone(), seek_at.clone());
         Callback::from(move |e: PointerEvent| {
-            if *dragging.borrow() {
+            // Only while the primary button is held: a pointerup that never
+            // reaches us must not leave a mere hover seeking.
+            if *dragging.borrow() && e.buttons() & 1 == 1 {
                 seek_at(&e);
+            } else {
+                *dragging.borrow_mut() = false;
             }
         })
     };
@@ -66,9 +72,11 @@ pub fn timeline_bar(props: &TimelineProps) -> Html {
         Callback::from(move |_: PointerEvent| *dragging.borrow_mut() = false)
     };
     let onkeydown = {
-        let on_seek = props.on_seek.clone();
+        let (on_seek, ticker) = (props.on_seek.clone(), ticker.clone());
         Callback::from(move |e: KeyboardEvent| {
             // Arrow keys belong to stepping; PageUp/PageDown and Home/End move along the timeline.
+            let m = ticker.0.moment();
+            let (now, end) = (m.now, scale_end(m.horizon.max(m.now)));
             let jump = end.0 / 20;
             let to = match e.key().as_str() {
                 "PageUp" => Some(Time(now.0.saturating_sub(jump))),
@@ -83,19 +91,56 @@ pub fn timeline_bar(props: &TimelineProps) -> Html {
             }
         })
     };
+    let (bar, future, cursor) = (use_node_ref(), use_node_ref(), use_node_ref());
+    // The scale of this render, for the painter.
+    let rendered_end = use_mut_ref(|| end);
+    *rendered_end.borrow_mut() = end;
+    {
+        let (bar, future, cursor) = (bar.clone(), future.clone(), cursor.clone());
+        let last = use_mut_ref(|| (String::new(), String::new(), u64::MAX));
+        use_painter(move |paint: &Paint<'_>| {
+            let m = paint.moment;
+            let now_end = scale_end(m.horizon.max(m.now));
+            if now_end != *rendered_end.borrow() {
+                // The scale grew: the marks move, so render.
+                redraw.force_update();
+                return;
+            }
+            let x_of = |t: Time| t.0 as f64 / now_end.0 as f64 * 1000.0;
+            let mut last = last.borrow_mut();
+            let (f, c) = (percent(x_of(m.horizon)), percent(x_of(m.now)));
+            if let (true, Some(el)) = (f != last.0, future.cast::<web_sys::Element>()) {
+                let _ = el.set_attribute("style", &f);
+                last.0 = f;
+            }
+            if let (true, Some(el)) = (c != last.1, cursor.cast::<web_sys::Element>()) {
+                let _ = el.set_attribute("style", &c);
+                last.1 = c;
+            }
+            if let (true, true, Some(el)) = (
+                paint.text,
+                m.now.0 != last.2,
+                bar.cast::<web_sys::Element>(),
+            ) {
+                let _ = el.set_attribute("aria-valuenow", &(m.now.0 / 1000).to_string());
+                let _ = el.set_attribute("aria-valuetext", &m.now.to_string());
+                last.2 = m.now.0;
+            }
+        });
+    }
     html! {
-        <div class="timeline" role="slider" tabindex="0" aria-label="Timeline: drag to go to a moment"
-            aria-valuemin="0" aria-valuemax={(end.0 / 1000).to_string()} aria-valuenow={(now.0 / 1000).to_string()}
-            aria-valuetext={format!("{now}")} title="Drag to go to any moment; faults, rounds and violations are marked"
+        <div class="timeline" ref={bar} role="slider" tabindex="0" aria-label="Timeline: drag to go to a moment"
+            aria-valuemin="0" aria-valuemax={(end.0 / 1000).to_string()}
+            title="Drag to go to any moment; faults, rounds and violations are marked"
             {onpointerdown} {onpointermove} {onpointerup} {onkeydown}>
             // The part not reached yet is shaded, and the cursor marks now;
             // both move every frame, so both are transformed elements of
             // their own, and the marks between them are not repainted.
-            <div class="tl-future" style={percent(x_of(horizon))} />
+            <div class="tl-future" ref={future} />
             <svg viewBox="0 0 1000 40" preserveAspectRatio="none" aria-hidden="true">
                 <Marks data={props.data.clone()} end={end} />
             </svg>
-            <div class="tl-now" style={percent(x_of(now))} />
+            <div class="tl-now" ref={cursor} />
         </div>
     }
 }
