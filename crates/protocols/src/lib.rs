@@ -5,5 +5,6 @@
 pub mod kv;
 pub mod linearizability;
 pub mod paxos;
+pub mod pubsub;
 pub mod raft;
 pub mod script;

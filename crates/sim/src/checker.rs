@@ -80,6 +80,15 @@ pub trait Checker<P: Protocol>: CheckerClone<P> {
         world: &World<P>,
         report: &mut Report<'_>,
     );
+
+    /// Judges the rules that can only be judged once a run is over, such as
+    /// a message queue's final drain ("every acknowledged message was
+    /// delivered"). Called once, at the end of a run that has settled (the
+    /// sweep calls it after its liveness phase). The default judges nothing.
+    fn finish(&self, world: &World<P>) -> Vec<Violation> {
+        let _ = world;
+        Vec::new()
+    }
 }
 
 /// Lets boxed checkers be cloned into checkpoints. Implemented for every
@@ -156,8 +165,67 @@ impl<P: Protocol> Checkers<P> {
         self.violations.len() - before
     }
 
+    /// Asks every checker for its end-of-run verdict ([`Checker::finish`])
+    /// and records what they found; returns how many violations that was.
+    pub fn finish(&mut self, world: &World<P>) -> usize {
+        let before = self.violations.len();
+        for c in &self.checkers {
+            let found = c.finish(world);
+            self.violations.extend(found);
+        }
+        self.violations.len() - before
+    }
+
     /// Every violation found so far, in the order found.
     pub fn violations(&self) -> &[Violation] {
         &self.violations
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::broadcast::Broadcast;
+    use crate::world::WorldConfig;
+
+    /// A checker that only judges at the end: it reports how many steps the
+    /// run took.
+    #[derive(Clone)]
+    struct AtTheEnd;
+
+    impl Checker<Broadcast> for AtTheEnd {
+        fn rules(&self) -> &'static [Rule] {
+            &[]
+        }
+        fn observe(
+            &mut self,
+            _record: &StepRecord<NodeOf<Broadcast>>,
+            _world: &World<Broadcast>,
+            _report: &mut Report<'_>,
+        ) {
+        }
+        fn finish(&self, world: &World<Broadcast>) -> Vec<Violation> {
+            vec![Violation {
+                rule: "E1",
+                step: world.steps(),
+                time: world.now(),
+                nodes: Vec::new(),
+                message: format!("the run ended after {} steps", world.steps()),
+            }]
+        }
+    }
+
+    #[test]
+    fn finish_records_the_end_of_run_verdicts_and_the_default_judges_nothing() {
+        let mut world = World::new(Broadcast::new(3), WorldConfig::with_seed(1));
+        world.run_until(Time(100_000), 1_000);
+        let mut checkers = Checkers::new(vec![Box::new(AtTheEnd)]);
+        assert_eq!(checkers.finish(&world), 1);
+        assert_eq!(checkers.violations()[0].rule, "E1");
+        assert_eq!(checkers.violations()[0].step, world.steps());
+        let mut plain: Checkers<Broadcast> = Checkers::new(vec![Box::new(
+            crate::testkit::broadcast::BroadcastChecker::default(),
+        )]);
+        assert_eq!(plain.finish(&world), 0);
     }
 }

@@ -1188,7 +1188,7 @@ fn run_phases<P: Sweepable>(
             streak = (1, epoch);
         }
         match protocol.converged(&runner.world, &healed) {
-            Ok(()) if epoch.is_none() || streak.0 >= needed => return Ok(()),
+            Ok(()) if epoch.is_none() || streak.0 >= needed => return finish(runner),
             Ok(()) => {
                 last = format!(
                     "it converged, but no leadership lasted {} ({epochs} leaderships seen at the polls)",
@@ -1198,12 +1198,33 @@ fn run_phases<P: Sweepable>(
             Err(why) => last = why,
         }
     }
+    // A seed that did not converge still gets the end-of-run verdicts; a
+    // broken safety rule (such as an acknowledged message that no live
+    // server holds) says more than "did not converge".
+    finish(runner)?;
     let healed: Vec<String> = healed.iter().map(|n| n.to_string()).collect();
     Err(Failure::Liveness(format!(
         "the healed majority {{{}}} had not converged {} after healing: {last}",
         healed.join(" "),
         ms(params.unit.scale(LIVENESS_UNITS, 1))
     )))
+}
+
+/// The end of a seed that converged: the checkers' end-of-run verdicts
+/// ([`crate::Checker::finish`], such as a queue's final drain).
+fn finish<P: Sweepable>(runner: &mut Runner<P>) -> Result<(), Failure> {
+    if runner.checkers.finish(&runner.world) > 0 {
+        let step = runner.world.steps();
+        let found = runner
+            .checkers
+            .violations()
+            .iter()
+            .filter(|v| v.step == step)
+            .cloned()
+            .collect();
+        return Err(Failure::Safety(found));
+    }
+    Ok(())
 }
 
 // ----- the parallel driver ---------------------------------------------------

@@ -1,0 +1,450 @@
+//! The pub/sub checker: rules Q1, Q2, Q4, Q5 and Q7 of TESTING.md, and the
+//! final drain, from its own history.
+//!
+//! It never asks a node what is true. It records the records producers put
+//! on the wire and the acknowledgements that reached them; a shadow copy of
+//! every replica's log, kept from the appends and truncations brokers
+//! report; the *committed* prefix of every partition, grown whenever a
+//! leader announces a high watermark (and compared with what was committed
+//! before); and every decision of the controller.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sim::{Checker, NodeId, Report, Rule, StepEvent, StepRecord, Violation, World};
+
+use super::msg::{PartitionState, ProduceResult, PubSubMsg, Record};
+use super::node::{PubSubNode, PubSubObs};
+use super::{Epoch, MsgKey, Offset, PartitionId, PubSub};
+
+/// The rules, in order.
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: "Q1",
+        name: "No acknowledged message is lost",
+        description: "Every acknowledged message stays at its offset in the committed log, and at the end its partition's leader is up and holds it.",
+    },
+    Rule {
+        id: "Q2",
+        name: "One message per offset",
+        description: "Once an offset of a partition is committed, it holds that one message for ever: no leader commits another there, and every new leader holds it.",
+    },
+    Rule {
+        id: "Q4",
+        name: "No phantom messages",
+        description: "Every record in a log is a message some producer sent, with the key and partition it was sent with.",
+    },
+    Rule {
+        id: "Q5",
+        name: "No duplicates",
+        description: "No message is committed twice in a partition (the promise of idempotent producers).",
+    },
+    Rule {
+        id: "Q7",
+        name: "Replication",
+        description: "The leader is in the in-sync set and comes from the previous in-sync set; one leader per epoch; the high watermark never exceeds an in-sync replica's log end.",
+    },
+];
+
+/// What the checker has counted so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Messages producers accepted.
+    pub published: u64,
+    /// Messages acknowledged to their producer.
+    pub acknowledged: u64,
+    /// Messages committed more than once in a partition.
+    pub duplicated: u64,
+    /// Messages producers gave up on.
+    pub gave_up: u64,
+}
+
+/// Checks Q1, Q2, Q4, Q5 and Q7, and drains at the end.
+#[derive(Clone, Debug, Default)]
+pub struct PubSubChecker {
+    /// Every message put on the wire: its partition and key.
+    sent: BTreeMap<MsgKey, (PartitionId, u32)>,
+    /// The first acknowledgement of each message that reached its producer.
+    acked: BTreeMap<MsgKey, (PartitionId, Offset)>,
+    acked_at: BTreeMap<(PartitionId, Offset), MsgKey>,
+    /// Each replica's log, as its appends and truncations made it.
+    shadow: BTreeMap<(NodeId, PartitionId), Vec<Record>>,
+    /// Each partition's committed prefix, with the epoch of the leader
+    /// that committed each offset first.
+    committed: BTreeMap<PartitionId, Vec<(MsgKey, Epoch)>>,
+    /// Messages committed in each partition, to spot duplicates.
+    committed_ids: BTreeMap<PartitionId, BTreeSet<MsgKey>>,
+    /// Every decision of the controller, per partition, in order.
+    decisions: BTreeMap<PartitionId, Vec<PartitionState>>,
+    counters: Counters,
+}
+
+impl PubSubChecker {
+    /// A checker with an empty history.
+    pub fn new() -> PubSubChecker {
+        PubSubChecker::default()
+    }
+
+    /// The counters so far.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// A partition's committed prefix, as recorded, with the epoch of the
+    /// leader that committed each offset first.
+    pub fn committed(&self, p: PartitionId) -> &[(MsgKey, Epoch)] {
+        self.committed.get(&p).map_or(&[], |c| c.as_slice())
+    }
+
+    /// Every acknowledged message with where it was acknowledged.
+    pub fn acked(&self) -> &BTreeMap<MsgKey, (PartitionId, Offset)> {
+        &self.acked
+    }
+
+    /// The final drain: every acknowledged message that cannot be read any
+    /// more, as Q1 violations. A message can be read if the partition's
+    /// leader (by the controller's latest decision in this checker's
+    /// record) is up and holds it at its offset (by the shadow logs). A
+    /// partition left offline, or led by a replica without the message,
+    /// has lost it for its readers. Call it at the end of a run, once the
+    /// cluster has had time to settle.
+    pub fn drain(&self, world: &World<PubSub>) -> Vec<Violation> {
+        // Per partition: why its messages cannot be read, and which.
+        let mut lost: BTreeMap<PartitionId, (String, Vec<(MsgKey, Offset)>)> = BTreeMap::new();
+        for (&id, &(p, o)) in &self.acked {
+            let leader = self
+                .decisions
+                .get(&p)
+                .and_then(|ds| ds.last())
+                .and_then(|d| d.leader);
+            let readable = leader.is_some_and(|l| {
+                world.node(l).is_some()
+                    && self
+                        .shadow
+                        .get(&(l, p))
+                        .and_then(|log| log.get(o.index()))
+                        .is_some_and(|r| r.id == id)
+            });
+            if !readable {
+                let why = match leader {
+                    None => format!("{p} is offline"),
+                    Some(l) if world.node(l).is_none() => format!("{p}'s leader {l} is down"),
+                    Some(l) => format!("{p}'s leader {l} does not hold them"),
+                };
+                lost.entry(p)
+                    .or_insert_with(|| (why, Vec::new()))
+                    .1
+                    .push((id, o));
+            }
+        }
+        lost.into_iter()
+            .map(|(p, (why, messages))| {
+                let shown: Vec<String> = messages
+                    .iter()
+                    .take(5)
+                    .map(|(id, o)| format!("{id} at {o}"))
+                    .collect();
+                let more = if messages.len() > 5 { ", ..." } else { "" };
+                let mut nodes: Vec<NodeId> = messages.iter().map(|(id, _)| id.producer).collect();
+                nodes.sort_unstable();
+                nodes.dedup();
+                Violation {
+                    rule: "Q1",
+                    step: world.steps(),
+                    time: world.now(),
+                    nodes,
+                    message: format!(
+                        "{} acknowledged messages of {p} cannot be read at the end of the run ({}{more}): {why}",
+                        messages.len(),
+                        shown.join(", ")
+                    ),
+                }
+            })
+            .collect()
+    }
+
+    fn on_sent(&mut self, msg: &PubSubMsg) {
+        if let PubSubMsg::Produce {
+            partition, batch, ..
+        } = msg
+        {
+            for m in batch.iter() {
+                self.sent.entry(m.id).or_insert((*partition, m.key));
+            }
+        }
+    }
+
+    fn on_ack(
+        &mut self,
+        producer: NodeId,
+        p: PartitionId,
+        id: MsgKey,
+        o: Offset,
+        report: &mut Report<'_>,
+    ) {
+        if self.acked.contains_key(&id) {
+            return;
+        }
+        self.counters.acknowledged += 1;
+        self.acked.insert(id, (p, o));
+        self.acked_at.entry((p, o)).or_insert(id);
+        if let Some(&(c, _)) = self.committed(p).get(o.index()) {
+            if c != id {
+                report.violation(
+                    "Q1",
+                    &[producer],
+                    format!("{producer} was told {id} is at {p}@{o}, but {c} is committed there: {id} is lost"),
+                );
+            }
+        }
+    }
+
+    fn on_appended(
+        &mut self,
+        b: NodeId,
+        p: PartitionId,
+        from: Offset,
+        records: &[Record],
+        report: &mut Report<'_>,
+    ) {
+        for (k, r) in records.iter().enumerate() {
+            let o = Offset(from.0 + k as u64);
+            match self.sent.get(&r.id) {
+                None => report.violation(
+                    "Q4",
+                    &[b],
+                    format!("{b} holds {} at {p}@{o}, a message no producer sent", r.id),
+                ),
+                Some(&(sp, key)) if sp != p || key != r.key => report.violation(
+                    "Q4",
+                    &[b],
+                    format!(
+                        "{b} holds {} with key {} at {p}@{o}, but it was sent with key {key} to {sp}",
+                        r.id, r.key
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+        let log = self.shadow.entry((b, p)).or_default();
+        log.truncate(from.index());
+        log.extend(records.iter().cloned());
+    }
+
+    fn on_high_watermark(
+        &mut self,
+        b: NodeId,
+        p: PartitionId,
+        epoch: Epoch,
+        hw: Offset,
+        report: &mut Report<'_>,
+    ) {
+        let decision = self
+            .decisions
+            .get(&p)
+            .and_then(|ds| ds.iter().rev().find(|d| d.epoch == epoch))
+            .cloned();
+        match &decision {
+            Some(d) if d.leader == Some(b) => {
+                for &m in &d.isr {
+                    let leo = self.shadow.get(&(m, p)).map_or(0, |l| l.len() as u64);
+                    if leo < hw.0 {
+                        report.violation(
+                            "Q7",
+                            &[b, m],
+                            format!(
+                                "{b} raises the high watermark of {p} to {hw}, but in-sync replica {m} has only {leo} records"
+                            ),
+                        );
+                    }
+                }
+            }
+            _ => report.violation(
+                "Q7",
+                &[b],
+                format!(
+                    "{b} announces a high watermark for {p} in {epoch}, which it does not lead"
+                ),
+            ),
+        }
+        let log = self.shadow.get(&(b, p)).cloned().unwrap_or_default();
+        let committed = self.committed.entry(p).or_default();
+        let ids = self.committed_ids.entry(p).or_default();
+        for (o, rec) in log.iter().enumerate().take(hw.index()) {
+            let id = rec.id;
+            if let Some(&(c, _)) = committed.get(o) {
+                if c != id {
+                    report.violation(
+                        "Q2",
+                        &[b],
+                        format!("{b} commits {id} at {p}@{o}, where {c} was committed before"),
+                    );
+                }
+                continue;
+            }
+            committed.push((id, epoch));
+            if let Some(&a) = self.acked_at.get(&(p, Offset(o as u64))) {
+                if a != id {
+                    report.violation(
+                        "Q1",
+                        &[b, a.producer],
+                        format!(
+                            "acknowledged message {a} at {p}@{o} is lost: {b} commits {id} there"
+                        ),
+                    );
+                }
+            }
+            if !ids.insert(id) {
+                self.counters.duplicated += 1;
+                report.violation(
+                    "Q5",
+                    &[b, id.producer],
+                    format!("{id} is committed twice in {p}, the second time at {o}"),
+                );
+            }
+        }
+    }
+
+    fn on_decided(&mut self, state: &PartitionState, report: &mut Report<'_>) {
+        let p = state.partition;
+        let history = self.decisions.entry(p).or_default();
+        if let Some(l) = state.leader {
+            if !state.isr.contains(&l) {
+                report.violation(
+                    "Q7",
+                    &[l],
+                    format!("the leader {l} of {p} is not in its in-sync set"),
+                );
+            }
+            if let Some(same) = history.iter().find(|d| d.epoch == state.epoch) {
+                if same.leader.is_some_and(|other| other != l) {
+                    report.violation(
+                        "Q7",
+                        &[l],
+                        format!(
+                            "{p} has two leaders in {}: {} and {l}",
+                            state.epoch,
+                            same.leader.unwrap()
+                        ),
+                    );
+                }
+            }
+            if let Some(prev) = history.last() {
+                if prev.leader != Some(l) && !prev.isr.contains(&l) {
+                    report.violation(
+                        "Q7",
+                        &[l],
+                        format!(
+                            "{l} becomes leader of {p} in {} from outside the in-sync set {:?}",
+                            state.epoch, prev.isr
+                        ),
+                    );
+                }
+            }
+        }
+        history.push(state.clone());
+    }
+
+    fn on_became_leader(
+        &mut self,
+        b: NodeId,
+        p: PartitionId,
+        epoch: Epoch,
+        report: &mut Report<'_>,
+    ) {
+        let decided = self
+            .decisions
+            .get(&p)
+            .and_then(|ds| ds.iter().find(|d| d.epoch == epoch))
+            .and_then(|d| d.leader);
+        if decided != Some(b) {
+            report.violation(
+                "Q7",
+                &[b],
+                format!("{b} leads {p} in {epoch}, but the controller did not make it leader"),
+            );
+        }
+        // A leader must hold every record committed in an earlier epoch
+        // (leader completeness). A replica that takes up a stale lead (it
+        // was paused and reads an old decision) is only compared with what
+        // was committed before its epoch.
+        let log = self.shadow.get(&(b, p)).map_or(&[][..], |l| l.as_slice());
+        let committed = self.committed.get(&p).map_or(&[][..], |c| c.as_slice());
+        let missing = committed
+            .iter()
+            .enumerate()
+            .find(|&(o, &(id, e))| e < epoch && log.get(o).map(|r| r.id) != Some(id));
+        if let Some((o, &(id, e))) = missing {
+            let held = log
+                .get(o)
+                .map_or_else(|| "nothing".to_string(), |r| r.id.to_string());
+            report.violation(
+                "Q2",
+                &[b],
+                format!(
+                    "{b} leads {p} in {epoch} with {held} at offset {o}, where {id} was committed in {e}"
+                ),
+            );
+        }
+    }
+}
+
+impl Checker<PubSub> for PubSubChecker {
+    fn rules(&self) -> &'static [Rule] {
+        RULES
+    }
+
+    fn finish(&self, world: &World<PubSub>) -> Vec<Violation> {
+        self.drain(world)
+    }
+
+    fn observe(
+        &mut self,
+        record: &StepRecord<PubSubNode>,
+        world: &World<PubSub>,
+        report: &mut Report<'_>,
+    ) {
+        if let StepEvent::Deliver(m) = &record.event {
+            if let PubSubMsg::ProduceReply {
+                partition,
+                result: ProduceResult::Ok(written),
+                ..
+            } = &m.msg
+            {
+                if world.protocol().producer_ids().contains(&m.to) {
+                    for &(id, o) in written.iter() {
+                        self.on_ack(m.to, *partition, id, o, report);
+                    }
+                }
+            }
+        }
+        for (_, msg) in record.out.sends() {
+            self.on_sent(msg);
+        }
+        let Some(node) = record.node else { return };
+        for obs in record.out.observations() {
+            match obs {
+                PubSubObs::Appended {
+                    partition,
+                    from,
+                    records,
+                } => self.on_appended(node, *partition, *from, records, report),
+                PubSubObs::Truncated { partition, to } => {
+                    if let Some(log) = self.shadow.get_mut(&(node, *partition)) {
+                        log.truncate(to.index());
+                    }
+                }
+                PubSubObs::HighWatermark {
+                    partition,
+                    epoch,
+                    hw,
+                } => self.on_high_watermark(node, *partition, *epoch, *hw, report),
+                PubSubObs::BecameLeader { partition, epoch } => {
+                    self.on_became_leader(node, *partition, *epoch, report)
+                }
+                PubSubObs::Decided(state) => self.on_decided(state, report),
+                PubSubObs::Published { .. } => self.counters.published += 1,
+                PubSubObs::GaveUp { .. } => self.counters.gave_up += 1,
+            }
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! The pub/sub queue's messages: brokers with the controller (heartbeats,
+//! partition states, ISR changes), followers with leaders (fetches), and
+//! producers with brokers (metadata, produce requests).
+
+use std::fmt;
+use std::rc::Rc;
+
+use sim::{impl_encode, Encode, Message, NodeId, TraceHasher};
+
+use super::{Acks, Epoch, MsgKey, Offset, PartitionId};
+
+/// The controller's decision for one partition: who leads in which epoch,
+/// and who is in sync. `version` grows with every change, so a broker can
+/// tell a newer decision from an older one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionState {
+    /// The partition.
+    pub partition: PartitionId,
+    /// The leader, or `None` while the partition is offline.
+    pub leader: Option<NodeId>,
+    /// The leader epoch.
+    pub epoch: Epoch,
+    /// Incremented on every change of leader or ISR.
+    pub version: u64,
+    /// The in-sync replicas, in broker order.
+    pub isr: Vec<NodeId>,
+}
+
+impl_encode!(PartitionState {
+    partition,
+    leader,
+    epoch,
+    version,
+    isr
+});
+
+impl fmt::Display for PartitionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let leader = self
+            .leader
+            .map_or_else(|| "none".to_string(), |l| l.to_string());
+        let isr: Vec<String> = self.isr.iter().map(|n| n.to_string()).collect();
+        write!(
+            f,
+            "{} leader {leader} {} isr {{{}}} v{}",
+            self.partition,
+            self.epoch,
+            isr.join(" "),
+            self.version
+        )
+    }
+}
+
+/// A record as stored in a partition log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// The leader epoch it was appended in.
+    pub epoch: Epoch,
+    /// The message.
+    pub id: MsgKey,
+    /// The message key (which picked the partition).
+    pub key: u32,
+    /// The idempotence stamp, if the producer is idempotent.
+    pub seq: Option<ProducerSeq>,
+}
+
+impl_encode!(Record {
+    epoch,
+    id,
+    key,
+    seq
+});
+
+/// An idempotent producer's stamp: its session (one per start) and the
+/// record's sequence number in that session and partition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ProducerSeq {
+    /// The producer's session.
+    pub session: u64,
+    /// The sequence number, from 0 per partition.
+    pub seq: u64,
+}
+
+impl_encode!(ProducerSeq { session, seq });
+
+/// What a leader answers to a fetch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FetchResult {
+    /// The follower's log matches: here are the next records (possibly
+    /// none) and the leader's high watermark.
+    Records {
+        /// The records from the fetch offset on.
+        records: Rc<[Record]>,
+        /// The leader's high watermark.
+        hw: Offset,
+    },
+    /// The follower's last record is not in the leader's log: truncate to
+    /// this offset and fetch again.
+    Diverged {
+        /// Where to truncate.
+        truncate_to: Offset,
+    },
+}
+
+impl Encode for FetchResult {
+    fn encode(&self, h: &mut TraceHasher) {
+        match self {
+            FetchResult::Records { records, hw } => (1u8, records, hw).encode(h),
+            FetchResult::Diverged { truncate_to } => (2u8, truncate_to).encode(h),
+        }
+    }
+}
+
+/// The stamp of a controller's message to one broker: the controller's
+/// incarnation (it grows with every start) and a count of its messages to
+/// that broker since. Stamps compare in that order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Stamp {
+    /// The controller's incarnation.
+    pub incarnation: u64,
+    /// The message's number in it, for this broker.
+    pub n: u64,
+}
+
+impl_encode!(Stamp { incarnation, n });
+
+impl fmt::Display for Stamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.incarnation, self.n)
+    }
+}
+
+/// One message of a produce request's batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The message.
+    pub id: MsgKey,
+    /// Its key.
+    pub key: u32,
+    /// The idempotence stamp, if the producer is idempotent.
+    pub seq: Option<ProducerSeq>,
+}
+
+impl_encode!(Outgoing { id, key, seq });
+
+/// What a leader answers to a produce request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProduceResult {
+    /// Every message of the batch written, at these offsets (and committed,
+    /// for `acks=all`).
+    Ok(Rc<[(MsgKey, Offset)]>),
+    /// This broker does not lead the partition.
+    NotLeader,
+    /// Fewer than `min.insync` replicas are in sync.
+    NotEnoughReplicas,
+}
+
+impl Encode for ProduceResult {
+    fn encode(&self, h: &mut TraceHasher) {
+        match self {
+            ProduceResult::Ok(written) => {
+                1u8.encode(h);
+                written.len().encode(h);
+                for (id, o) in written.iter() {
+                    (id, o).encode(h);
+                }
+            }
+            ProduceResult::NotLeader => 2u8.encode(h),
+            ProduceResult::NotEnoughReplicas => 3u8.encode(h),
+        }
+    }
+}
+
+/// Every message a pub/sub node sends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PubSubMsg {
+    /// Broker to controller: "I am alive, and the latest message I heard
+    /// from you was `echo`", so the controller can tell a broker that hears
+    /// it from one that only talks.
+    BrokerHeartbeat {
+        /// The stamp of the latest `Partitions` this broker received.
+        echo: Stamp,
+    },
+    /// Controller to broker: the state of every partition (the answer to a
+    /// heartbeat, and pushed after every decision).
+    Partitions {
+        /// Every partition's state.
+        states: Rc<[PartitionState]>,
+        /// This message's stamp, for the broker to echo.
+        stamp: Stamp,
+    },
+    /// Leader to controller: make `isr` the partition's ISR, if the
+    /// partition is still at `version` with me leading `epoch`.
+    AlterIsr {
+        /// The partition.
+        partition: PartitionId,
+        /// The leader's epoch.
+        epoch: Epoch,
+        /// The version the proposal is based on.
+        version: u64,
+        /// The proposed ISR.
+        isr: Vec<NodeId>,
+    },
+    /// Follower to leader: "my log ends at `offset`, and its last record is
+    /// of epoch `last_epoch`; send me what follows."
+    Fetch {
+        /// The partition.
+        partition: PartitionId,
+        /// The leader epoch the follower follows.
+        epoch: Epoch,
+        /// The follower's log end.
+        offset: Offset,
+        /// The epoch of the follower's last record (0 for an empty log).
+        last_epoch: Epoch,
+    },
+    /// Leader to follower: the answer to a fetch, naming the fetch it
+    /// answers.
+    FetchReply {
+        /// The partition.
+        partition: PartitionId,
+        /// The leader's epoch.
+        epoch: Epoch,
+        /// The fetch's offset.
+        offset: Offset,
+        /// The fetch's last epoch.
+        last_epoch: Epoch,
+        /// The answer.
+        result: FetchResult,
+    },
+    /// Producer to broker: who leads what?
+    MetadataRequest,
+    /// Broker to producer: the partition states this broker knows.
+    Metadata {
+        /// The states.
+        states: Rc<[PartitionState]>,
+    },
+    /// Producer to leader: append this batch.
+    Produce {
+        /// The partition.
+        partition: PartitionId,
+        /// The messages, in order.
+        batch: Rc<[Outgoing]>,
+        /// What the producer waits for.
+        acks: Acks,
+    },
+    /// Leader to producer.
+    ProduceReply {
+        /// The partition.
+        partition: PartitionId,
+        /// The batch's first message, which names the batch.
+        first: MsgKey,
+        /// The outcome.
+        result: ProduceResult,
+    },
+}
+
+impl Encode for PubSubMsg {
+    fn encode(&self, h: &mut TraceHasher) {
+        match self {
+            PubSubMsg::BrokerHeartbeat { echo } => (1u8, echo).encode(h),
+            PubSubMsg::Partitions { states, stamp } => (2u8, states, stamp).encode(h),
+            PubSubMsg::AlterIsr {
+                partition,
+                epoch,
+                version,
+                isr,
+            } => (3u8, partition, epoch, version, isr).encode(h),
+            PubSubMsg::Fetch {
+                partition,
+                epoch,
+                offset,
+                last_epoch,
+            } => (4u8, partition, epoch, offset, last_epoch).encode(h),
+            PubSubMsg::FetchReply {
+                partition,
+                epoch,
+                offset,
+                last_epoch,
+                result,
+            } => (5u8, partition, epoch, offset, (last_epoch, result)).encode(h),
+            PubSubMsg::MetadataRequest => 6u8.encode(h),
+            PubSubMsg::Metadata { states } => (7u8, states).encode(h),
+            PubSubMsg::Produce {
+                partition,
+                batch,
+                acks,
+            } => (8u8, partition, batch, acks).encode(h),
+            PubSubMsg::ProduceReply {
+                partition,
+                first,
+                result,
+            } => (9u8, partition, first, result).encode(h),
+        }
+    }
+}
+
+impl Message for PubSubMsg {
+    fn kind(&self) -> &'static str {
+        match self {
+            PubSubMsg::BrokerHeartbeat { .. } => "BrokerHeartbeat",
+            PubSubMsg::Partitions { .. } => "Partitions",
+            PubSubMsg::AlterIsr { .. } => "AlterIsr",
+            PubSubMsg::Fetch { .. } => "Fetch",
+            PubSubMsg::FetchReply { .. } => "FetchReply",
+            PubSubMsg::MetadataRequest => "MetadataRequest",
+            PubSubMsg::Metadata { .. } => "Metadata",
+            PubSubMsg::Produce { .. } => "Produce",
+            PubSubMsg::ProduceReply { .. } => "ProduceReply",
+        }
+    }
+
+    fn label(&self) -> String {
+        match self {
+            PubSubMsg::BrokerHeartbeat { echo } => format!("heard {echo}"),
+            PubSubMsg::MetadataRequest => String::new(),
+            PubSubMsg::Partitions { states, .. } | PubSubMsg::Metadata { states } => {
+                let s: Vec<String> = states.iter().map(|s| s.to_string()).collect();
+                s.join("; ")
+            }
+            PubSubMsg::AlterIsr {
+                partition,
+                epoch,
+                version,
+                isr,
+            } => {
+                let isr: Vec<String> = isr.iter().map(|n| n.to_string()).collect();
+                format!("{partition} {epoch} v{version} isr {{{}}}", isr.join(" "))
+            }
+            PubSubMsg::Fetch {
+                partition,
+                epoch,
+                offset,
+                last_epoch,
+            } => format!("{partition} {epoch} from {offset} (last {last_epoch})"),
+            PubSubMsg::FetchReply {
+                partition,
+                epoch,
+                offset,
+                result,
+                ..
+            } => match result {
+                FetchResult::Records { records, hw } => {
+                    let ids: Vec<String> = records.iter().map(|r| r.id.to_string()).collect();
+                    format!(
+                        "{partition} {epoch} from {offset}: [{}] hw {hw}",
+                        ids.join(" ")
+                    )
+                }
+                FetchResult::Diverged { truncate_to } => {
+                    format!("{partition} {epoch} from {offset}: truncate to {truncate_to}")
+                }
+            },
+            PubSubMsg::Produce {
+                partition,
+                batch,
+                acks,
+            } => {
+                let ids: Vec<String> = batch
+                    .iter()
+                    .map(|m| format!("{}(k{})", m.id, m.key))
+                    .collect();
+                format!("[{}] to {partition} {acks}", ids.join(" "))
+            }
+            PubSubMsg::ProduceReply {
+                partition,
+                first,
+                result,
+            } => match result {
+                ProduceResult::Ok(written) => {
+                    let at: Vec<String> =
+                        written.iter().map(|(id, o)| format!("{id}@{o}")).collect();
+                    format!("{partition} ok: {}", at.join(" "))
+                }
+                ProduceResult::NotLeader => format!("batch {first} {partition}: not leader"),
+                ProduceResult::NotEnoughReplicas => {
+                    format!("batch {first} {partition}: not enough in-sync replicas")
+                }
+            },
+        }
+    }
+
+    fn is_reply(&self) -> bool {
+        matches!(
+            self,
+            PubSubMsg::Partitions { .. }
+                | PubSubMsg::FetchReply { .. }
+                | PubSubMsg::Metadata { .. }
+                | PubSubMsg::ProduceReply { .. }
+        )
+    }
+}

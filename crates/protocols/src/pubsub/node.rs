@@ -1,0 +1,240 @@
+//! The pub/sub node: a broker, the controller or a producer, with the
+//! timers, durable state, operations and observations they share. Each kind
+//! lives in its own module; this one dispatches.
+
+use sim::{Encode, Node, NodeId, NodeScene, Out, TraceHasher};
+
+use super::broker::{Broker, BrokerDurable};
+use super::controller::{Controller, ControllerDurable};
+use super::msg::{PartitionState, PubSubMsg, Record};
+use super::producer::{Producer, ProducerDurable};
+use super::{Epoch, MsgKey, Offset, PartitionId};
+
+/// Timer names.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PubSubTimer {
+    /// Broker: send the controller a heartbeat.
+    Heartbeat,
+    /// Broker: fetch for every partition it follows.
+    Fetch,
+    /// Broker: check its followers' progress, for every partition it leads.
+    IsrCheck,
+    /// Controller: this broker's session runs out.
+    Session(NodeId),
+    /// Producer: the record in flight to this partition has had no answer.
+    Retry(PartitionId),
+    /// Producer: ask for metadata again.
+    Metadata,
+}
+
+impl Encode for PubSubTimer {
+    fn encode(&self, h: &mut TraceHasher) {
+        match self {
+            PubSubTimer::Heartbeat => 1u8.encode(h),
+            PubSubTimer::Fetch => 2u8.encode(h),
+            PubSubTimer::IsrCheck => 3u8.encode(h),
+            PubSubTimer::Session(n) => (4u8, n).encode(h),
+            PubSubTimer::Retry(p) => (5u8, p).encode(h),
+            PubSubTimer::Metadata => 6u8.encode(h),
+        }
+    }
+}
+
+/// What survives a crash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PubSubDurable {
+    /// A broker's partition logs.
+    Broker(BrokerDurable),
+    /// The controller's incarnation and partition table.
+    Controller(ControllerDurable),
+    /// A producer's counters.
+    Producer(ProducerDurable),
+}
+
+impl Encode for PubSubDurable {
+    fn encode(&self, h: &mut TraceHasher) {
+        match self {
+            PubSubDurable::Broker(b) => (1u8, b).encode(h),
+            PubSubDurable::Controller(c) => (2u8, c).encode(h),
+            PubSubDurable::Producer(p) => (3u8, p).encode(h),
+        }
+    }
+}
+
+/// An operation handed to a node from outside.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PubSubOp {
+    /// Producer: publish a new message with this key.
+    Publish {
+        /// The key, which picks the partition.
+        key: u32,
+    },
+}
+
+impl Encode for PubSubOp {
+    fn encode(&self, h: &mut TraceHasher) {
+        match self {
+            PubSubOp::Publish { key } => (1u8, key).encode(h),
+        }
+    }
+}
+
+/// Facts nodes report to the checker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PubSubObs {
+    /// A broker appended `records` to its replica of `partition`, the first
+    /// at offset `from`.
+    Appended {
+        /// The partition.
+        partition: PartitionId,
+        /// The offset of the first record.
+        from: Offset,
+        /// The records.
+        records: Vec<Record>,
+    },
+    /// A broker truncated its replica of `partition` to `to` records.
+    Truncated {
+        /// The partition.
+        partition: PartitionId,
+        /// The new log end.
+        to: Offset,
+    },
+    /// A broker became leader of `partition` in `epoch`.
+    BecameLeader {
+        /// The partition.
+        partition: PartitionId,
+        /// The epoch.
+        epoch: Epoch,
+    },
+    /// The leader of `partition` in `epoch` advanced its high watermark.
+    HighWatermark {
+        /// The partition.
+        partition: PartitionId,
+        /// The leader's epoch.
+        epoch: Epoch,
+        /// The new high watermark.
+        hw: Offset,
+    },
+    /// The controller decided a partition's new state.
+    Decided(PartitionState),
+    /// A producer accepted a message to send.
+    Published {
+        /// The message.
+        id: MsgKey,
+        /// Its partition.
+        partition: PartitionId,
+    },
+    /// A producer gave up on a message after its last retry.
+    GaveUp {
+        /// The message.
+        id: MsgKey,
+    },
+}
+
+/// A pub/sub node.
+#[derive(Clone, Debug)]
+pub enum PubSubNode {
+    /// A broker: hosts a replica of every partition.
+    Broker(Broker),
+    /// The controller: decides leaders and in-sync sets.
+    Controller(Controller),
+    /// A producer.
+    Producer(Producer),
+}
+
+impl PubSubNode {
+    /// The broker, if this node is one.
+    pub fn as_broker(&self) -> Option<&Broker> {
+        match self {
+            PubSubNode::Broker(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The controller, if this node is it.
+    pub fn as_controller(&self) -> Option<&Controller> {
+        match self {
+            PubSubNode::Controller(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The producer, if this node is one.
+    pub fn as_producer(&self) -> Option<&Producer> {
+        match self {
+            PubSubNode::Producer(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+impl Node for PubSubNode {
+    type Msg = PubSubMsg;
+    type Timer = PubSubTimer;
+    type Durable = PubSubDurable;
+    type Op = PubSubOp;
+    type Obs = PubSubObs;
+
+    fn on_start(&mut self, durable: Option<&PubSubDurable>, out: &mut Out<Self>) {
+        match self {
+            PubSubNode::Broker(b) => b.start(
+                match durable {
+                    Some(PubSubDurable::Broker(d)) => Some(d),
+                    _ => None,
+                },
+                out,
+            ),
+            PubSubNode::Controller(c) => c.start(
+                match durable {
+                    Some(PubSubDurable::Controller(d)) => Some(d),
+                    _ => None,
+                },
+                out,
+            ),
+            PubSubNode::Producer(p) => p.start(
+                match durable {
+                    Some(PubSubDurable::Producer(d)) => Some(d),
+                    _ => None,
+                },
+                out,
+            ),
+        }
+    }
+
+    fn on_message(&mut self, from: NodeId, msg: &PubSubMsg, out: &mut Out<Self>) {
+        match self {
+            PubSubNode::Broker(b) => b.on_message(from, msg, out),
+            PubSubNode::Controller(c) => c.on_message(from, msg, out),
+            PubSubNode::Producer(p) => p.on_message(from, msg, out),
+        }
+    }
+
+    fn on_timer(&mut self, timer: &PubSubTimer, out: &mut Out<Self>) {
+        match self {
+            PubSubNode::Broker(b) => b.on_timer(timer, out),
+            PubSubNode::Controller(c) => c.on_timer(timer, out),
+            PubSubNode::Producer(p) => p.on_timer(timer, out),
+        }
+    }
+
+    fn on_op(&mut self, op: &PubSubOp, out: &mut Out<Self>) {
+        match (self, op) {
+            (PubSubNode::Producer(p), PubSubOp::Publish { key }) => p.publish(*key, out),
+            (PubSubNode::Broker(b), op) => {
+                out.note(format!("{} is a broker: hand {op:?} to a producer", b.id()))
+            }
+            (PubSubNode::Controller(c), op) => out.note(format!(
+                "{} is the controller: hand {op:?} to a producer",
+                c.id()
+            )),
+        }
+    }
+
+    fn scene(&self) -> NodeScene {
+        match self {
+            PubSubNode::Broker(b) => b.scene(),
+            PubSubNode::Controller(c) => c.scene(),
+            PubSubNode::Producer(p) => p.scene(),
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! The queue in seed sweeps: the [`Sweepable`] contract.
+//!
+//! Brokers are the servers that faults aim at. The controller is not: the
+//! sweep's liveness phase may leave a server crashed for good, and a single
+//! controller that stays down can move no partition (see the module doc of
+//! [`super`]); its crashes are exercised by scenarios instead. Producers are
+//! the clients and take the workload.
+
+use sim::{Checkers, Duration, NodeId, SimRng, Sweepable, World};
+
+use super::node::{PubSubNode, PubSubOp};
+use super::{PartitionId, PubSub, PubSubChecker, Toggle};
+
+/// How many producers a sweep run has.
+pub const SWEEP_PRODUCERS: usize = 2;
+/// How many partitions a sweep run has.
+pub const SWEEP_PARTITIONS: u32 = 2;
+/// How many distinct keys the workload uses.
+pub const SWEEP_KEYS: usize = 8;
+
+impl Sweepable for PubSub {
+    fn toggles() -> &'static [&'static str] {
+        &Toggle::NAMES
+    }
+
+    fn for_sweep(servers: usize, toggle: Option<&str>) -> Result<PubSub, String> {
+        if !(2..=9).contains(&servers) {
+            return Err(format!(
+                "a pub/sub sweep runs 2 to 9 brokers, not {servers}"
+            ));
+        }
+        let queue = PubSub::new(servers, SWEEP_PRODUCERS, SWEEP_PARTITIONS);
+        match toggle {
+            None => Ok(queue),
+            Some(name) => Toggle::from_name(name)
+                .map(|t| queue.with_toggle(t))
+                .ok_or_else(|| {
+                    format!(
+                        "pubsub has no toggle \"{name}\"; it has {}",
+                        Toggle::NAMES.join(", ")
+                    )
+                }),
+        }
+    }
+
+    fn servers(&self) -> Vec<NodeId> {
+        self.broker_ids()
+    }
+
+    fn clients(&self) -> Vec<NodeId> {
+        self.producer_ids()
+    }
+
+    fn time_unit(&self) -> Duration {
+        self.settings.session_timeout
+    }
+
+    fn checkers(&self) -> Checkers<PubSub> {
+        Checkers::new(vec![Box::new(PubSubChecker::new())])
+    }
+
+    fn workload_op(&self, _n: u64, rng: &mut SimRng) -> PubSubOp {
+        PubSubOp::Publish {
+            key: rng.index(SWEEP_KEYS) as u32,
+        }
+    }
+
+    /// Converged: every partition has a leader among the healed brokers,
+    /// whose high watermark is its log end and whose log every healed
+    /// broker holds; and no producer has a message waiting.
+    fn converged(&self, world: &World<PubSub>, healed: &[NodeId]) -> Result<(), String> {
+        let controller = world
+            .node(self.controller_id())
+            .and_then(PubSubNode::as_controller)
+            .ok_or("the controller is down")?;
+        for state in controller.table() {
+            let p = state.partition;
+            let leader = state.leader.ok_or_else(|| format!("{p} has no leader"))?;
+            let lead = world
+                .node(leader)
+                .and_then(PubSubNode::as_broker)
+                .ok_or_else(|| format!("{p}'s leader {leader} is down"))?;
+            let r = &lead.replicas()[p.0 as usize];
+            if !r.is_leader() {
+                return Err(format!("{leader} has not taken up the lead of {p} yet"));
+            }
+            if r.hw != r.leo() {
+                return Err(format!(
+                    "{p}'s high watermark {} is below its log end {}",
+                    r.hw,
+                    r.leo()
+                ));
+            }
+            for &b in healed.iter().filter(|b| self.broker_ids().contains(b)) {
+                let log = world
+                    .node(b)
+                    .and_then(PubSubNode::as_broker)
+                    .map(|broker| &broker.replicas()[p.0 as usize].log)
+                    .ok_or_else(|| format!("{b} is down"))?;
+                if *log != r.log {
+                    return Err(format!("{b}'s log of {p} differs from the leader's"));
+                }
+            }
+        }
+        for q in self.producer_ids() {
+            let producer = world
+                .node(q)
+                .and_then(PubSubNode::as_producer)
+                .ok_or_else(|| format!("producer {q} is down"))?;
+            if producer.pending() > 0 {
+                return Err(format!("{q} has {} messages pending", producer.pending()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The leader of the first partition, as the controller decided it.
+    fn leader(&self, world: &World<PubSub>) -> Option<NodeId> {
+        let controller = world
+            .node(self.controller_id())
+            .and_then(PubSubNode::as_controller)?;
+        controller
+            .table()
+            .iter()
+            .find(|s| s.partition == PartitionId(0))
+            .and_then(|s| s.leader)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use sim::sweep::run_seed;
+
+    use super::*;
+
+    #[test]
+    fn the_safe_settings_pass_a_few_seeds() {
+        let queue = Rc::new(PubSub::for_sweep(3, None).unwrap());
+        let mut failed = Vec::new();
+        for seed in 0..40 {
+            let o = run_seed(&queue, seed);
+            if let Err(e) = o.result {
+                failed.push(format!("seed {seed}: {e}\n{}", o.params));
+            }
+        }
+        assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+    }
+}

@@ -1,0 +1,317 @@
+//! Runs of the queue with the checker watching: the safe settings lose and
+//! duplicate nothing through a leader crash and a partition, and each
+//! teaching toggle of this step breaks exactly its rule.
+
+use sim::{Checkers, Duration, Input, Latency, LinkParams, NodeId, World, WorldConfig};
+
+use super::broker::Broker;
+use super::node::{PubSubNode, PubSubOp};
+use super::producer::Producer;
+use super::{PartitionId, PubSub, PubSubChecker, Toggle};
+
+/// A world with the checker watching every step.
+struct Run {
+    world: World<PubSub>,
+    checkers: Checkers<PubSub>,
+}
+
+impl Run {
+    /// A run with a fixed 10 ms latency, so that a test can reason about
+    /// what arrives when.
+    fn new(protocol: PubSub, seed: u64) -> Run {
+        let mut config = WorldConfig::with_seed(seed);
+        config.network = LinkParams {
+            latency: Latency::uniform(Duration::from_ms(10), Duration::from_ms(10)),
+            ..LinkParams::default()
+        };
+        Run {
+            world: World::new(protocol, config),
+            checkers: Checkers::new(vec![Box::new(PubSubChecker::new())]),
+        }
+    }
+
+    fn run_for(&mut self, d: Duration) {
+        let until = self.world.now() + d;
+        for _ in 0..1_000_000 {
+            if self.world.run_until(until, 1).steps == 0 {
+                return;
+            }
+            let record = self.world.last_record().expect("a step was taken");
+            if std::env::var("TRACE").is_ok() {
+                eprintln!("{} {}", record.time, record.headline());
+            }
+            self.checkers.observe(record, &self.world);
+        }
+        panic!("the run did not reach {until}");
+    }
+
+    fn apply(&mut self, input: Input<PubSubOp>) {
+        self.world.apply(input).expect("a valid input");
+        let record = self.world.last_record().expect("a step was taken");
+        self.checkers.observe(record, &self.world);
+    }
+
+    fn publish(&mut self, producer: NodeId, key: u32) {
+        self.apply(Input::Request {
+            node: producer,
+            op: PubSubOp::Publish { key },
+        });
+    }
+
+    fn broker(&self, b: NodeId) -> &Broker {
+        self.world
+            .node(b)
+            .and_then(PubSubNode::as_broker)
+            .expect("a live broker")
+    }
+
+    fn producer(&self, p: NodeId) -> &Producer {
+        self.world
+            .node(p)
+            .and_then(PubSubNode::as_producer)
+            .expect("a live producer")
+    }
+
+    fn leader_of(&self, p: PartitionId) -> Option<NodeId> {
+        let protocol = self.world.protocol();
+        let controller = self.world.node(protocol.controller_id())?.as_controller()?;
+        controller.table()[p.0 as usize].leader
+    }
+
+    /// The rules broken so far, each once, in rule order.
+    fn broken(&self) -> Vec<&'static str> {
+        let mut rules: Vec<&'static str> =
+            self.checkers.violations().iter().map(|v| v.rule).collect();
+        rules.sort_unstable();
+        rules.dedup();
+        rules
+    }
+
+    fn finish(&mut self) {
+        self.checkers.finish(&self.world);
+    }
+}
+
+const P0: PartitionId = PartitionId(0);
+
+#[test]
+fn steady_publishing_acknowledges_everything_and_replicas_agree() {
+    let protocol = PubSub::new(3, 1, 3);
+    let producer = protocol.producer_ids()[0];
+    let mut run = Run::new(protocol, 1);
+    run.run_for(Duration::from_ms(200));
+    for key in 0..30 {
+        run.publish(producer, key);
+        run.run_for(Duration::from_ms(20));
+    }
+    run.run_for(Duration::from_ms(2_000));
+    run.finish();
+    assert_eq!(run.checkers.violations(), &[]);
+    assert_eq!(run.producer(producer).acked().len(), 30);
+    assert_eq!(run.producer(producer).pending(), 0);
+    for p in 0..3 {
+        let logs: Vec<Vec<_>> = (0..3)
+            .map(|b| run.broker(NodeId(b)).replicas()[p].log.clone())
+            .collect();
+        assert_eq!(logs[0].len(), 10, "partition {p} has a third of the keys");
+        assert_eq!(logs[0], logs[1]);
+        assert_eq!(logs[0], logs[2]);
+        for b in 0..3 {
+            assert_eq!(run.broker(NodeId(b)).replicas()[p].hw.0, 10);
+        }
+    }
+}
+
+#[test]
+fn a_leader_crash_with_acks_all_loses_nothing() {
+    let protocol = PubSub::new(3, 1, 1);
+    let producer = protocol.producer_ids()[0];
+    let mut run = Run::new(protocol, 2);
+    run.run_for(Duration::from_ms(200));
+    let old = run.leader_of(P0).expect("a leader");
+    for key in 0..10 {
+        run.publish(producer, key);
+    }
+    run.run_for(Duration::from_ms(500));
+    let acked_before = run.producer(producer).acked().len();
+    assert_eq!(acked_before, 10);
+    for key in 10..20 {
+        run.publish(producer, key);
+    }
+    run.run_for(Duration::from_ms(25));
+    run.apply(Input::Crash(old));
+    run.run_for(Duration::from_ms(2_000));
+    let new = run.leader_of(P0).expect("a new leader");
+    assert_ne!(new, old);
+    assert_eq!(run.producer(producer).acked().len(), 20);
+    run.apply(Input::Restart(old));
+    run.run_for(Duration::from_ms(1_000));
+    run.finish();
+    assert_eq!(run.checkers.violations(), &[]);
+    let log = &run.broker(old).replicas()[0].log;
+    assert_eq!(log.len(), 20, "the old leader caught up after its restart");
+}
+
+/// Builds a one-partition queue of three brokers and one producer, with
+/// `toggle` on if given, and lets it settle.
+fn settled(toggle: Option<Toggle>, seed: u64) -> (Run, NodeId) {
+    let mut protocol = PubSub::new(3, 1, 1);
+    if let Some(t) = toggle {
+        protocol = protocol.with_toggle(t);
+    }
+    let producer = protocol.producer_ids()[0];
+    let mut run = Run::new(protocol, seed);
+    run.run_for(Duration::from_ms(200));
+    assert_eq!(run.leader_of(P0), Some(NodeId(0)), "n1 leads p0 first");
+    (run, producer)
+}
+
+fn cut_both_ways(run: &mut Run, a: NodeId, b: NodeId) {
+    run.apply(Input::Cut { from: a, to: b });
+    run.apply(Input::Cut { from: b, to: a });
+}
+
+const N1: NodeId = NodeId(0);
+const N2: NodeId = NodeId(1);
+const N3: NodeId = NodeId(2);
+
+/// The leader's answers to its followers are lost; it acknowledges a
+/// record and crashes; the new leader takes the next record at that offset.
+fn leader_acks_alone_then_crashes(toggle: Option<Toggle>) -> Run {
+    let (mut run, producer) = settled(toggle, 3);
+    for f in [N2, N3] {
+        run.apply(Input::Cut { from: N1, to: f });
+    }
+    run.publish(producer, 0);
+    run.run_for(Duration::from_ms(30));
+    run.apply(Input::Crash(N1));
+    run.run_for(Duration::from_ms(1_000));
+    run.publish(producer, 1);
+    run.run_for(Duration::from_ms(1_000));
+    run.finish();
+    run
+}
+
+#[test]
+fn acks_leader_only_loses_a_record_when_the_leader_crashes() {
+    let run = leader_acks_alone_then_crashes(Some(Toggle::AcksLeaderOnly));
+    assert_eq!(run.broken(), ["Q1"]);
+    let producer = run.world.protocol().producer_ids()[0];
+    assert_eq!(run.producer(producer).acked().len(), 2);
+}
+
+#[test]
+fn acks_all_acknowledges_nothing_the_followers_lack() {
+    let run = leader_acks_alone_then_crashes(None);
+    assert_eq!(run.checkers.violations(), &[]);
+    // The first record was written on n1 alone and never acknowledged; the
+    // producer sent it again to the new leader, which has both now.
+    let producer = run.world.protocol().producer_ids()[0];
+    assert_eq!(run.producer(producer).acked().len(), 2);
+    let new = run.leader_of(P0).expect("a leader");
+    assert_eq!(run.broker(new).replicas()[0].log.len(), 2);
+}
+
+/// n3 is cut off from the other brokers (not from the controller) and
+/// falls out of the ISR; three records are committed on n1 and n2; both
+/// crash; at the end they come back.
+fn in_sync_replicas_crash(toggle: Option<Toggle>) -> Run {
+    let (mut run, producer) = settled(toggle, 4);
+    cut_both_ways(&mut run, N3, N1);
+    cut_both_ways(&mut run, N3, N2);
+    run.run_for(Duration::from_ms(600));
+    for key in 0..3 {
+        run.publish(producer, key);
+    }
+    run.run_for(Duration::from_ms(300));
+    assert_eq!(run.producer(producer).acked().len(), 3);
+    run.apply(Input::Crash(N1));
+    run.apply(Input::Crash(N2));
+    run.run_for(Duration::from_ms(1_000));
+    run.apply(Input::HealAll);
+    run.apply(Input::Restart(N1));
+    run.apply(Input::Restart(N2));
+    run.run_for(Duration::from_ms(1_000));
+    run.finish();
+    run
+}
+
+#[test]
+fn unclean_leader_election_elects_a_replica_without_the_committed_records() {
+    let run = in_sync_replicas_crash(Some(Toggle::UncleanLeaderElection));
+    assert_eq!(run.broken(), ["Q1", "Q2", "Q7"]);
+    assert_eq!(run.leader_of(P0), Some(N3));
+}
+
+#[test]
+fn clean_election_waits_for_an_in_sync_replica() {
+    let run = in_sync_replicas_crash(None);
+    assert_eq!(run.checkers.violations(), &[]);
+    let leader = run.leader_of(P0).expect("back online");
+    assert_ne!(leader, N3);
+    assert_eq!(run.broker(N3).replicas()[0].log.len(), 3, "n3 caught up");
+}
+
+/// n1 is cut off from its followers, which fall out of the ISR as far as
+/// `min.insync` allows; it takes a record, and crashes for good.
+fn leader_alone_in_sync_crashes(toggle: Option<Toggle>) -> Run {
+    let (mut run, producer) = settled(toggle, 5);
+    cut_both_ways(&mut run, N1, N2);
+    cut_both_ways(&mut run, N1, N3);
+    run.run_for(Duration::from_ms(600));
+    run.publish(producer, 0);
+    run.run_for(Duration::from_ms(100));
+    run.apply(Input::Crash(N1));
+    run.apply(Input::HealAll);
+    run.run_for(Duration::from_ms(2_000));
+    run.finish();
+    run
+}
+
+#[test]
+fn min_insync_one_acknowledges_a_record_only_the_crashed_leader_has() {
+    let run = leader_alone_in_sync_crashes(Some(Toggle::MinInsyncOne));
+    assert_eq!(run.broken(), ["Q1"]);
+    assert_eq!(run.leader_of(P0), None, "the partition is offline");
+}
+
+#[test]
+fn min_insync_two_keeps_a_follower_in_sync_and_fails_over_to_it() {
+    let run = leader_alone_in_sync_crashes(None);
+    assert_eq!(run.checkers.violations(), &[]);
+    let producer = run.world.protocol().producer_ids()[0];
+    assert_eq!(run.producer(producer).acked().len(), 1);
+    assert!(run.leader_of(P0).is_some_and(|l| l != N1));
+}
+
+/// The leader's answer to the producer is lost; the link heals before the
+/// producer's retry, 300 ms after the first attempt.
+fn ack_lost(toggle: Option<Toggle>) -> Run {
+    let (mut run, producer) = settled(toggle, 6);
+    run.apply(Input::Cut {
+        from: N1,
+        to: producer,
+    });
+    run.publish(producer, 0);
+    run.run_for(Duration::from_ms(250));
+    run.apply(Input::HealAll);
+    run.run_for(Duration::from_ms(1_000));
+    run.finish();
+    run
+}
+
+#[test]
+fn retries_without_idempotence_commit_a_record_twice() {
+    let run = ack_lost(Some(Toggle::RetriesWithoutIdempotence));
+    assert_eq!(run.broken(), ["Q5"]);
+    assert_eq!(run.broker(N1).replicas()[0].log.len(), 2);
+}
+
+#[test]
+fn idempotent_retries_are_not_appended_again() {
+    let run = ack_lost(None);
+    assert_eq!(run.checkers.violations(), &[]);
+    assert_eq!(run.broker(N1).replicas()[0].log.len(), 1);
+    let producer = run.world.protocol().producer_ids()[0];
+    assert_eq!(run.producer(producer).acked().len(), 1);
+}
