@@ -86,8 +86,10 @@ pub fn event_log(props: &EventLogProps) -> Html {
                     let on_jump = props.on_jump.clone();
                     let onclick = Callback::from(move |_: MouseEvent| on_jump.emit(step + 1));
                     let current = step + 1 == props.current_step;
+                    // Keyed by step: a new step adds one line at the top
+                    // instead of rewriting every line below it.
                     html! {
-                        <li class={classes!("event", format!("ev-{}", l.kind), l.fault.then_some("ev-fault"), current.then_some("current"), (!l.milestones.is_empty()).then_some("ev-milestone"))}>
+                        <li key={step} class={classes!("event", format!("ev-{}", l.kind), l.fault.then_some("ev-fault"), current.then_some("current"), (!l.milestones.is_empty()).then_some("ev-milestone"))}>
                             <button type="button" class="event-line" {onclick} title="Go to the moment right after this event">
                                 <span class="ev-time">{format!("{}", l.time)}</span>
                                 <span class="ev-text">{l.headline.clone()}</span>

@@ -108,7 +108,7 @@ pub fn timeline_bar(props: &TimelineProps) -> Html {
             }
             let x_of = |t: Time| t.0 as f64 / now_end.0 as f64 * 1000.0;
             let mut last = last.borrow_mut();
-            let (f, c) = (percent(x_of(m.horizon)), percent(x_of(m.now)));
+            let (f, c) = (percent(x_of(m.horizon) - x_of(m.now)), percent(x_of(m.now)));
             if let (true, Some(el)) = (f != last.0, future.cast::<web_sys::Element>()) {
                 let _ = el.set_attribute("style", &f);
                 last.0 = f;
@@ -133,23 +133,25 @@ pub fn timeline_bar(props: &TimelineProps) -> Html {
             aria-valuemin="0" aria-valuemax={(end.0 / 1000).to_string()}
             title="Drag to go to any moment; faults, rounds and violations are marked"
             {onpointerdown} {onpointermove} {onpointerup} {onkeydown}>
-            // The part not reached yet is shaded, and the cursor marks now;
-            // both move every frame, so both are transformed elements of
-            // their own, and the marks between them are not repainted.
-            <div class="tl-future" ref={future} />
             <svg viewBox="0 0 1000 40" preserveAspectRatio="none" aria-hidden="true">
                 <Marks data={props.data.clone()} end={end} />
             </svg>
-            <div class="tl-now" ref={cursor} />
+            // The cursor marks now, and the part not reached yet is shaded
+            // from the horizon on. The shade rides inside the cursor's
+            // element, offset by (horizon - now): while a run plays at its
+            // horizon that offset stays 0, so a frame moves one composited
+            // element, and the marks under it are not repainted. Nothing is
+            // marked beyond the horizon, so the shade hides nothing.
+            <div class="tl-now" ref={cursor}><div class="tl-future" ref={future} /></div>
         </div>
     }
 }
 
-/// A transform to `x` thousandths of the width, in steps of a twentieth of
-/// a percent (under a pixel on a wide timeline): a cursor that moved less
+/// A transform to `x` thousandths of the width, in steps of a tenth of a
+/// percent (about a pixel on a laptop's timeline): a cursor that moved less
 /// than that is not written again.
 fn percent(x: f64) -> String {
-    format!("transform: translateX({:.2}%)", (x * 2.0).round() / 20.0)
+    format!("transform: translateX({:.1}%)", x.round() / 10.0)
 }
 
 /// The end of the timeline's scale: the next of 1, 2, 5, 10, 20, 50...
@@ -183,22 +185,34 @@ fn marks(props: &MarksProps) -> Html {
     let data = &props.data;
     let peak = data.density.iter().copied().max().unwrap_or(1).max(1) as f64;
     let bucket_w = data.bucket.0 as f64 / end.0 as f64 * 1000.0;
+    // Each list in a group of its own: a keyed list must be the only child
+    // list of its element, or Yew diffs the element's children by position
+    // (aligned from the end), and one new density bar would replace every
+    // bar.
     html! {
         <g>
-            { for data.density.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| {
-                let h = (c as f64 / peak).sqrt() * 22.0 + 2.0;
-                // Keyed by bucket: a new bucket adds one bar, not a shift of all.
-                html! { <rect key={i} class="tl-density" x={format!("{:.2}", i as f64 * bucket_w)} y={format!("{:.2}", 32.0 - h)} width={format!("{:.2}", bucket_w.max(0.6))} height={format!("{h:.2}")} /> }
-            }) }
-            { for data.milestones.iter().map(|m| html! {
-                <rect class="tl-milestone" x={format!("{:.2}", x_of(m.time))} y="33" width="1.6" height="7"><title>{m.text.clone()}</title></rect>
-            }) }
-            { for data.inputs.iter().map(|m| html! {
-                <rect class={classes!("tl-input", format!("tl-{}", m.kind))} x={format!("{:.2}", x_of(m.time) - 0.8)} y="0" width="1.6" height="9"><title>{m.text.clone()}</title></rect>
-            }) }
-            { for data.violations.iter().map(|v| html! {
-                <rect class="tl-violation" x={format!("{:.2}", x_of(v.time) - 1.5)} y="0" width="3" height="40"><title>{v.to_string()}</title></rect>
-            }) }
+            <g class="tl-bars">
+                { for data.density.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| {
+                    let h = (c as f64 / peak).sqrt() * 22.0 + 2.0;
+                    // Keyed by bucket: a new bucket adds one bar, not a shift of all.
+                    html! { <rect key={i} class="tl-density" x={format!("{:.2}", i as f64 * bucket_w)} y={format!("{:.2}", 32.0 - h)} width={format!("{:.2}", bucket_w.max(0.6))} height={format!("{h:.2}")} /> }
+                }) }
+            </g>
+            <g class="tl-milestones">
+                { for data.milestones.iter().map(|m| html! {
+                    <rect class="tl-milestone" x={format!("{:.2}", x_of(m.time))} y="33" width="1.6" height="7"><title>{m.text.clone()}</title></rect>
+                }) }
+            </g>
+            <g class="tl-inputs">
+                { for data.inputs.iter().map(|m| html! {
+                    <rect class={classes!("tl-input", format!("tl-{}", m.kind))} x={format!("{:.2}", x_of(m.time) - 0.8)} y="0" width="1.6" height="9"><title>{m.text.clone()}</title></rect>
+                }) }
+            </g>
+            <g class="tl-violations">
+                { for data.violations.iter().map(|v| html! {
+                    <rect class="tl-violation" x={format!("{:.2}", x_of(v.time) - 1.5)} y="0" width="3" height="40"><title>{v.to_string()}</title></rect>
+                }) }
+            </g>
         </g>
     }
 }
