@@ -9,7 +9,10 @@ use std::rc::Rc;
 
 use sim::{impl_encode, Durability, Encode, NodeId, NodeKind, NodeScene, Out, TraceHasher};
 
-use super::msg::{FetchResult, Outgoing, PartitionState, ProduceResult, PubSubMsg, Record, Stamp};
+use super::msg::{
+    ConsumerFetchResult, FetchResult, Outgoing, PartitionState, ProduceResult, PubSubMsg, Record,
+    Stamp,
+};
 use super::node::{PubSubDurable, PubSubNode, PubSubObs, PubSubTimer};
 use super::{Acks, Epoch, MsgKey, Offset, PartitionId, Settings};
 
@@ -306,6 +309,9 @@ impl Broker {
                 batch,
                 acks,
             } => self.on_produce(from, *partition, batch, *acks, out),
+            PubSubMsg::ConsumerFetch { partition, offset } => {
+                self.on_consumer_fetch(from, *partition, *offset, out)
+            }
             other => out.note(format!(
                 "{} ignores a {}",
                 self.id,
@@ -712,6 +718,50 @@ impl Broker {
                 },
             );
         }
+    }
+
+    /// Serves a consumer: the records from `offset` up to the high
+    /// watermark (or, under toggle `read-above-high-watermark`, up to the
+    /// log end, records a leader change may still take back).
+    fn on_consumer_fetch(
+        &mut self,
+        from: NodeId,
+        partition: PartitionId,
+        offset: Offset,
+        out: &mut Out<PubSubNode>,
+    ) {
+        let result = match self.leading(partition, None) {
+            None => ConsumerFetchResult::NotLeader,
+            Some(i) => {
+                let r = &self.replicas[i];
+                let end = if self.settings.read_above_high_watermark {
+                    r.leo()
+                } else {
+                    r.hw
+                };
+                if offset > r.leo() {
+                    ConsumerFetchResult::OutOfRange { log_end: r.leo() }
+                } else {
+                    let to = end
+                        .index()
+                        .min(offset.index() + self.settings.max_fetch_records);
+                    let records: Rc<[Record]> = if offset.index() < to {
+                        r.log[offset.index()..to].iter().cloned().collect()
+                    } else {
+                        Rc::from(Vec::new())
+                    };
+                    ConsumerFetchResult::Records { records, hw: r.hw }
+                }
+            }
+        };
+        out.send(
+            from,
+            PubSubMsg::ConsumerFetchReply {
+                partition,
+                offset,
+                result,
+            },
+        );
     }
 
     /// Appends a producer's batch (skipping the messages an idempotent

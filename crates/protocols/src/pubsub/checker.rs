@@ -12,16 +12,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sim::{Checker, NodeId, Report, Rule, StepEvent, StepRecord, Violation, World};
 
-use super::msg::{PartitionState, ProduceResult, PubSubMsg, Record};
+use super::msg::{ConsumerFetchResult, PartitionState, ProduceResult, PubSubMsg, Record};
 use super::node::{PubSubNode, PubSubObs};
-use super::{Epoch, MsgKey, Offset, PartitionId, PubSub};
+use super::coordinator::Rebalance;
+use super::{Delivery, Epoch, Generation, GroupId, MsgKey, Offset, PartitionId, PubSub};
 
 /// The rules, in order.
 pub const RULES: &[Rule] = &[
     Rule {
         id: "Q1",
         name: "No acknowledged message is lost",
-        description: "Every acknowledged message stays at its offset in the committed log, and at the end its partition's leader is up and holds it.",
+        description: "Every acknowledged message stays at its offset in the committed log, and by the end every group has processed it (without groups: its partition's leader holds it).",
     },
     Rule {
         id: "Q2",
@@ -29,9 +30,14 @@ pub const RULES: &[Rule] = &[
         description: "Once an offset of a partition is committed, it holds that one message for ever: no leader commits another there, and every new leader holds it.",
     },
     Rule {
+        id: "Q3",
+        name: "Per-partition order",
+        description: "A consumer processes a partition's offsets in order, never going back or skipping one, except when a rebalance moves it.",
+    },
+    Rule {
         id: "Q4",
         name: "No phantom messages",
-        description: "Every record in a log is a message some producer sent, with the key and partition it was sent with.",
+        description: "Every record in a log is a message some producer sent, with its key and partition, and every record a consumer processes is the one committed at that offset.",
     },
     Rule {
         id: "Q5",
@@ -39,9 +45,24 @@ pub const RULES: &[Rule] = &[
         description: "No message is committed twice in a partition (the promise of idempotent producers).",
     },
     Rule {
+        id: "Q6",
+        name: "Reads below the high watermark",
+        description: "A consumer never receives a record that is not committed yet.",
+    },
+    Rule {
         id: "Q7",
         name: "Replication",
         description: "The leader is in the in-sync set and comes from the previous in-sync set; one leader per epoch; the high watermark never exceeds an in-sync replica's log end.",
+    },
+    Rule {
+        id: "Q8",
+        name: "Committed offsets",
+        description: "A group's committed offset of a partition never goes backwards, and a new owner resumes from it.",
+    },
+    Rule {
+        id: "Q9",
+        name: "Generation fencing",
+        description: "Generations only grow, each partition has one owner per generation, and only that owner's commits are accepted.",
     },
 ];
 
@@ -56,6 +77,10 @@ pub struct Counters {
     pub duplicated: u64,
     /// Messages producers gave up on.
     pub gave_up: u64,
+    /// Messages processed, counted once per group.
+    pub delivered: u64,
+    /// Messages a group processed again (at-least-once redelivery).
+    pub redelivered: u64,
 }
 
 /// Checks Q1, Q2, Q4, Q5 and Q7, and drains at the end.
@@ -75,6 +100,15 @@ pub struct PubSubChecker {
     committed_ids: BTreeMap<PartitionId, BTreeSet<MsgKey>>,
     /// Every decision of the controller, per partition, in order.
     decisions: BTreeMap<PartitionId, Vec<PartitionState>>,
+    /// Per group: its generation and partition owners, by the latest
+    /// rebalance.
+    generations: BTreeMap<GroupId, (Generation, BTreeMap<PartitionId, NodeId>)>,
+    /// Per group and partition: the latest accepted commit.
+    group_offsets: BTreeMap<(GroupId, PartitionId), Offset>,
+    /// Per consumer and partition: the next offset it may deliver.
+    expected: BTreeMap<(NodeId, PartitionId), Offset>,
+    /// Per group: every message its consumers processed.
+    delivered: BTreeMap<GroupId, BTreeSet<MsgKey>>,
     counters: Counters,
 }
 
@@ -108,6 +142,63 @@ impl PubSubChecker {
     /// has lost it for its readers. Call it at the end of a run, once the
     /// cluster has had time to settle.
     pub fn drain(&self, world: &World<PubSub>) -> Vec<Violation> {
+        if world.protocol().settings.groups.is_empty() {
+            self.drain_logs(world)
+        } else {
+            self.drain_groups(world)
+        }
+    }
+
+    /// The final drain with consumer groups: every acknowledged message of
+    /// the topic they read that a group never processed is lost for that
+    /// group, reported per group with its delivery mode (the "acknowledged
+    /// minus delivered" of Jepsen's queue checkers).
+    pub fn drain_groups(&self, world: &World<PubSub>) -> Vec<Violation> {
+        let settings = &world.protocol().settings;
+        let consumed: BTreeSet<PartitionId> = settings.consumed().collect();
+        let mut found = Vec::new();
+        for g in settings.group_ids() {
+            let spec = &settings.groups[g.0 as usize];
+            let delivered = self.delivered.get(&g);
+            let lost: Vec<MsgKey> = self
+                .acked
+                .iter()
+                .filter(|(_, (p, _))| consumed.contains(p))
+                .map(|(&id, _)| id)
+                .filter(|id| !delivered.is_some_and(|d| d.contains(id)))
+                .collect();
+            if lost.is_empty() {
+                continue;
+            }
+            let shown: Vec<String> = lost.iter().take(5).map(|id| id.to_string()).collect();
+            let more = if lost.len() > 5 { ", ..." } else { "" };
+            let why = match spec.mode {
+                Delivery::AtMostOnce => "committed before they were processed",
+                Delivery::AtLeastOnce => "never processed",
+            };
+            let mut nodes: Vec<NodeId> = lost.iter().map(|id| id.producer).collect();
+            nodes.sort_unstable();
+            nodes.dedup();
+            found.push(Violation {
+                rule: "Q1",
+                step: world.steps(),
+                time: world.now(),
+                nodes,
+                message: format!(
+                    "group {} ({}) lost {} acknowledged messages ({}{more}): {why}",
+                    spec.name,
+                    spec.mode,
+                    lost.len(),
+                    shown.join(", ")
+                ),
+            });
+        }
+        found
+    }
+
+    /// The final drain without groups: every acknowledged message whose
+    /// partition's leader cannot serve it.
+    pub fn drain_logs(&self, world: &World<PubSub>) -> Vec<Violation> {
         // Per partition: why its messages cannot be read, and which.
         let mut lost: BTreeMap<PartitionId, (String, Vec<(MsgKey, Offset)>)> = BTreeMap::new();
         for (&id, &(p, o)) in &self.acked {
@@ -195,6 +286,154 @@ impl PubSubChecker {
                     format!("{producer} was told {id} is at {p}@{o}, but {c} is committed there: {id} is lost"),
                 );
             }
+        }
+    }
+
+    /// Q6: what a consumer receives must be committed already.
+    fn on_fetched(
+        &mut self,
+        consumer: NodeId,
+        p: PartitionId,
+        offset: Offset,
+        result: &ConsumerFetchResult,
+        report: &mut Report<'_>,
+    ) {
+        let ConsumerFetchResult::Records { records, .. } = result else {
+            return;
+        };
+        let committed = self.committed(p).len() as u64;
+        if let Some(k) = (0..records.len() as u64).find(|k| offset.0 + k >= committed) {
+            report.violation(
+                "Q6",
+                &[consumer],
+                format!(
+                    "{consumer} receives {} at {p}@{}, above the high watermark {committed}",
+                    records[k as usize].id,
+                    offset.0 + k
+                ),
+            );
+        }
+    }
+
+    fn on_rebalanced(&mut self, coordinator: NodeId, r: &Rebalance, report: &mut Report<'_>) {
+        let previous = self.generations.get(&r.group).map(|(g, _)| *g);
+        if previous.is_some_and(|g| r.generation <= g) {
+            report.violation(
+                "Q9",
+                &[coordinator],
+                format!(
+                    "{} rebalances to {}, but it was at {} already",
+                    r.group,
+                    r.generation,
+                    previous.unwrap_or_default()
+                ),
+            );
+        }
+        let mut owners = BTreeMap::new();
+        for &(p, m, o) in &r.assignment {
+            if owners.insert(p, m).is_some() {
+                report.violation(
+                    "Q9",
+                    &[coordinator, m],
+                    format!("{p} has two owners in {} {}", r.group, r.generation),
+                );
+            }
+            let committed = self.group_offsets.get(&(r.group, p)).copied().unwrap_or_default();
+            if o != committed {
+                report.violation(
+                    "Q8",
+                    &[coordinator, m],
+                    format!(
+                        "{m} is to resume {p} in {} from {o}, but the committed offset is {committed}",
+                        r.group
+                    ),
+                );
+            }
+        }
+        self.generations.insert(r.group, (r.generation, owners));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_commit_accepted(
+        &mut self,
+        coordinator: NodeId,
+        group: GroupId,
+        generation: Generation,
+        p: PartitionId,
+        offset: Offset,
+        member: NodeId,
+        report: &mut Report<'_>,
+    ) {
+        let (current, owner) = self
+            .generations
+            .get(&group)
+            .map(|(g, owners)| (*g, owners.get(&p).copied()))
+            .unwrap_or_default();
+        if generation != current || owner != Some(member) {
+            let owner = owner.map_or_else(|| "nobody".to_string(), |o| o.to_string());
+            report.violation(
+                "Q9",
+                &[coordinator, member],
+                format!(
+                    "{coordinator} accepts {member}'s commit of {p} at {offset} made in {generation}, but {group} is in {current} and {p} belongs to {owner}"
+                ),
+            );
+        }
+        let before = self.group_offsets.get(&(group, p)).copied().unwrap_or_default();
+        if offset < before {
+            report.violation(
+                "Q8",
+                &[coordinator, member],
+                format!("{group}'s committed offset of {p} goes back from {before} to {offset}"),
+            );
+        }
+        self.group_offsets.insert((group, p), offset);
+    }
+
+    fn on_delivered(
+        &mut self,
+        consumer: NodeId,
+        group: GroupId,
+        p: PartitionId,
+        o: Offset,
+        id: MsgKey,
+        report: &mut Report<'_>,
+    ) {
+        match self.committed(p).get(o.index()) {
+            Some(&(c, _)) if c == id => {}
+            Some(&(c, _)) => report.violation(
+                "Q4",
+                &[consumer],
+                format!("{consumer} processes {id} at {p}@{o}, but {c} is committed there"),
+            ),
+            None => report.violation(
+                "Q4",
+                &[consumer],
+                format!("{consumer} processes {id} at {p}@{o}, which is not committed"),
+            ),
+        }
+        match self.expected.get(&(consumer, p)).copied() {
+            Some(e) if e == o => {}
+            Some(e) => report.violation(
+                "Q3",
+                &[consumer],
+                format!(
+                    "{consumer} processes {p}@{o} after {p}@{}: it {}",
+                    e.0.wrapping_sub(1),
+                    if o < e { "goes back" } else { "skips offsets" }
+                ),
+            ),
+            None => report.violation(
+                "Q3",
+                &[consumer],
+                format!("{consumer} processes {p}@{o} without being assigned {p}"),
+            ),
+        }
+        self.expected.insert((consumer, p), o.next());
+        if self.delivered.entry(group).or_default().insert(id) {
+            self.counters.delivered += 1;
+        } else {
+            self.counters.redelivered += 1;
         }
     }
 
@@ -404,6 +643,14 @@ impl Checker<PubSub> for PubSubChecker {
         report: &mut Report<'_>,
     ) {
         if let StepEvent::Deliver(m) = &record.event {
+            if let PubSubMsg::ConsumerFetchReply {
+                partition,
+                offset,
+                result,
+            } = &m.msg
+            {
+                self.on_fetched(m.to, *partition, *offset, result, report);
+            }
             if let PubSubMsg::ProduceReply {
                 partition,
                 result: ProduceResult::Ok(written),
@@ -444,6 +691,31 @@ impl Checker<PubSub> for PubSubChecker {
                 PubSubObs::Decided(state) => self.on_decided(state, report),
                 PubSubObs::Published { .. } => self.counters.published += 1,
                 PubSubObs::GaveUp { .. } => self.counters.gave_up += 1,
+                PubSubObs::Rebalanced(r) => self.on_rebalanced(node, r, report),
+                PubSubObs::CommitAccepted {
+                    group,
+                    generation,
+                    partition,
+                    offset,
+                    member,
+                } => self.on_commit_accepted(
+                    node, *group, *generation, *partition, *offset, *member, report,
+                ),
+                PubSubObs::Assigned { partitions, .. } => {
+                    self.expected.retain(|&(c, _), _| c != node);
+                    for &(p, o) in partitions {
+                        self.expected.insert((node, p), o);
+                    }
+                }
+                PubSubObs::Repositioned { partition, offset } => {
+                    self.expected.insert((node, *partition), *offset);
+                }
+                PubSubObs::Delivered {
+                    group,
+                    partition,
+                    offset,
+                    id,
+                } => self.on_delivered(node, *group, *partition, *offset, *id, report),
             }
         }
     }

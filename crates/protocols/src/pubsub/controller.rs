@@ -9,6 +9,7 @@ use std::rc::Rc;
 
 use sim::{impl_encode, Durability, NodeId, NodeKind, NodeScene, Out};
 
+use super::coordinator::{Coordinator, GroupState};
 use super::msg::{PartitionState, PubSubMsg, Stamp};
 use super::node::{PubSubDurable, PubSubNode, PubSubObs, PubSubTimer};
 use super::{Epoch, PartitionId, Settings};
@@ -32,6 +33,8 @@ pub struct Controller {
     /// last renewed its session. The next renewal needs a heartbeat that
     /// echoes this stamp or a later one.
     renewed_at: BTreeMap<NodeId, Stamp>,
+    /// The consumer groups' coordinator (durable, like the table).
+    coordinator: Coordinator,
 }
 
 /// What the controller persists.
@@ -41,9 +44,15 @@ pub struct ControllerDurable {
     pub incarnation: u64,
     /// Every partition's state.
     pub table: Vec<PartitionState>,
+    /// Every consumer group's state.
+    pub groups: Vec<GroupState>,
 }
 
-impl_encode!(ControllerDurable { incarnation, table });
+impl_encode!(ControllerDurable {
+    incarnation,
+    table,
+    groups
+});
 
 impl Controller {
     /// A controller of `brokers`.
@@ -51,12 +60,13 @@ impl Controller {
         Controller {
             id,
             brokers,
-            settings,
+            settings: Rc::clone(&settings),
             incarnation: 0,
             table: Vec::new(),
             alive: BTreeSet::new(),
             sent: BTreeMap::new(),
             renewed_at: BTreeMap::new(),
+            coordinator: Coordinator::new(Rc::clone(&settings)),
         }
     }
 
@@ -85,6 +95,8 @@ impl Controller {
         for &b in &self.brokers {
             self.arm_session(b, out);
         }
+        self.coordinator
+            .start(durable.map(|d| d.groups.as_slice()), out);
         match durable {
             Some(d) => {
                 self.incarnation = d.incarnation + 1;
@@ -126,6 +138,7 @@ impl Controller {
         out.persist(PubSubDurable::Controller(ControllerDurable {
             incarnation: self.incarnation,
             table: self.table.clone(),
+            groups: self.coordinator.groups().to_vec(),
         }));
     }
 
@@ -168,6 +181,13 @@ impl Controller {
                 version,
                 isr,
             } => self.on_alter_isr(from, *partition, *epoch, *version, isr, out),
+            PubSubMsg::JoinGroup { .. }
+            | PubSubMsg::GroupHeartbeat { .. }
+            | PubSubMsg::OffsetCommit { .. } => {
+                if self.coordinator.on_message(from, msg, out) {
+                    self.persist(out);
+                }
+            }
             other => out.note(format!(
                 "{} ignores a {}",
                 self.id,
@@ -177,9 +197,20 @@ impl Controller {
     }
 
     pub(super) fn on_timer(&mut self, timer: &PubSubTimer, out: &mut Out<PubSubNode>) {
-        if let PubSubTimer::Session(b) = *timer {
-            self.on_session_expired(b, out);
+        match *timer {
+            PubSubTimer::Session(b) => self.on_session_expired(b, out),
+            PubSubTimer::Member(g, m) => {
+                if self.coordinator.on_session_expired(g, m, out) {
+                    self.persist(out);
+                }
+            }
+            _ => {}
         }
+    }
+
+    /// The group coordinator.
+    pub fn coordinator(&self) -> &Coordinator {
+        &self.coordinator
     }
 
     /// A heartbeat renews a broker's session only if the broker hears the
@@ -366,6 +397,19 @@ impl Controller {
             scene = scene.row(
                 self.settings.partition_name(s.partition),
                 s.to_string(),
+                Durability::Durable,
+            );
+        }
+        for g in self.coordinator.groups() {
+            let name = &self.settings.groups[g.group.0 as usize].name;
+            let owners: Vec<String> = g
+                .owners
+                .iter()
+                .map(|(p, m)| format!("{p}:{m}@{}", g.offset(*p)))
+                .collect();
+            scene = scene.row(
+                format!("group {name}"),
+                format!("{} [{}]", g.generation, owners.join(" ")),
                 Durability::Durable,
             );
         }

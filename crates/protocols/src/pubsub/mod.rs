@@ -123,7 +123,9 @@
 
 pub mod broker;
 pub mod checker;
+pub mod consumer;
 pub mod controller;
+pub mod coordinator;
 pub mod msg;
 pub mod node;
 pub mod producer;
@@ -152,6 +154,72 @@ pub struct Offset(pub u64);
 /// appended in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Epoch(pub u64);
+
+/// A consumer group, numbered in the order of [`Settings::groups`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GroupId(pub u32);
+
+/// A group's generation: incremented by the coordinator at every rebalance.
+/// Commits carry it, so a member that missed a rebalance is fenced off.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Generation(pub u64);
+
+impl fmt::Display for GroupId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "g{}", self.0)
+    }
+}
+
+impl fmt::Display for Generation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "gen{}", self.0)
+    }
+}
+
+impl Encode for GroupId {
+    fn encode(&self, h: &mut TraceHasher) {
+        h.word(u64::from(self.0));
+    }
+}
+
+impl Encode for Generation {
+    fn encode(&self, h: &mut TraceHasher) {
+        h.word(self.0);
+    }
+}
+
+/// When a consumer commits an offset, relative to processing the records
+/// below it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Delivery {
+    /// Process, then commit: a crash in between means the next owner
+    /// processes the records again (duplicates, nothing lost).
+    AtLeastOnce,
+    /// Commit, then process: a crash in between means nobody ever processes
+    /// them (nothing duplicated, records lost).
+    AtMostOnce,
+}
+
+impl fmt::Display for Delivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Delivery::AtLeastOnce => "at-least-once",
+            Delivery::AtMostOnce => "at-most-once",
+        })
+    }
+}
+
+/// A consumer group: a name, how many consumers it has, and its delivery
+/// mode. Every group reads the first topic; several groups fan it out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupSpec {
+    /// Its name.
+    pub name: String,
+    /// How many consumers belong to it.
+    pub members: usize,
+    /// When its consumers commit.
+    pub mode: Delivery,
+}
 
 /// A message's identity: the producer that created it and its number there.
 /// The number is durable, so an id is never reused, even across a restart.
@@ -264,23 +332,35 @@ pub enum Toggle {
     MinInsyncOne,
     /// Producers retry without sequence numbers.
     RetriesWithoutIdempotence,
+    /// Leaders serve consumers records above the high watermark.
+    ReadAboveHighWatermark,
+    /// Consumers commit an offset before processing the records below it.
+    CommitBeforeProcessing,
+    /// The coordinator accepts commits from any generation.
+    NoGenerationFencing,
 }
 
 impl Toggle {
     /// Every toggle, in a stable order.
-    pub const ALL: [Toggle; 4] = [
+    pub const ALL: [Toggle; 7] = [
         Toggle::AcksLeaderOnly,
         Toggle::UncleanLeaderElection,
         Toggle::MinInsyncOne,
+        Toggle::ReadAboveHighWatermark,
+        Toggle::CommitBeforeProcessing,
         Toggle::RetriesWithoutIdempotence,
+        Toggle::NoGenerationFencing,
     ];
 
     /// Every toggle's name, in the same order as [`Toggle::ALL`].
-    pub const NAMES: [&'static str; 4] = [
+    pub const NAMES: [&'static str; 7] = [
         "acks-leader-only",
         "unclean-leader-election",
         "min-insync-one",
+        "read-above-high-watermark",
+        "commit-before-processing",
         "retries-without-idempotence",
+        "no-generation-fencing",
     ];
 
     /// The toggle's name, as in URLs and `--toggle`.
@@ -311,6 +391,15 @@ impl Toggle {
             Toggle::RetriesWithoutIdempotence => {
                 "Producers retry without sequence numbers: when an acknowledgement is lost, the retry appends the record a second time (breaks Q5)."
             }
+            Toggle::ReadAboveHighWatermark => {
+                "Leaders hand consumers records above the high watermark, which a leader change can still take back (breaks Q6)."
+            }
+            Toggle::CommitBeforeProcessing => {
+                "Consumers commit an offset before they process the records below it (at-most-once): a consumer that crashes in between loses them for its group (breaks Q1)."
+            }
+            Toggle::NoGenerationFencing => {
+                "The coordinator accepts offset commits from members of an old generation, so a consumer that missed a rebalance still moves the group's offsets (breaks Q9)."
+            }
         }
     }
 
@@ -321,6 +410,9 @@ impl Toggle {
             Toggle::UncleanLeaderElection => &["Q1", "Q2", "Q7"],
             Toggle::MinInsyncOne => &["Q1"],
             Toggle::RetriesWithoutIdempotence => &["Q5"],
+            Toggle::ReadAboveHighWatermark => &["Q6"],
+            Toggle::CommitBeforeProcessing => &["Q1"],
+            Toggle::NoGenerationFencing => &["Q9"],
         }
     }
 }
@@ -363,6 +455,20 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// The most records one fetch answer carries.
     pub max_fetch_records: usize,
+    /// The consumer groups.
+    pub groups: Vec<GroupSpec>,
+    /// Toggle `read-above-high-watermark`.
+    pub read_above_high_watermark: bool,
+    /// Whether the coordinator rejects commits from other generations
+    /// (off: toggle `no-generation-fencing`).
+    pub generation_fencing: bool,
+    /// How often consumers send their coordinator a heartbeat.
+    pub group_heartbeat_interval: Duration,
+    /// How long the coordinator waits for a member's heartbeat before it
+    /// removes the member and rebalances.
+    pub group_session_timeout: Duration,
+    /// How long a consumer takes to process a batch of records.
+    pub processing_time: Duration,
 }
 
 impl Settings {
@@ -387,6 +493,12 @@ impl Settings {
             isr_lag_checks: 2,
             request_timeout: Duration::from_ms(300),
             max_fetch_records: 16,
+            groups: Vec::new(),
+            read_above_high_watermark: false,
+            generation_fencing: true,
+            group_heartbeat_interval: Duration::from_ms(50),
+            group_session_timeout: Duration::from_ms(300),
+            processing_time: Duration::from_ms(20),
         }
     }
 
@@ -405,6 +517,16 @@ impl Settings {
         PartitionId(key % self.topics[0].partitions.max(1))
     }
 
+    /// The partitions of the first topic, which groups read.
+    pub fn consumed(&self) -> impl Iterator<Item = PartitionId> {
+        (0..self.topics[0].partitions).map(PartitionId)
+    }
+
+    /// Every group id.
+    pub fn group_ids(&self) -> impl Iterator<Item = GroupId> {
+        (0..self.groups.len() as u32).map(GroupId)
+    }
+
     /// The partition's name as people read it: `events/0`.
     pub fn partition_name(&self, p: PartitionId) -> String {
         let mut first = 0;
@@ -418,15 +540,16 @@ impl Settings {
     }
 }
 
-/// The pub/sub protocol: how many brokers and producers, and their settings.
-/// Node ids: brokers `0..brokers`, then the controller, then the producers.
+/// The pub/sub protocol: how many brokers, producers and consumers, and
+/// their settings. Node ids: brokers `0..brokers`, then the controller, then
+/// the producers, then the consumers of each group in turn.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PubSub {
     /// Number of brokers.
     pub brokers: usize,
     /// Number of producers.
     pub producers: usize,
-    /// What every node shares.
+    /// What every node shares (the groups, and so the consumers, included).
     pub settings: Settings,
 }
 
@@ -448,7 +571,14 @@ impl PubSub {
         }
     }
 
-    /// Switches a teaching toggle on.
+    /// Adds consumer groups (each reading the first topic).
+    pub fn with_groups(mut self, groups: Vec<GroupSpec>) -> PubSub {
+        self.settings.groups.extend(groups);
+        self
+    }
+
+    /// Switches a teaching toggle on. `commit-before-processing` makes every
+    /// group at-most-once, including groups added after it.
     pub fn with_toggle(mut self, toggle: Toggle) -> PubSub {
         let s = &mut self.settings;
         match toggle {
@@ -456,8 +586,33 @@ impl PubSub {
             Toggle::UncleanLeaderElection => s.unclean_leader_election = true,
             Toggle::MinInsyncOne => s.min_insync = 1,
             Toggle::RetriesWithoutIdempotence => s.idempotence = false,
+            Toggle::ReadAboveHighWatermark => s.read_above_high_watermark = true,
+            Toggle::CommitBeforeProcessing => {
+                for g in &mut s.groups {
+                    g.mode = Delivery::AtMostOnce;
+                }
+            }
+            Toggle::NoGenerationFencing => s.generation_fencing = false,
         }
         self
+    }
+
+    /// How many consumers there are, over all groups.
+    pub fn consumers(&self) -> usize {
+        self.settings.groups.iter().map(|g| g.members).sum()
+    }
+
+    /// The consumer ids, with their groups.
+    pub fn consumer_ids(&self) -> Vec<(NodeId, GroupId)> {
+        let mut next = (self.brokers + 1 + self.producers) as u32;
+        let mut ids = Vec::new();
+        for (g, spec) in self.settings.groups.iter().enumerate() {
+            for _ in 0..spec.members {
+                ids.push((NodeId(next), GroupId(g as u32)));
+                next += 1;
+            }
+        }
+        ids
     }
 
     /// The broker ids.
@@ -485,7 +640,7 @@ impl Protocol for PubSub {
     }
 
     fn node_count(&self) -> usize {
-        self.brokers + 1 + self.producers
+        self.brokers + 1 + self.producers + self.consumers()
     }
 
     fn new_node(&self, id: NodeId) -> PubSubNode {
@@ -496,6 +651,10 @@ impl Protocol for PubSub {
             PubSubNode::Broker(broker::Broker::new(id, brokers, controller, settings))
         } else if id == controller {
             PubSubNode::Controller(controller::Controller::new(id, brokers, settings))
+        } else if let Some(&(_, group)) = self.consumer_ids().iter().find(|(c, _)| *c == id) {
+            PubSubNode::Consumer(consumer::Consumer::new(
+                id, group, brokers, controller, settings,
+            ))
         } else {
             PubSubNode::Producer(producer::Producer::new(id, brokers, settings))
         }

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use sim::{impl_encode, Encode, Message, NodeId, TraceHasher};
 
-use super::{Acks, Epoch, MsgKey, Offset, PartitionId};
+use super::{Acks, Epoch, Generation, GroupId, MsgKey, Offset, PartitionId};
 
 /// The controller's decision for one partition: who leads in which epoch,
 /// and who is in sync. `version` grows with every change, so a broker can
@@ -171,6 +171,37 @@ impl Encode for ProduceResult {
     }
 }
 
+/// What a leader answers to a consumer's fetch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConsumerFetchResult {
+    /// The records from the fetch offset up to the high watermark (or past
+    /// it, under toggle `read-above-high-watermark`), possibly none.
+    Records {
+        /// The records.
+        records: Rc<[Record]>,
+        /// The leader's high watermark.
+        hw: Offset,
+    },
+    /// The offset is past the log end (the records there were taken back):
+    /// resume from `log_end`.
+    OutOfRange {
+        /// The leader's log end.
+        log_end: Offset,
+    },
+    /// This broker does not lead the partition.
+    NotLeader,
+}
+
+impl Encode for ConsumerFetchResult {
+    fn encode(&self, h: &mut TraceHasher) {
+        match self {
+            ConsumerFetchResult::Records { records, hw } => (1u8, records, hw).encode(h),
+            ConsumerFetchResult::OutOfRange { log_end } => (2u8, log_end).encode(h),
+            ConsumerFetchResult::NotLeader => 3u8.encode(h),
+        }
+    }
+}
+
 /// Every message a pub/sub node sends.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PubSubMsg {
@@ -252,6 +283,77 @@ pub enum PubSubMsg {
         /// The outcome.
         result: ProduceResult,
     },
+    /// Consumer to coordinator: add me to my group.
+    JoinGroup {
+        /// The group.
+        group: GroupId,
+    },
+    /// Coordinator to member: the group's generation and this member's
+    /// partitions, each with the committed offset to resume from.
+    Assignment {
+        /// The group.
+        group: GroupId,
+        /// The new generation.
+        generation: Generation,
+        /// The member's partitions and where to start.
+        partitions: Vec<(PartitionId, Offset)>,
+    },
+    /// Consumer to coordinator: I am alive in this generation.
+    GroupHeartbeat {
+        /// The group.
+        group: GroupId,
+        /// The generation the member is in.
+        generation: Generation,
+    },
+    /// Coordinator to consumer.
+    GroupHeartbeatReply {
+        /// The group.
+        group: GroupId,
+        /// The group's current generation.
+        generation: Generation,
+        /// Whether the member must join again (it is unknown, or behind).
+        rejoin: bool,
+    },
+    /// Consumer to coordinator: my group has processed `partition` below
+    /// `offset`.
+    OffsetCommit {
+        /// The group.
+        group: GroupId,
+        /// The generation the member is in.
+        generation: Generation,
+        /// The partition.
+        partition: PartitionId,
+        /// The next offset to process.
+        offset: Offset,
+    },
+    /// Coordinator to consumer.
+    OffsetCommitReply {
+        /// The group.
+        group: GroupId,
+        /// The partition.
+        partition: PartitionId,
+        /// The offset.
+        offset: Offset,
+        /// Whether the commit was accepted (a member of an old generation
+        /// is refused).
+        accepted: bool,
+    },
+    /// Consumer to leader: records from `offset` on.
+    ConsumerFetch {
+        /// The partition.
+        partition: PartitionId,
+        /// The consumer's position.
+        offset: Offset,
+    },
+    /// Leader to consumer.
+    ConsumerFetchReply {
+        /// The partition.
+        partition: PartitionId,
+        /// The fetch's offset.
+        offset: Offset,
+        /// The answer.
+        result: ConsumerFetchResult,
+    },
 }
 
 impl Encode for PubSubMsg {
@@ -290,6 +392,36 @@ impl Encode for PubSubMsg {
                 first,
                 result,
             } => (9u8, partition, first, result).encode(h),
+            PubSubMsg::JoinGroup { group } => (10u8, group).encode(h),
+            PubSubMsg::Assignment {
+                group,
+                generation,
+                partitions,
+            } => (11u8, group, generation, partitions).encode(h),
+            PubSubMsg::GroupHeartbeat { group, generation } => (12u8, group, generation).encode(h),
+            PubSubMsg::GroupHeartbeatReply {
+                group,
+                generation,
+                rejoin,
+            } => (13u8, group, generation, rejoin).encode(h),
+            PubSubMsg::OffsetCommit {
+                group,
+                generation,
+                partition,
+                offset,
+            } => (14u8, group, generation, partition, offset).encode(h),
+            PubSubMsg::OffsetCommitReply {
+                group,
+                partition,
+                offset,
+                accepted,
+            } => (15u8, group, partition, offset, accepted).encode(h),
+            PubSubMsg::ConsumerFetch { partition, offset } => (16u8, partition, offset).encode(h),
+            PubSubMsg::ConsumerFetchReply {
+                partition,
+                offset,
+                result,
+            } => (17u8, partition, offset, result).encode(h),
         }
     }
 }
@@ -306,6 +438,14 @@ impl Message for PubSubMsg {
             PubSubMsg::Metadata { .. } => "Metadata",
             PubSubMsg::Produce { .. } => "Produce",
             PubSubMsg::ProduceReply { .. } => "ProduceReply",
+            PubSubMsg::JoinGroup { .. } => "JoinGroup",
+            PubSubMsg::Assignment { .. } => "Assignment",
+            PubSubMsg::GroupHeartbeat { .. } => "GroupHeartbeat",
+            PubSubMsg::GroupHeartbeatReply { .. } => "GroupHeartbeatReply",
+            PubSubMsg::OffsetCommit { .. } => "OffsetCommit",
+            PubSubMsg::OffsetCommitReply { .. } => "OffsetCommitReply",
+            PubSubMsg::ConsumerFetch { .. } => "ConsumerFetch",
+            PubSubMsg::ConsumerFetchReply { .. } => "ConsumerFetchReply",
         }
     }
 
@@ -376,6 +516,57 @@ impl Message for PubSubMsg {
                     format!("batch {first} {partition}: not enough in-sync replicas")
                 }
             },
+            PubSubMsg::JoinGroup { group } => group.to_string(),
+            PubSubMsg::Assignment {
+                group,
+                generation,
+                partitions,
+            } => {
+                let ps: Vec<String> = partitions.iter().map(|(p, o)| format!("{p} from {o}")).collect();
+                format!("{group} {generation}: [{}]", ps.join(", "))
+            }
+            PubSubMsg::GroupHeartbeat { group, generation } => format!("{group} {generation}"),
+            PubSubMsg::GroupHeartbeatReply {
+                group,
+                generation,
+                rejoin,
+            } => {
+                if *rejoin {
+                    format!("{group} {generation}: join again")
+                } else {
+                    format!("{group} {generation}: ok")
+                }
+            }
+            PubSubMsg::OffsetCommit {
+                group,
+                generation,
+                partition,
+                offset,
+            } => format!("{group} {generation} {partition} at {offset}"),
+            PubSubMsg::OffsetCommitReply {
+                group,
+                partition,
+                offset,
+                accepted,
+            } => {
+                let verdict = if *accepted { "accepted" } else { "refused" };
+                format!("{group} {partition} at {offset}: {verdict}")
+            }
+            PubSubMsg::ConsumerFetch { partition, offset } => format!("{partition} from {offset}"),
+            PubSubMsg::ConsumerFetchReply {
+                partition,
+                offset,
+                result,
+            } => match result {
+                ConsumerFetchResult::Records { records, hw } => {
+                    let ids: Vec<String> = records.iter().map(|r| r.id.to_string()).collect();
+                    format!("{partition} from {offset}: [{}] hw {hw}", ids.join(" "))
+                }
+                ConsumerFetchResult::OutOfRange { log_end } => {
+                    format!("{partition} from {offset}: out of range, log ends at {log_end}")
+                }
+                ConsumerFetchResult::NotLeader => format!("{partition}: not leader"),
+            },
         }
     }
 
@@ -386,6 +577,10 @@ impl Message for PubSubMsg {
                 | PubSubMsg::FetchReply { .. }
                 | PubSubMsg::Metadata { .. }
                 | PubSubMsg::ProduceReply { .. }
+                | PubSubMsg::Assignment { .. }
+                | PubSubMsg::GroupHeartbeatReply { .. }
+                | PubSubMsg::OffsetCommitReply { .. }
+                | PubSubMsg::ConsumerFetchReply { .. }
         )
     }
 }

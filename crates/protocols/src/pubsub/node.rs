@@ -5,10 +5,12 @@
 use sim::{Encode, Node, NodeId, NodeScene, Out, TraceHasher};
 
 use super::broker::{Broker, BrokerDurable};
+use super::consumer::Consumer;
 use super::controller::{Controller, ControllerDurable};
+use super::coordinator::Rebalance;
 use super::msg::{PartitionState, PubSubMsg, Record};
 use super::producer::{Producer, ProducerDurable};
-use super::{Epoch, MsgKey, Offset, PartitionId};
+use super::{Epoch, Generation, GroupId, MsgKey, Offset, PartitionId};
 
 /// Timer names.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -23,8 +25,16 @@ pub enum PubSubTimer {
     Session(NodeId),
     /// Producer: the record in flight to this partition has had no answer.
     Retry(PartitionId),
-    /// Producer: ask for metadata again.
+    /// Producer or consumer: ask for metadata again.
     Metadata,
+    /// Controller (as group coordinator): this member's session runs out.
+    Member(GroupId, NodeId),
+    /// Consumer: send the coordinator a heartbeat.
+    GroupHeartbeat,
+    /// Consumer: fetch for every assigned partition that is idle.
+    Poll,
+    /// Consumer: the batch of this partition is processed.
+    Process(PartitionId),
 }
 
 impl Encode for PubSubTimer {
@@ -36,6 +46,10 @@ impl Encode for PubSubTimer {
             PubSubTimer::Session(n) => (4u8, n).encode(h),
             PubSubTimer::Retry(p) => (5u8, p).encode(h),
             PubSubTimer::Metadata => 6u8.encode(h),
+            PubSubTimer::Member(g, n) => (7u8, g, n).encode(h),
+            PubSubTimer::GroupHeartbeat => 8u8.encode(h),
+            PubSubTimer::Poll => 9u8.encode(h),
+            PubSubTimer::Process(p) => (10u8, p).encode(h),
         }
     }
 }
@@ -129,6 +143,50 @@ pub enum PubSubObs {
         /// The message.
         id: MsgKey,
     },
+    /// The coordinator rebalanced a group.
+    Rebalanced(Rebalance),
+    /// The coordinator accepted an offset commit.
+    CommitAccepted {
+        /// The group.
+        group: GroupId,
+        /// The generation the commit was made in.
+        generation: Generation,
+        /// The partition.
+        partition: PartitionId,
+        /// The committed offset.
+        offset: Offset,
+        /// Who committed.
+        member: NodeId,
+    },
+    /// A consumer adopted an assignment: it now reads these partitions,
+    /// from these offsets (and no others).
+    Assigned {
+        /// Its group.
+        group: GroupId,
+        /// The generation.
+        generation: Generation,
+        /// Its partitions and their start offsets.
+        partitions: Vec<(PartitionId, Offset)>,
+    },
+    /// A consumer moved its position without reading (the records there
+    /// were taken back).
+    Repositioned {
+        /// The partition.
+        partition: PartitionId,
+        /// The new position.
+        offset: Offset,
+    },
+    /// A consumer processed a record.
+    Delivered {
+        /// Its group.
+        group: GroupId,
+        /// The partition.
+        partition: PartitionId,
+        /// The record's offset.
+        offset: Offset,
+        /// The message.
+        id: MsgKey,
+    },
 }
 
 /// A pub/sub node.
@@ -140,6 +198,8 @@ pub enum PubSubNode {
     Controller(Controller),
     /// A producer.
     Producer(Producer),
+    /// A consumer, member of one group.
+    Consumer(Consumer),
 }
 
 impl PubSubNode {
@@ -155,6 +215,14 @@ impl PubSubNode {
     pub fn as_controller(&self) -> Option<&Controller> {
         match self {
             PubSubNode::Controller(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The consumer, if this node is one.
+    pub fn as_consumer(&self) -> Option<&Consumer> {
+        match self {
+            PubSubNode::Consumer(c) => Some(c),
             _ => None,
         }
     }
@@ -198,6 +266,7 @@ impl Node for PubSubNode {
                 },
                 out,
             ),
+            PubSubNode::Consumer(c) => c.start(out),
         }
     }
 
@@ -206,6 +275,7 @@ impl Node for PubSubNode {
             PubSubNode::Broker(b) => b.on_message(from, msg, out),
             PubSubNode::Controller(c) => c.on_message(from, msg, out),
             PubSubNode::Producer(p) => p.on_message(from, msg, out),
+            PubSubNode::Consumer(c) => c.on_message(from, msg, out),
         }
     }
 
@@ -214,6 +284,7 @@ impl Node for PubSubNode {
             PubSubNode::Broker(b) => b.on_timer(timer, out),
             PubSubNode::Controller(c) => c.on_timer(timer, out),
             PubSubNode::Producer(p) => p.on_timer(timer, out),
+            PubSubNode::Consumer(c) => c.on_timer(timer, out),
         }
     }
 
@@ -227,6 +298,10 @@ impl Node for PubSubNode {
                 "{} is the controller: hand {op:?} to a producer",
                 c.id()
             )),
+            (PubSubNode::Consumer(c), op) => out.note(format!(
+                "{} is a consumer: hand {op:?} to a producer",
+                c.id()
+            )),
         }
     }
 
@@ -235,6 +310,7 @@ impl Node for PubSubNode {
             PubSubNode::Broker(b) => b.scene(),
             PubSubNode::Controller(c) => c.scene(),
             PubSubNode::Producer(p) => p.scene(),
+            PubSubNode::Consumer(c) => c.scene(),
         }
     }
 }

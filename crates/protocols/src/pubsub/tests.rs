@@ -5,9 +5,12 @@
 use sim::{Checkers, Duration, Input, Latency, LinkParams, NodeId, World, WorldConfig};
 
 use super::broker::Broker;
+use super::consumer::Consumer;
 use super::node::{PubSubNode, PubSubOp};
 use super::producer::Producer;
-use super::{PartitionId, PubSub, PubSubChecker, Toggle};
+use super::{
+    Delivery, GroupId, GroupSpec, Offset, PartitionId, PubSub, PubSubChecker, Toggle,
+};
 
 /// A world with the checker watching every step.
 struct Run {
@@ -314,4 +317,69 @@ fn idempotent_retries_are_not_appended_again() {
     assert_eq!(run.broker(N1).replicas()[0].log.len(), 1);
     let producer = run.world.protocol().producer_ids()[0];
     assert_eq!(run.producer(producer).acked().len(), 1);
+}
+
+// ----- consumer groups -------------------------------------------------------
+
+fn group(name: &str, members: usize) -> GroupSpec {
+    GroupSpec {
+        name: name.to_string(),
+        members,
+        mode: Delivery::AtLeastOnce,
+    }
+}
+
+/// Three brokers, two partitions, one producer, and `groups`.
+fn with_groups(groups: Vec<GroupSpec>, toggle: Option<Toggle>, seed: u64) -> (Run, NodeId) {
+    let mut protocol = PubSub::new(3, 1, 2).with_groups(groups);
+    if let Some(t) = toggle {
+        protocol = protocol.with_toggle(t);
+    }
+    let producer = protocol.producer_ids()[0];
+    let mut run = Run::new(protocol, seed);
+    run.run_for(Duration::from_ms(300));
+    (run, producer)
+}
+
+impl Run {
+    fn consumer(&self, c: NodeId) -> &Consumer {
+        self.world.node(c).and_then(PubSubNode::as_consumer).expect("a live consumer")
+    }
+
+    fn consumers(&self) -> Vec<(NodeId, GroupId)> {
+        self.world.protocol().consumer_ids()
+    }
+
+    fn coordinator_offset(&self, g: GroupId, p: PartitionId) -> Offset {
+        let protocol = self.world.protocol();
+        let controller = self
+            .world
+            .node(protocol.controller_id())
+            .and_then(PubSubNode::as_controller)
+            .expect("the controller is up");
+        controller.coordinator().groups()[g.0 as usize].offset(p)
+    }
+}
+
+#[test]
+fn two_groups_each_read_every_message_and_split_the_partitions_inside_a_group() {
+    let (mut run, producer) = with_groups(vec![group("billing", 2), group("audit", 1)], None, 7);
+    let consumers = run.consumers();
+    // In billing, each consumer owns one partition; audit's one owns both.
+    for &(c, g) in &consumers {
+        let owned = run.consumer(c).assigned().len();
+        assert_eq!(owned, if g == GroupId(0) { 1 } else { 2 }, "{c} in {g}");
+    }
+    for key in 0..20 {
+        run.publish(producer, key);
+        run.run_for(Duration::from_ms(15));
+    }
+    run.run_for(Duration::from_ms(2_000));
+    run.finish();
+    assert_eq!(run.checkers.violations(), &[]);
+    for g in [GroupId(0), GroupId(1)] {
+        for p in [PartitionId(0), PartitionId(1)] {
+            assert_eq!(run.coordinator_offset(g, p), Offset(10), "{g} {p}");
+        }
+    }
 }

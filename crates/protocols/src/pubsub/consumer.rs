@@ -1,0 +1,365 @@
+//! A consumer: a member of one group. It joins through the coordinator,
+//! reads the partitions it is assigned from their leaders (up to the high
+//! watermark), processes each batch, and commits the offset after it:
+//! after processing (at-least-once) or before (at-most-once).
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use sim::{Durability, NodeId, NodeKind, NodeScene, Out};
+
+use super::msg::{ConsumerFetchResult, PartitionState, PubSubMsg, Record};
+use super::node::{PubSubNode, PubSubObs, PubSubTimer};
+use super::producer::METADATA_RETRY;
+use super::{Delivery, Generation, GroupId, MsgKey, Offset, PartitionId, Settings};
+
+/// A consumer's state for one assigned partition.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Position {
+    /// The next offset to fetch.
+    pub next: Offset,
+    /// The offset this consumer last committed (or was assigned from).
+    pub committed: Offset,
+    /// The batch being processed, from this offset, if any.
+    pub batch: Option<(Offset, Vec<Record>)>,
+}
+
+/// A consumer.
+#[derive(Clone, Debug)]
+pub struct Consumer {
+    id: NodeId,
+    group: GroupId,
+    brokers: Vec<NodeId>,
+    coordinator: NodeId,
+    settings: Rc<Settings>,
+    generation: Generation,
+    assigned: BTreeMap<PartitionId, Position>,
+    metadata: BTreeMap<PartitionId, PartitionState>,
+    cursor: usize,
+    /// Messages processed since the last start (for the view).
+    delivered: u64,
+}
+
+impl Consumer {
+    /// A member of `group`, coordinated by `coordinator`.
+    pub fn new(
+        id: NodeId,
+        group: GroupId,
+        brokers: Vec<NodeId>,
+        coordinator: NodeId,
+        settings: Rc<Settings>,
+    ) -> Consumer {
+        Consumer {
+            id,
+            group,
+            brokers,
+            coordinator,
+            settings,
+            generation: Generation(0),
+            assigned: BTreeMap::new(),
+            metadata: BTreeMap::new(),
+            cursor: 0,
+            delivered: 0,
+        }
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// Its group.
+    pub fn group(&self) -> GroupId {
+        self.group
+    }
+
+    /// The generation of its assignment.
+    pub fn generation(&self) -> Generation {
+        self.generation
+    }
+
+    /// Its partitions and where it is in each.
+    pub fn assigned(&self) -> &BTreeMap<PartitionId, Position> {
+        &self.assigned
+    }
+
+    /// Whether a batch is being processed.
+    pub fn busy(&self) -> bool {
+        self.assigned.values().any(|p| p.batch.is_some())
+    }
+
+    fn mode(&self) -> Delivery {
+        self.settings.groups[self.group.0 as usize].mode
+    }
+
+    pub(super) fn start(&mut self, out: &mut Out<PubSubNode>) {
+        out.send(self.coordinator, PubSubMsg::JoinGroup { group: self.group });
+        let s = &self.settings;
+        out.set_timer(
+            PubSubTimer::GroupHeartbeat,
+            s.group_heartbeat_interval,
+            s.group_heartbeat_interval,
+        );
+        out.set_timer(PubSubTimer::Poll, s.fetch_interval, s.fetch_interval);
+        self.ask_metadata(out);
+    }
+
+    fn ask_metadata(&mut self, out: &mut Out<PubSubNode>) {
+        let b = self.brokers[self.cursor % self.brokers.len()];
+        self.cursor += 1;
+        out.send(b, PubSubMsg::MetadataRequest);
+        out.set_timer(PubSubTimer::Metadata, METADATA_RETRY, METADATA_RETRY);
+    }
+
+    fn fetch(&mut self, p: PartitionId, out: &mut Out<PubSubNode>) {
+        let Some(pos) = self.assigned.get(&p) else {
+            return;
+        };
+        if pos.batch.is_some() {
+            return;
+        }
+        match self.metadata.get(&p).and_then(|s| s.leader) {
+            Some(leader) => out.send(
+                leader,
+                PubSubMsg::ConsumerFetch {
+                    partition: p,
+                    offset: pos.next,
+                },
+            ),
+            None => self.ask_metadata(out),
+        }
+    }
+
+    fn commit(&self, p: PartitionId, offset: Offset, out: &mut Out<PubSubNode>) {
+        out.send(
+            self.coordinator,
+            PubSubMsg::OffsetCommit {
+                group: self.group,
+                generation: self.generation,
+                partition: p,
+                offset,
+            },
+        );
+    }
+
+    pub(super) fn on_message(&mut self, _from: NodeId, msg: &PubSubMsg, out: &mut Out<PubSubNode>) {
+        match msg {
+            PubSubMsg::Assignment {
+                group,
+                generation,
+                partitions,
+            } if *group == self.group => self.on_assignment(*generation, partitions, out),
+            PubSubMsg::GroupHeartbeatReply { rejoin: true, .. } => {
+                out.send(self.coordinator, PubSubMsg::JoinGroup { group: self.group });
+            }
+            PubSubMsg::OffsetCommitReply {
+                accepted: false, ..
+            } => {
+                // Fenced: this member missed a rebalance.
+                out.send(self.coordinator, PubSubMsg::JoinGroup { group: self.group });
+            }
+            PubSubMsg::Metadata { states } => {
+                for s in states.iter() {
+                    let newer = self
+                        .metadata
+                        .get(&s.partition)
+                        .is_none_or(|known| known.version < s.version);
+                    if newer {
+                        self.metadata.insert(s.partition, s.clone());
+                    }
+                }
+                if self.settings.partitions().all(|p| {
+                    self.metadata.get(&p).and_then(|s| s.leader).is_some()
+                }) {
+                    out.cancel_timer(PubSubTimer::Metadata);
+                }
+            }
+            PubSubMsg::ConsumerFetchReply {
+                partition,
+                offset,
+                result,
+            } => self.on_fetch_reply(*partition, *offset, result, out),
+            _ => {}
+        }
+    }
+
+    /// Adopts a newer assignment: partitions no longer ours are dropped
+    /// (a batch being processed there is abandoned), and every partition
+    /// starts again from its committed offset.
+    fn on_assignment(
+        &mut self,
+        generation: Generation,
+        partitions: &[(PartitionId, Offset)],
+        out: &mut Out<PubSubNode>,
+    ) {
+        if generation < self.generation {
+            return;
+        }
+        for (&p, pos) in &self.assigned {
+            if pos.batch.is_some() {
+                out.cancel_timer(PubSubTimer::Process(p));
+            }
+        }
+        self.generation = generation;
+        self.assigned = partitions
+            .iter()
+            .map(|&(p, o)| {
+                (
+                    p,
+                    Position {
+                        next: o,
+                        committed: o,
+                        batch: None,
+                    },
+                )
+            })
+            .collect();
+        out.observe(PubSubObs::Assigned {
+            group: self.group,
+            generation,
+            partitions: partitions.to_vec(),
+        });
+        let ps: Vec<PartitionId> = self.assigned.keys().copied().collect();
+        for p in ps {
+            self.fetch(p, out);
+        }
+    }
+
+    fn on_fetch_reply(
+        &mut self,
+        p: PartitionId,
+        offset: Offset,
+        result: &ConsumerFetchResult,
+        out: &mut Out<PubSubNode>,
+    ) {
+        let mode = self.mode();
+        let processing = self.settings.processing_time;
+        let Some(pos) = self.assigned.get_mut(&p) else {
+            return;
+        };
+        if pos.next != offset || pos.batch.is_some() {
+            return;
+        }
+        match result {
+            ConsumerFetchResult::Records { records, .. } if !records.is_empty() => {
+                let next = Offset(offset.0 + records.len() as u64);
+                pos.next = next;
+                pos.batch = Some((offset, records.to_vec()));
+                if mode == Delivery::AtMostOnce {
+                    // Commit first: if this consumer dies before the batch
+                    // is processed, nobody will process it.
+                    pos.committed = next;
+                    self.commit(p, next, out);
+                }
+                out.set_timer(PubSubTimer::Process(p), processing, processing);
+            }
+            ConsumerFetchResult::Records { .. } => {}
+            ConsumerFetchResult::OutOfRange { log_end } => {
+                out.note(format!(
+                    "{}'s position {offset} in {p} is past the log end: it moves to {log_end}",
+                    self.id
+                ));
+                pos.next = *log_end;
+                out.observe(PubSubObs::Repositioned {
+                    partition: p,
+                    offset: *log_end,
+                });
+            }
+            ConsumerFetchResult::NotLeader => self.ask_metadata(out),
+        }
+    }
+
+    /// The batch of `p` is processed: each record is delivered, and with
+    /// at-least-once the offset after it is committed now.
+    fn on_processed(&mut self, p: PartitionId, out: &mut Out<PubSubNode>) {
+        let mode = self.mode();
+        let group = self.group;
+        let Some(pos) = self.assigned.get_mut(&p) else {
+            return;
+        };
+        let Some((from, records)) = pos.batch.take() else {
+            return;
+        };
+        let ids: Vec<MsgKey> = records.iter().map(|r| r.id).collect();
+        for (k, r) in records.iter().enumerate() {
+            out.observe(PubSubObs::Delivered {
+                group,
+                partition: p,
+                offset: Offset(from.0 + k as u64),
+                id: r.id,
+            });
+        }
+        let next = pos.next;
+        if mode == Delivery::AtLeastOnce {
+            pos.committed = next;
+        }
+        self.delivered += ids.len() as u64;
+        let shown: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+        out.milestone(
+            "message-delivered",
+            format!(
+                "{} processed {} of {p} at {from}",
+                self.id,
+                shown.join(" ")
+            ),
+        );
+        if mode == Delivery::AtLeastOnce {
+            self.commit(p, next, out);
+        }
+        self.fetch(p, out);
+    }
+
+    pub(super) fn on_timer(&mut self, timer: &PubSubTimer, out: &mut Out<PubSubNode>) {
+        match *timer {
+            PubSubTimer::GroupHeartbeat => {
+                out.send(
+                    self.coordinator,
+                    PubSubMsg::GroupHeartbeat {
+                        group: self.group,
+                        generation: self.generation,
+                    },
+                );
+                let t = self.settings.group_heartbeat_interval;
+                out.set_timer(PubSubTimer::GroupHeartbeat, t, t);
+            }
+            PubSubTimer::Poll => {
+                let ps: Vec<PartitionId> = self.assigned.keys().copied().collect();
+                for p in ps {
+                    self.fetch(p, out);
+                }
+                let t = self.settings.fetch_interval;
+                out.set_timer(PubSubTimer::Poll, t, t);
+            }
+            PubSubTimer::Process(p) => self.on_processed(p, out),
+            PubSubTimer::Metadata => self.ask_metadata(out),
+            _ => {}
+        }
+    }
+
+    pub(super) fn scene(&self) -> NodeScene {
+        let spec = &self.settings.groups[self.group.0 as usize];
+        let mut scene = NodeScene::new(NodeKind::Consumer, "consumer", self.id.to_string())
+            .badge(spec.name.clone(), "group")
+            .row(
+                "group",
+                format!("{} ({}), {}", spec.name, spec.mode, self.generation),
+                Durability::Volatile,
+            )
+            .row("processed", self.delivered.to_string(), Durability::Volatile);
+        for (p, pos) in &self.assigned {
+            let state = match &pos.batch {
+                Some((from, records)) => format!("processing {} from {from}", records.len()),
+                None => "fetching".to_string(),
+            };
+            scene = scene.row(
+                self.settings.partition_name(*p),
+                format!(
+                    "position {}, committed {}, {state}",
+                    pos.next, pos.committed
+                ),
+                Durability::Volatile,
+            );
+        }
+        scene
+    }
+}
