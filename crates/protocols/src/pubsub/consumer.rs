@@ -20,8 +20,14 @@ pub struct Position {
     pub next: Offset,
     /// The offset this consumer last committed (or was assigned from).
     pub committed: Offset,
+    /// The highest commit the coordinator has confirmed. A commit the
+    /// network lost is sent again at the next poll.
+    pub confirmed: Offset,
     /// The batch being processed, from this offset, if any.
     pub batch: Option<(Offset, Vec<Record>)>,
+    /// Whether a fetch is out with no answer yet. Still unanswered at the
+    /// next poll, it suggests the leader moved or died: ask for metadata.
+    pub waiting: bool,
 }
 
 /// A consumer.
@@ -112,20 +118,24 @@ impl Consumer {
     }
 
     fn fetch(&mut self, p: PartitionId, out: &mut Out<PubSubNode>) {
-        let Some(pos) = self.assigned.get(&p) else {
+        let leader = self.metadata.get(&p).and_then(|s| s.leader);
+        let Some(pos) = self.assigned.get_mut(&p) else {
             return;
         };
         if pos.batch.is_some() {
             return;
         }
-        match self.metadata.get(&p).and_then(|s| s.leader) {
-            Some(leader) => out.send(
-                leader,
-                PubSubMsg::ConsumerFetch {
-                    partition: p,
-                    offset: pos.next,
-                },
-            ),
+        match leader {
+            Some(leader) => {
+                pos.waiting = true;
+                out.send(
+                    leader,
+                    PubSubMsg::ConsumerFetch {
+                        partition: p,
+                        offset: pos.next,
+                    },
+                );
+            }
             None => self.ask_metadata(out),
         }
     }
@@ -151,6 +161,16 @@ impl Consumer {
             } if *group == self.group => self.on_assignment(*generation, partitions, out),
             PubSubMsg::GroupHeartbeatReply { rejoin: true, .. } => {
                 out.send(self.coordinator, PubSubMsg::JoinGroup { group: self.group });
+            }
+            PubSubMsg::OffsetCommitReply {
+                group,
+                partition,
+                offset,
+                accepted: true,
+            } if *group == self.group => {
+                if let Some(pos) = self.assigned.get_mut(partition) {
+                    pos.confirmed = pos.confirmed.max(*offset);
+                }
             }
             PubSubMsg::OffsetCommitReply {
                 accepted: false, ..
@@ -209,7 +229,9 @@ impl Consumer {
                     Position {
                         next: o,
                         committed: o,
+                        confirmed: o,
                         batch: None,
+                        waiting: false,
                     },
                 )
             })
@@ -237,6 +259,7 @@ impl Consumer {
         let Some(pos) = self.assigned.get_mut(&p) else {
             return;
         };
+        pos.waiting = false;
         if pos.next != offset || pos.batch.is_some() {
             return;
         }
@@ -323,8 +346,15 @@ impl Consumer {
                 out.set_timer(PubSubTimer::GroupHeartbeat, t, t);
             }
             PubSubTimer::Poll => {
+                if self.assigned.values().any(|p| p.waiting) {
+                    self.ask_metadata(out);
+                }
                 let ps: Vec<PartitionId> = self.assigned.keys().copied().collect();
                 for p in ps {
+                    let pos = &self.assigned[&p];
+                    if pos.confirmed < pos.committed {
+                        self.commit(p, pos.committed, out);
+                    }
                     self.fetch(p, out);
                 }
                 let t = self.settings.fetch_interval;

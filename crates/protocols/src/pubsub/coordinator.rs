@@ -301,6 +301,11 @@ impl Coordinator {
             ));
             return false;
         }
+        if offset < g.offset(partition) {
+            // A commit the network delayed behind a later one: offsets
+            // never go back.
+            return false;
+        }
         g.offsets.insert(partition, offset);
         out.observe(PubSubObs::CommitAccepted {
             group,

@@ -3,13 +3,15 @@
 //! Brokers are the servers that faults aim at. The controller is not: the
 //! sweep's liveness phase may leave a server crashed for good, and a single
 //! controller that stays down can move no partition (see the module doc of
-//! [`super`]); its crashes are exercised by scenarios instead. Producers are
-//! the clients and take the workload.
+//! [`super`]); its crashes are exercised by scenarios instead. It counts
+//! as a client, with the producers and the consumers, so that the liveness
+//! phase heals its links too. Two groups read the topic, `billing` with two
+//! consumers and `audit` with one.
 
 use sim::{Checkers, Duration, NodeId, SimRng, Sweepable, World};
 
 use super::node::{PubSubNode, PubSubOp};
-use super::{PartitionId, PubSub, PubSubChecker, Toggle};
+use super::{Delivery, GroupSpec, Offset, PartitionId, PubSub, PubSubChecker, Toggle};
 
 /// How many producers a sweep run has.
 pub const SWEEP_PRODUCERS: usize = 2;
@@ -29,7 +31,19 @@ impl Sweepable for PubSub {
                 "a pub/sub sweep runs 2 to 9 brokers, not {servers}"
             ));
         }
-        let queue = PubSub::new(servers, SWEEP_PRODUCERS, SWEEP_PARTITIONS);
+        // Two groups read the topic: fan-out, and a work queue of two.
+        let queue = PubSub::new(servers, SWEEP_PRODUCERS, SWEEP_PARTITIONS).with_groups(vec![
+            GroupSpec {
+                name: "billing".to_string(),
+                members: 2,
+                mode: Delivery::AtLeastOnce,
+            },
+            GroupSpec {
+                name: "audit".to_string(),
+                members: 1,
+                mode: Delivery::AtLeastOnce,
+            },
+        ]);
         match toggle {
             None => Ok(queue),
             Some(name) => Toggle::from_name(name)
@@ -47,8 +61,14 @@ impl Sweepable for PubSub {
         self.broker_ids()
     }
 
+    /// Producers, consumers and the controller: the workload goes to all
+    /// of them (a consumer or the controller notes that it publishes
+    /// nothing), and the liveness phase heals their links.
     fn clients(&self) -> Vec<NodeId> {
-        self.producer_ids()
+        let mut clients = self.producer_ids();
+        clients.extend(self.consumer_ids().into_iter().map(|(c, _)| c));
+        clients.push(self.controller_id());
+        clients
     }
 
     fn time_unit(&self) -> Duration {
@@ -100,6 +120,30 @@ impl Sweepable for PubSub {
                 if *log != r.log {
                     return Err(format!("{b}'s log of {p} differs from the leader's"));
                 }
+            }
+        }
+        for (g, state) in controller.coordinator().groups().iter().enumerate() {
+            let name = &self.settings.groups[g].name;
+            for p in self.settings.consumed() {
+                let end = world
+                    .node(controller.table()[p.0 as usize].leader.ok_or("no leader")?)
+                    .and_then(PubSubNode::as_broker)
+                    .map_or(Offset(0), |b| b.replicas()[p.0 as usize].leo());
+                if state.offset(p) != end {
+                    return Err(format!(
+                        "group {name} has committed {p} up to {}, not to its end {end}",
+                        state.offset(p)
+                    ));
+                }
+            }
+        }
+        for (c, _) in self.consumer_ids() {
+            let consumer = world
+                .node(c)
+                .and_then(PubSubNode::as_consumer)
+                .ok_or_else(|| format!("consumer {c} is down"))?;
+            if consumer.busy() {
+                return Err(format!("{c} is still processing"));
             }
         }
         for q in self.producer_ids() {
