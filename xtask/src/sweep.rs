@@ -222,13 +222,70 @@ const CATCHES: &[Catch] = &[
         seeds: "50",
         kind: "safety violation",
     },
+    Catch {
+        protocol: "pubsub",
+        toggle: "acks-leader-only",
+        nodes: "3",
+        start: "0",
+        seeds: "100",
+        kind: "safety violation",
+    },
+    Catch {
+        protocol: "pubsub",
+        toggle: "unclean-leader-election",
+        nodes: "3",
+        start: "0",
+        seeds: "100",
+        kind: "safety violation",
+    },
+    Catch {
+        protocol: "pubsub",
+        toggle: "min-insync-one",
+        nodes: "3",
+        start: "0",
+        seeds: "300",
+        kind: "liveness failure",
+    },
+    Catch {
+        protocol: "pubsub",
+        toggle: "read-above-high-watermark",
+        nodes: "3",
+        start: "0",
+        seeds: "50",
+        kind: "safety violation",
+    },
+    Catch {
+        protocol: "pubsub",
+        toggle: "commit-before-processing",
+        nodes: "3",
+        start: "0",
+        seeds: "1000",
+        kind: "safety violation",
+    },
+    Catch {
+        protocol: "pubsub",
+        toggle: "retries-without-idempotence",
+        nodes: "3",
+        start: "0",
+        seeds: "50",
+        kind: "safety violation",
+    },
+    Catch {
+        protocol: "pubsub",
+        toggle: "no-generation-fencing",
+        nodes: "3",
+        start: "0",
+        seeds: "500",
+        kind: "safety violation",
+    },
 ];
 
 /// The sweep checks of `cargo xtask test`, as (passed, failed): the
 /// correct broadcast passes 200 seeds at 3 and at 5 nodes, correct Raft
 /// 500 seeds at 3 and at 5 servers and 200 at 7 (about 10 s in all on two
-/// cores), single-decree Paxos 500 at 3 and 5 and 200 at 7, and
-/// Multi-Paxos 200 at 3 and 5 (a few seconds more); each toggle in [`CATCHES`] is caught
+/// cores), single-decree Paxos 500 at 3 and 5 and 200 at 7,
+/// Multi-Paxos 200 at 3 and 5, and the pub/sub queue 300 at 3 brokers and
+/// 100 at 5 (a few seconds more); each toggle in [`CATCHES`] is caught
 /// (the check FAILS if no seed of its range catches it); and the first
 /// caught seed of broadcast's toggle and of Raft's `commit-previous-term`,
 /// rerun alone by its printed command, fails the same way and prints the
@@ -254,6 +311,8 @@ pub fn test_checks() -> Result<(u64, u64)> {
         ("paxos", "7", "200"),
         ("multipaxos", "3", "200"),
         ("multipaxos", "5", "200"),
+        ("pubsub", "3", "300"),
+        ("pubsub", "5", "100"),
     ] {
         let (ok, _) = sweep(&["--protocol", protocol, "--seeds", seeds, "--nodes", nodes])?;
         count(

@@ -20,7 +20,7 @@ pub trait Visit {
 }
 
 /// The names [`with_protocol`] knows, for error messages and `--help`.
-pub const PROTOCOLS: &[&str] = &["broadcast", "raft", "paxos", "multipaxos"];
+pub const PROTOCOLS: &[&str] = &["broadcast", "raft", "paxos", "multipaxos", "pubsub"];
 
 /// Runs `v` with the protocol called `name`: the registry of sweepable
 /// protocols. To add one, add a line here and its name to [`PROTOCOLS`].
@@ -30,6 +30,7 @@ pub fn with_protocol<V: Visit>(name: &str, v: V) -> Result<V::Output, String> {
         "raft" => Ok(v.visit::<protocols::raft::Raft>()),
         "paxos" => Ok(v.visit::<protocols::paxos::Paxos>()),
         "multipaxos" => Ok(v.visit::<protocols::paxos::MultiPaxos>()),
+        "pubsub" => Ok(v.visit::<protocols::pubsub::PubSub>()),
         other => Err(format!(
             "unknown protocol `{other}`; the protocols are: {}",
             PROTOCOLS.join(", ")

@@ -12,9 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sim::{Checker, NodeId, Report, Rule, StepEvent, StepRecord, Violation, World};
 
+use super::coordinator::Rebalance;
 use super::msg::{ConsumerFetchResult, PartitionState, ProduceResult, PubSubMsg, Record};
 use super::node::{PubSubNode, PubSubObs};
-use super::coordinator::Rebalance;
 use super::{Delivery, Epoch, Generation, GroupId, MsgKey, Offset, PartitionId, PubSub};
 
 /// The rules, in order.
@@ -338,7 +338,11 @@ impl PubSubChecker {
                     format!("{p} has two owners in {} {}", r.group, r.generation),
                 );
             }
-            let committed = self.group_offsets.get(&(r.group, p)).copied().unwrap_or_default();
+            let committed = self
+                .group_offsets
+                .get(&(r.group, p))
+                .copied()
+                .unwrap_or_default();
             if o != committed {
                 report.violation(
                     "Q8",
@@ -379,7 +383,11 @@ impl PubSubChecker {
                 ),
             );
         }
-        let before = self.group_offsets.get(&(group, p)).copied().unwrap_or_default();
+        let before = self
+            .group_offsets
+            .get(&(group, p))
+            .copied()
+            .unwrap_or_default();
         if offset < before {
             report.violation(
                 "Q8",
@@ -699,7 +707,13 @@ impl Checker<PubSub> for PubSubChecker {
                     offset,
                     member,
                 } => self.on_commit_accepted(
-                    node, *group, *generation, *partition, *offset, *member, report,
+                    node,
+                    *group,
+                    *generation,
+                    *partition,
+                    *offset,
+                    *member,
+                    report,
                 ),
                 PubSubObs::Assigned { partitions, .. } => {
                     self.expected.retain(|&(c, _), _| c != node);

@@ -188,9 +188,11 @@ impl Consumer {
                         self.metadata.insert(s.partition, s.clone());
                     }
                 }
-                if self.settings.partitions().all(|p| {
-                    self.metadata.get(&p).and_then(|s| s.leader).is_some()
-                }) {
+                if self
+                    .settings
+                    .partitions()
+                    .all(|p| self.metadata.get(&p).and_then(|s| s.leader).is_some())
+                {
                     out.cancel_timer(PubSubTimer::Metadata);
                 }
             }
@@ -320,11 +322,7 @@ impl Consumer {
         let shown: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
         out.milestone(
             "message-delivered",
-            format!(
-                "{} processed {} of {p} at {from}",
-                self.id,
-                shown.join(" ")
-            ),
+            format!("{} processed {} of {p} at {from}", self.id, shown.join(" ")),
         );
         if mode == Delivery::AtLeastOnce {
             self.commit(p, next, out);
@@ -375,7 +373,11 @@ impl Consumer {
                 format!("{} ({}), {}", spec.name, spec.mode, self.generation),
                 Durability::Volatile,
             )
-            .row("processed", self.delivered.to_string(), Durability::Volatile);
+            .row(
+                "processed",
+                self.delivered.to_string(),
+                Durability::Volatile,
+            );
         for (p, pos) in &self.assigned {
             let state = match &pos.batch {
                 Some((from, records)) => format!("processing {} from {from}", records.len()),

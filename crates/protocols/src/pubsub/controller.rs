@@ -199,10 +199,8 @@ impl Controller {
     pub(super) fn on_timer(&mut self, timer: &PubSubTimer, out: &mut Out<PubSubNode>) {
         match *timer {
             PubSubTimer::Session(b) => self.on_session_expired(b, out),
-            PubSubTimer::Member(g, m) => {
-                if self.coordinator.on_session_expired(g, m, out) {
-                    self.persist(out);
-                }
+            PubSubTimer::Member(g, m) if self.coordinator.on_session_expired(g, m, out) => {
+                self.persist(out)
             }
             _ => {}
         }

@@ -92,6 +92,33 @@
 //! wrapper that maps `Out<RaftNode>` effects into this protocol's is the
 //! natural next step; the decisions would then be entries of the Raft log.)
 //!
+//! **Consumer groups.** A *group* reads the first topic; each partition
+//! is owned by one member of the group at a time, so one group is a work
+//! queue and several groups each get every message (publish/subscribe
+//! fan-out). Members join through the *group coordinator*, which gives
+//! every member its partitions and a *generation* number, and rebalances
+//! (next generation) when a member joins or its session runs out (no
+//! heartbeat for 300 ms). A consumer fetches from the partition's leader,
+//! never above the high watermark (toggle `read-above-high-watermark`
+//! serves uncommitted records, which a leader change can take back),
+//! processes a batch, and commits the offset after it to the coordinator:
+//! after processing (*at-least-once*: a crash in between makes the next
+//! owner process the batch again) or before (*at-most-once*, toggle
+//! `commit-before-processing`: a crash in between loses the batch for the
+//! group). A new owner resumes from the committed offset. Commits carry the
+//! generation, and the coordinator accepts them only from the partition's
+//! owner in the current generation: a member that missed a rebalance
+//! (paused, cut off) is fenced (toggle `no-generation-fencing` accepts its
+//! commits and lets it move the group's offsets).
+//!
+//! *Where the coordinator lives.* In Kafka the coordinator is a broker and
+//! offsets live in a replicated internal topic. Here it runs inside the
+//! controller node and shares its durability: its state (members,
+//! generation, owners, offsets) is persisted before any answer leaves, so
+//! a restart can neither reuse a generation nor lose a commit. Moving it to
+//! the leader of an internal `__consumer_offsets` partition, with commits
+//! appended there and answered once committed, is the faithful next step.
+//!
 //! **What is durable.** A broker's partition logs (persisted in the step
 //! that changes them, like a log flushed on every write), the latest
 //! controller decision it applied for each partition (so that a delayed,
@@ -110,10 +137,13 @@
 //! history: the records producers put on the wire, the acknowledgements
 //! they received, every append and truncation of every replica (a shadow
 //! copy of each log), every HW a leader announced, and every controller
-//! decision. It checks rules Q1, Q2, Q4, Q5 and Q7 of TESTING.md, and at the
-//! end of a run a *drain* ([`sim::Checker::finish`], an additive hook with
-//! a default that judges nothing) reports every acknowledged record its
-//! partition's leader cannot serve.
+//! decision, every rebalance and accepted commit, every assignment a
+//! consumer adopted and every record it processed. It checks rules Q1 to
+//! Q9 of TESTING.md, and at the end of a run a *drain*
+//! ([`sim::Checker::finish`], an additive hook with a default that judges
+//! nothing) reports, per group and delivery mode, every acknowledged
+//! message the group never processed (without groups: every one its
+//! partition's leader cannot serve).
 //!
 //! **In seed sweeps** ([`sweep`]) brokers are the servers that faults aim
 //! at and producers are the clients that take the workload; the controller
@@ -392,7 +422,7 @@ impl Toggle {
                 "Producers retry without sequence numbers: when an acknowledgement is lost, the retry appends the record a second time (breaks Q5)."
             }
             Toggle::ReadAboveHighWatermark => {
-                "Leaders hand consumers records above the high watermark, which a leader change can still take back (breaks Q6)."
+                "Leaders hand consumers records above the high watermark, which a leader change can still take back: consumers process records that were never committed (breaks Q6 and Q4)."
             }
             Toggle::CommitBeforeProcessing => {
                 "Consumers commit an offset before they process the records below it (at-most-once): a consumer that crashes in between loses them for its group (breaks Q1)."
@@ -410,7 +440,7 @@ impl Toggle {
             Toggle::UncleanLeaderElection => &["Q1", "Q2", "Q7"],
             Toggle::MinInsyncOne => &["Q1"],
             Toggle::RetriesWithoutIdempotence => &["Q5"],
-            Toggle::ReadAboveHighWatermark => &["Q6"],
+            Toggle::ReadAboveHighWatermark => &["Q4", "Q6"],
             Toggle::CommitBeforeProcessing => &["Q1"],
             Toggle::NoGenerationFencing => &["Q9"],
         }

@@ -522,7 +522,10 @@ impl Message for PubSubMsg {
                 generation,
                 partitions,
             } => {
-                let ps: Vec<String> = partitions.iter().map(|(p, o)| format!("{p} from {o}")).collect();
+                let ps: Vec<String> = partitions
+                    .iter()
+                    .map(|(p, o)| format!("{p} from {o}"))
+                    .collect();
                 format!("{group} {generation}: [{}]", ps.join(", "))
             }
             PubSubMsg::GroupHeartbeat { group, generation } => format!("{group} {generation}"),

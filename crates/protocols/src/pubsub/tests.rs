@@ -6,16 +6,18 @@ use sim::{Checkers, Duration, Input, Latency, LinkParams, NodeId, World, WorldCo
 
 use super::broker::Broker;
 use super::consumer::Consumer;
-use super::node::{PubSubNode, PubSubOp};
+use super::node::{PubSubNode, PubSubObs, PubSubOp};
 use super::producer::Producer;
 use super::{
-    Delivery, GroupId, GroupSpec, Offset, PartitionId, PubSub, PubSubChecker, Toggle,
+    Delivery, GroupId, GroupSpec, MsgKey, Offset, PartitionId, PubSub, PubSubChecker, Toggle,
 };
 
 /// A world with the checker watching every step.
 struct Run {
     world: World<PubSub>,
     checkers: Checkers<PubSub>,
+    /// Every record a consumer processed: who, and which message.
+    deliveries: Vec<(NodeId, MsgKey)>,
 }
 
 impl Run {
@@ -30,6 +32,7 @@ impl Run {
         Run {
             world: World::new(protocol, config),
             checkers: Checkers::new(vec![Box::new(PubSubChecker::new())]),
+            deliveries: Vec::new(),
         }
     }
 
@@ -44,6 +47,12 @@ impl Run {
                 eprintln!("{} {}", record.time, record.headline());
             }
             self.checkers.observe(record, &self.world);
+            for obs in record.out.observations() {
+                if let PubSubObs::Delivered { id, .. } = obs {
+                    self.deliveries
+                        .push((record.node.expect("a consumer"), *id));
+                }
+            }
         }
         panic!("the run did not reach {until}");
     }
@@ -343,7 +352,10 @@ fn with_groups(groups: Vec<GroupSpec>, toggle: Option<Toggle>, seed: u64) -> (Ru
 
 impl Run {
     fn consumer(&self, c: NodeId) -> &Consumer {
-        self.world.node(c).and_then(PubSubNode::as_consumer).expect("a live consumer")
+        self.world
+            .node(c)
+            .and_then(PubSubNode::as_consumer)
+            .expect("a live consumer")
     }
 
     fn consumers(&self) -> Vec<(NodeId, GroupId)> {
@@ -382,4 +394,172 @@ fn two_groups_each_read_every_message_and_split_the_partitions_inside_a_group() 
             assert_eq!(run.coordinator_offset(g, p), Offset(10), "{g} {p}");
         }
     }
+}
+
+impl Run {
+    /// Steps until `done` holds (at most a simulated minute).
+    fn run_until(&mut self, done: impl Fn(&Run) -> bool) {
+        let limit = self.world.now() + Duration::from_ms(60_000);
+        while !done(self) {
+            assert!(self.world.now() < limit, "the condition never held");
+            self.run_for(Duration(1));
+        }
+    }
+
+    fn busy(&self, c: NodeId) -> bool {
+        self.world
+            .node(c)
+            .and_then(PubSubNode::as_consumer)
+            .is_some_and(Consumer::busy)
+    }
+}
+
+/// One group of `members` consumers over one partition, with one message
+/// published and committed; the first consumer is about to process it.
+fn about_to_process(members: usize, toggle: Option<Toggle>, seed: u64) -> (Run, NodeId) {
+    let mut protocol = PubSub::new(3, 1, 1).with_groups(vec![group("billing", members)]);
+    if let Some(t) = toggle {
+        protocol = protocol.with_toggle(t);
+    }
+    let producer = protocol.producer_ids()[0];
+    let mut run = Run::new(protocol, seed);
+    run.run_for(Duration::from_ms(300));
+    let owner = run
+        .consumers()
+        .into_iter()
+        .map(|(c, _)| c)
+        .find(|&c| !run.consumer(c).assigned().is_empty())
+        .expect("an owner of p0");
+    run.publish(producer, 0);
+    run.run_until(|run| run.busy(owner));
+    (run, owner)
+}
+
+#[test]
+fn read_above_high_watermark_hands_out_records_that_are_not_committed() {
+    // The leader cannot hear its followers, so its high watermark stays 0.
+    let (mut run, producer) = with_groups(
+        vec![group("billing", 1)],
+        Some(Toggle::ReadAboveHighWatermark),
+        8,
+    );
+    cut_both_ways(&mut run, N1, N2);
+    cut_both_ways(&mut run, N1, N3);
+    run.publish(producer, 0);
+    run.run_for(Duration::from_ms(200));
+    assert_eq!(run.broken(), ["Q4", "Q6"]);
+}
+
+#[test]
+fn consumers_read_only_up_to_the_high_watermark() {
+    let (mut run, producer) = with_groups(vec![group("billing", 1)], None, 8);
+    cut_both_ways(&mut run, N1, N2);
+    cut_both_ways(&mut run, N1, N3);
+    run.publish(producer, 0);
+    run.run_for(Duration::from_ms(200));
+    assert!(run.deliveries.is_empty(), "nothing is committed yet");
+    run.apply(Input::HealAll);
+    run.run_for(Duration::from_ms(1_000));
+    run.finish();
+    assert_eq!(run.checkers.violations(), &[]);
+    assert_eq!(run.deliveries.len(), 1);
+}
+
+#[test]
+fn commit_before_processing_loses_the_batch_of_a_consumer_that_crashes() {
+    let (mut run, owner) = about_to_process(1, Some(Toggle::CommitBeforeProcessing), 9);
+    run.apply(Input::Crash(owner));
+    run.apply(Input::Restart(owner));
+    run.run_for(Duration::from_ms(1_000));
+    assert_eq!(run.broken(), [] as [&str; 0]);
+    run.finish();
+    assert_eq!(run.broken(), ["Q1"]);
+    assert!(run.deliveries.is_empty());
+}
+
+#[test]
+fn commit_after_processing_redelivers_after_a_crash() {
+    let (mut run, owner) = about_to_process(1, None, 9);
+    run.apply(Input::Crash(owner));
+    run.apply(Input::Restart(owner));
+    run.run_for(Duration::from_ms(1_000));
+    run.finish();
+    assert_eq!(run.checkers.violations(), &[]);
+    assert_eq!(run.deliveries.len(), 1);
+}
+
+#[test]
+fn a_consumer_crash_moves_its_partition_and_the_new_owner_redelivers() {
+    let (mut run, owner) = about_to_process(2, None, 10);
+    let coordinator = run.world.protocol().controller_id();
+    // The commit after processing never reaches the coordinator.
+    run.apply(Input::Cut {
+        from: owner,
+        to: coordinator,
+    });
+    run.run_until(|run| !run.busy(owner));
+    assert_eq!(run.deliveries.len(), 1);
+    run.apply(Input::Crash(owner));
+    run.apply(Input::HealAll);
+    run.run_for(Duration::from_ms(1_500));
+    run.finish();
+    assert_eq!(run.checkers.violations(), &[]);
+    let (first, second) = (run.deliveries[0], run.deliveries[1]);
+    assert_eq!(run.deliveries.len(), 2);
+    assert_eq!(first.1, second.1, "the same message, processed twice");
+    assert_ne!(first.0, second.0, "by the old owner, then the new one");
+}
+
+/// The owner of p0 is paused mid-batch for longer than its session; when
+/// it resumes it finishes the batch and commits in its old generation.
+fn owner_paused_past_its_session(toggle: Option<Toggle>) -> Run {
+    let (mut run, owner) = about_to_process(2, toggle, 11);
+    run.apply(Input::Pause(owner));
+    run.run_for(Duration::from_ms(600));
+    run.apply(Input::Resume(owner));
+    run.run_for(Duration::from_ms(1_000));
+    run.finish();
+    run
+}
+
+#[test]
+fn no_generation_fencing_accepts_a_commit_from_a_member_that_missed_a_rebalance() {
+    let run = owner_paused_past_its_session(Some(Toggle::NoGenerationFencing));
+    assert_eq!(run.broken(), ["Q9"]);
+}
+
+#[test]
+fn generation_fencing_refuses_the_stale_commit() {
+    let run = owner_paused_past_its_session(None);
+    assert_eq!(run.checkers.violations(), &[]);
+    assert_eq!(run.deliveries.len(), 2, "both owners processed the message");
+}
+
+#[test]
+fn a_partition_isolating_a_leader_loses_nothing_with_acks_all() {
+    let (mut run, producer) = with_groups(vec![group("billing", 1)], None, 12);
+    for key in 0..6 {
+        run.publish(producer, key);
+    }
+    run.run_for(Duration::from_ms(300));
+    let old = run.leader_of(P0).expect("a leader");
+    run.apply(Input::Isolate {
+        node: old,
+        direction: sim::Direction::Both,
+    });
+    for key in 6..12 {
+        run.publish(producer, key);
+    }
+    run.run_for(Duration::from_ms(2_000));
+    assert_ne!(
+        run.leader_of(P0),
+        Some(old),
+        "the isolated leader was replaced"
+    );
+    run.apply(Input::HealAll);
+    run.run_for(Duration::from_ms(2_000));
+    run.finish();
+    assert_eq!(run.checkers.violations(), &[]);
+    assert_eq!(run.producer(producer).acked().len(), 12);
+    assert_eq!(run.deliveries.len(), 12);
 }
