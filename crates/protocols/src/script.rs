@@ -25,6 +25,7 @@
 //! request n4 <operation>       hand an operation to a node (the protocol parses it)
 //! status                       the protocol's summary of every node
 //! violations                   every violation so far
+//! finish                       the checkers' end-of-run verdicts (a queue's final drain)
 //! ```
 //!
 //! Any other command is offered to the protocol ([`Scripted::command`]).
@@ -203,6 +204,19 @@ impl<P: Scripted> Runner<P> {
                     return Ok(vec!["no violations".to_string()]);
                 }
                 return Ok(v.iter().map(|v| v.to_string()).collect());
+            }
+            "finish" => {
+                let checkers = self.checkers.as_mut().expect("set up");
+                checkers.finish(world);
+                let new = &checkers.violations()[self.printed..];
+                self.printed = checkers.violations().len();
+                if new.is_empty() {
+                    return Ok(vec!["nothing found at the end".to_string()]);
+                }
+                return Ok(new
+                    .iter()
+                    .map(|v| format!("    !! {}: {}", v.rule, v.message))
+                    .collect());
             }
             "crash" => Input::Crash(node(0)?),
             "restart" => Input::Restart(node(0)?),

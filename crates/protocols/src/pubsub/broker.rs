@@ -643,8 +643,9 @@ impl Broker {
             }
             if isr != state.isr {
                 out.note(format!(
-                    "{me} proposes shrinking the ISR of {} to {isr:?}",
-                    r.partition
+                    "{me} proposes shrinking the ISR of {} to {}",
+                    r.partition,
+                    super::node_set(&isr)
                 ));
                 r.pending = Some(PendingIsr {
                     epoch: state.epoch,

@@ -581,8 +581,9 @@ impl PubSubChecker {
                         "Q7",
                         &[l],
                         format!(
-                            "{l} becomes leader of {p} in {} from outside the in-sync set {:?}",
-                            state.epoch, prev.isr
+                            "{l} becomes leader of {p} in {} from outside the in-sync set {}",
+                            state.epoch,
+                            super::node_set(&prev.isr)
                         ),
                     );
                 }

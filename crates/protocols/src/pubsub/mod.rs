@@ -159,6 +159,7 @@ pub mod coordinator;
 pub mod msg;
 pub mod node;
 pub mod producer;
+pub mod scenario;
 pub mod sweep;
 
 use std::fmt;
@@ -304,6 +305,12 @@ impl Encode for Epoch {
 }
 
 impl_encode!(MsgKey { producer, n });
+
+/// A set of nodes as people read it: `{n1 n2}`.
+pub fn node_set(nodes: &[NodeId]) -> String {
+    let names: Vec<String> = nodes.iter().map(|n| n.to_string()).collect();
+    format!("{{{}}}", names.join(" "))
+}
 
 impl Offset {
     /// The offset after this one.

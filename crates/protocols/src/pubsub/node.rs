@@ -76,13 +76,23 @@ impl Encode for PubSubDurable {
 }
 
 /// An operation handed to a node from outside.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum PubSubOp {
     /// Producer: publish a new message with this key.
     Publish {
         /// The key, which picks the partition.
         key: u32,
     },
+}
+
+/// Written as a script writes it (`publish 3`), because the event log and
+/// the trace show operations through `Debug`.
+impl std::fmt::Debug for PubSubOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PubSubOp::Publish { key } => write!(f, "publish {key}"),
+        }
+    }
 }
 
 impl Encode for PubSubOp {
@@ -291,15 +301,16 @@ impl Node for PubSubNode {
     fn on_op(&mut self, op: &PubSubOp, out: &mut Out<Self>) {
         match (self, op) {
             (PubSubNode::Producer(p), PubSubOp::Publish { key }) => p.publish(*key, out),
-            (PubSubNode::Broker(b), op) => {
-                out.note(format!("{} is a broker: hand {op:?} to a producer", b.id()))
-            }
-            (PubSubNode::Controller(c), op) => out.note(format!(
-                "{} is the controller: hand {op:?} to a producer",
+            (PubSubNode::Broker(b), PubSubOp::Publish { key }) => out.note(format!(
+                "{} is a broker: hand publish {key} to a producer",
+                b.id()
+            )),
+            (PubSubNode::Controller(c), PubSubOp::Publish { key }) => out.note(format!(
+                "{} is the controller: hand publish {key} to a producer",
                 c.id()
             )),
-            (PubSubNode::Consumer(c), op) => out.note(format!(
-                "{} is a consumer: hand {op:?} to a producer",
+            (PubSubNode::Consumer(c), PubSubOp::Publish { key }) => out.note(format!(
+                "{} is a consumer: hand publish {key} to a producer",
                 c.id()
             )),
         }
