@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use protocols::paxos::{MultiPaxos, Paxos, Toggle as PaxosToggle};
 use protocols::raft::sweep::SWEEP_CLIENTS;
 use protocols::raft::{Raft, Toggle as RaftToggle};
 use sim::sweep::{record_seed, Failure, SeedOutcome};
@@ -216,7 +217,83 @@ pub fn entries() -> Vec<Entry> {
                 kind: OptionKind::Count { min: 1, max: 64, default: 32 },
             },
         ],
-    }]
+    }, paxos_entry(), multipaxos_entry()]
+}
+
+fn paxos_toggles() -> Vec<ToggleSpec> {
+    PaxosToggle::ALL
+        .iter()
+        .map(|t| ToggleSpec {
+            name: t.name(),
+            explanation: t.explanation(),
+        })
+        .collect()
+}
+
+/// Single-decree Paxos: competing proposers, one value.
+fn paxos_entry() -> Entry {
+    Entry {
+        name: "paxos",
+        title: "Paxos",
+        default_servers: 3,
+        toggles: paxos_toggles(),
+        options: vec![
+            OptionSpec {
+                name: "proposers",
+                label: "Proposers",
+                help: "How many servers (n1, n2, ...) propose their own value from the start; two or more compete.",
+                kind: OptionKind::Count { min: 0, max: 25, default: 2 },
+            },
+            OptionSpec {
+                name: "start",
+                label: "Start window (ms)",
+                help: "Each proposer starts its first ballot at a random time within this long.",
+                kind: OptionKind::Millis { min: 0, max: 60_000, default: 100 },
+            },
+            OptionSpec {
+                name: "timeout",
+                label: "Round timeout (ms)",
+                help: "How long a proposer waits for a phase to complete before it tries a higher ballot.",
+                kind: OptionKind::Millis { min: 1, max: 60_000, default: 300 },
+            },
+            OptionSpec {
+                name: "backoff",
+                label: "Backoff (ms)",
+                help: "After a refusal a proposer waits a random time up to this, doubled with each refusal in a row, so that dueling proposers take turns.",
+                kind: OptionKind::Millis { min: 0, max: 60_000, default: 50 },
+            },
+        ],
+    }
+}
+
+/// Multi-Paxos: a distinguished leader and a log of slots.
+fn multipaxos_entry() -> Entry {
+    Entry {
+        name: "multipaxos",
+        title: "Multi-Paxos",
+        default_servers: 3,
+        toggles: paxos_toggles(),
+        options: vec![
+            OptionSpec {
+                name: "clients",
+                label: "Clients",
+                help: "How many client nodes send commands.",
+                kind: OptionKind::Count { min: 0, max: 5, default: 2 },
+            },
+            OptionSpec {
+                name: "leader",
+                label: "Leader timeout (ms)",
+                help: "A server that hears no leader for a random time in this range runs phase 1 to take over.",
+                kind: OptionKind::MillisRange { min: 1, max: 60_000, default: (150, 300) },
+            },
+            OptionSpec {
+                name: "heartbeat",
+                label: "Heartbeat (ms)",
+                help: "How often the leader tells the others it is there, and how far its log is chosen.",
+                kind: OptionKind::Millis { min: 1, max: 30_000, default: 50 },
+            },
+        ],
+    }
 }
 
 /// The entry called `name`.
@@ -378,6 +455,20 @@ pub fn expand_sweep(shared: &Shared) -> Result<SweepRun, String> {
             let clients = ("clients".to_string(), SWEEP_CLIENTS.to_string());
             (config, inputs, outcome, BTreeMap::from([clients]))
         }
+        "paxos" => {
+            let (config, inputs, outcome) = record::<Paxos>(&setup, entry.title)?;
+            // A single-decree sweep makes every server a proposer.
+            let proposers = ("proposers".to_string(), setup.servers.to_string());
+            (config, inputs, outcome, BTreeMap::from([proposers]))
+        }
+        "multipaxos" => {
+            let (config, inputs, outcome) = record::<MultiPaxos>(&setup, entry.title)?;
+            let clients = (
+                "clients".to_string(),
+                protocols::paxos::sweep::SWEEP_CLIENTS.to_string(),
+            );
+            (config, inputs, outcome, BTreeMap::from([clients]))
+        }
         other => return Err(format!("This version cannot run sweeps of \"{other}\".")),
     };
     let (time, step, hash) = match at {
@@ -509,8 +600,50 @@ pub fn build(setup: &Setup) -> Result<Box<dyn AnySim>, String> {
             }
             Ok(Box::new(Run::new(raft, config)))
         }
+        "paxos" | "multipaxos" => build_paxos(setup, config),
         other => Err(format!("This version has no protocol \"{other}\".")),
     }
+}
+
+/// Builds single-decree Paxos or Multi-Paxos from the setup's options.
+fn build_paxos(setup: &Setup, config: WorldConfig) -> Result<Box<dyn AnySim>, String> {
+    let count = |name| match setup.option(name) {
+        Some(OptionValue::Count(v)) => v as usize,
+        other => unreachable!("the catalog defines {name} as a count, not {other:?}"),
+    };
+    let millis = |name| match setup.option(name) {
+        Some(OptionValue::Millis(ms)) => Duration::from_ms(ms),
+        other => unreachable!("the catalog defines {name} as milliseconds, not {other:?}"),
+    };
+    let servers = setup.servers as usize;
+    let multi = setup.protocol == "multipaxos";
+    let mut paxos = if multi {
+        Paxos::multi(servers, count("clients"))
+    } else {
+        Paxos::single(servers, count("proposers"))
+    };
+    let s = &mut paxos.settings;
+    if multi {
+        if let Some(OptionValue::MillisRange(a, b)) = setup.option("leader") {
+            (s.leader_timeout_min, s.leader_timeout_max) =
+                (Duration::from_ms(a), Duration::from_ms(b));
+        }
+        s.heartbeat_interval = millis("heartbeat");
+    } else {
+        s.start_window = millis("start");
+        s.round_timeout = millis("timeout");
+        s.backoff = millis("backoff");
+    }
+    for name in &setup.toggles {
+        let toggle = PaxosToggle::from_name(name)
+            .ok_or_else(|| format!("Paxos has no toggle \"{name}\"."))?;
+        paxos = paxos.with_toggle(toggle);
+    }
+    Ok(if multi {
+        Box::new(Run::new(MultiPaxos(paxos), config))
+    } else {
+        Box::new(Run::new(paxos, config))
+    })
 }
 
 #[cfg(test)]
@@ -644,14 +777,37 @@ mod tests {
                 "The link asks for seed 5 of a Raft sweep with 20 servers, which a sweep cannot run: a Raft sweep runs 1 to 15 servers, not 20.",
             ),
             (
-                "v=1&p=paxos&n=3&seed=5&sweep=1",
-                "The link asks for the protocol \"paxos\", which this version does not have",
+                "v=1&p=chubby&n=3&seed=5&sweep=1",
+                "The link asks for the protocol \"chubby\", which this version does not have",
             ),
         ];
         for (fragment, expected) in cases {
             let message = open(fragment).err().expect("refused");
             assert!(message.contains(expected), "{fragment}: {message}");
         }
+    }
+
+    /// Paxos and Multi-Paxos sweep seeds open in the app as the runs the
+    /// sweep checked, at the step and with the trace hash where it stopped.
+    #[test]
+    fn paxos_sweep_links_open_the_runs_the_sweep_checked() {
+        use protocols::paxos::{MultiPaxos, Paxos};
+        fn case<P: Sweepable>(name: &str, servers: usize, toggle: Option<&str>, seed: u64) {
+            let p = P::for_sweep(servers, toggle).expect("a sweepable size and toggle");
+            let outcome = run_seed(&Rc::new(p), seed);
+            let fragment = lab::sweep_fragment(name, servers, toggle, &outcome);
+            let lab = open(&fragment).unwrap_or_else(|e| panic!("{fragment}: {e}"));
+            let run = lab.run.borrow();
+            assert_eq!(run.steps(), outcome.steps, "{fragment}");
+            assert_eq!(run.trace_hash(), outcome.trace_hash, "{fragment}");
+            if let Err(Failure::Safety(vs)) = &outcome.result {
+                assert_eq!(run.violations().first(), vs.first(), "{fragment}");
+            }
+        }
+        case::<Paxos>("paxos", 3, None, 0);
+        case::<Paxos>("paxos", 3, Some("ignore-promised-values"), 1);
+        case::<MultiPaxos>("multipaxos", 3, None, 2);
+        case::<MultiPaxos>("multipaxos", 5, Some("volatile-acceptor"), 0);
     }
 
     #[test]

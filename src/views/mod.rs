@@ -1,6 +1,7 @@
 //! Protocol-specific widgets: the only places the app names a protocol's
 //! own types. Everything else is drawn from `sim::AnySim`.
 
+pub mod paxos;
 pub mod raft;
 
 use sim::{AnySim, NodeId};
@@ -20,10 +21,12 @@ pub struct Cell {
 
 /// The strip under node `id`, if its protocol draws one.
 pub fn strip(run: &dyn AnySim, id: NodeId) -> Option<Vec<Cell>> {
-    raft::strip(run, id)
+    raft::strip(run, id).or_else(|| paxos::strip(run, id))
 }
 
 /// The protocol's own inspector widget for node `id`.
 pub fn detail(run: &dyn AnySim, id: NodeId) -> Html {
-    raft::detail(run, id).unwrap_or_default()
+    raft::detail(run, id)
+        .or_else(|| paxos::detail(run, id))
+        .unwrap_or_default()
 }

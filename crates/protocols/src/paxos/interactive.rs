@@ -6,7 +6,7 @@
 use sim::{Interactive, NodeId, NodeKind};
 
 use super::node::PaxosOp;
-use super::{Mode, Paxos, PaxosTimer};
+use super::{Mode, MultiPaxos, Paxos, PaxosTimer};
 use crate::kv::KvOp;
 
 /// The longest key or value a person may type.
@@ -146,6 +146,41 @@ impl Interactive for Paxos {
                 ("Send get".into(), "get x".into()),
             ]
         }
+    }
+}
+
+/// Multi-Paxos in the app is exactly [`Paxos`] in [`Mode::Multi`].
+impl Interactive for MultiPaxos {
+    fn node_kind(&self, id: NodeId) -> NodeKind {
+        self.0.node_kind(id)
+    }
+
+    fn sample_op(&self, n: u64) -> PaxosOp {
+        self.0.sample_op(n)
+    }
+
+    fn request_target(&self) -> Option<NodeId> {
+        self.0.request_target()
+    }
+
+    fn parse_op(&self, text: &str) -> Result<PaxosOp, String> {
+        self.0.parse_op(text)
+    }
+
+    fn format_op(&self, op: &PaxosOp) -> String {
+        self.0.format_op(op)
+    }
+
+    fn message_colours(&self) -> &'static [(&'static str, u8)] {
+        self.0.message_colours()
+    }
+
+    fn countdown_timer(&self) -> Option<PaxosTimer> {
+        self.0.countdown_timer()
+    }
+
+    fn node_actions(&self, id: NodeId) -> Vec<(String, String)> {
+        self.0.node_actions(id)
     }
 }
 

@@ -397,13 +397,13 @@ impl Server {
         self.leader
     }
 
-    /// The role, for the stage: single-decree "acceptor", "phase 1",
-    /// "phase 2" or "decided"; Multi-Paxos "follower", "candidate" or
+    /// The role, for the stage: single-decree "acceptor", "phase-1",
+    /// "phase-2", "proposer" or "decided"; Multi-Paxos "follower", "candidate" or
     /// "leader".
     pub fn role_name(&self) -> &'static str {
         match (self.settings.mode, &self.proposer) {
-            (Mode::Single, Proposer::Preparing(_)) => "phase 1",
-            (Mode::Single, Proposer::Proposing(_)) => "phase 2",
+            (Mode::Single, Proposer::Preparing(_)) => "phase-1",
+            (Mode::Single, Proposer::Proposing(_)) => "phase-2",
             (Mode::Single, Proposer::Idle) if self.chosen.contains_key(&Slot(1)) => "decided",
             (Mode::Single, Proposer::Idle) if self.own.is_some() => "proposer",
             (Mode::Single, Proposer::Idle) => "acceptor",
@@ -558,8 +558,21 @@ impl Server {
                 out.set_timer(PaxosTimer::Propose, t, max);
             }
             Mode::Multi => {
+                // A candidate whose phase 1 keeps timing out (it may hear
+                // nobody) waits longer and longer before its next ballot, so
+                // that it does not keep spoiling other candidates' ballots.
                 out.cancel_timer(PaxosTimer::Heartbeat);
-                self.reset_leader_timeout(out);
+                let s = &self.settings;
+                let extra = if s.no_backoff {
+                    sim::Duration::ZERO
+                } else {
+                    s.backoff.scale(1 << self.failures.min(5), 1)
+                };
+                out.set_timer(
+                    PaxosTimer::LeaderTimeout,
+                    s.leader_timeout_min,
+                    s.leader_timeout_max + extra,
+                );
             }
         }
         match self.settings.mode {
@@ -1284,6 +1297,9 @@ impl Server {
     fn on_leader_timeout(&mut self, out: &mut Out<PaxosNode>) {
         if self.leading().is_some() {
             return;
+        }
+        if let Proposer::Preparing(_) = self.proposer {
+            self.failures += 1;
         }
         out.note(format!(
             "{} hears from no leader; it starts phase 1",
