@@ -156,6 +156,7 @@ pub mod checker;
 pub mod consumer;
 pub mod controller;
 pub mod coordinator;
+mod interactive;
 pub mod msg;
 pub mod node;
 pub mod producer;
