@@ -82,6 +82,23 @@ pub const LIVENESS: &[Rule] = &[
 /// slot covered and the votes it reported.
 type Promises = BTreeMap<NodeId, (Slot, Vec<Vote>)>;
 
+/// What the checker needs to know of a node besides its observations.
+#[derive(Clone, Copy, Debug)]
+enum Facts {
+    Client,
+    Server { promised: Option<Ballot> },
+}
+
+/// The violations found in one step: (rule, nodes, sentence).
+#[derive(Debug, Default)]
+struct Findings(Vec<(&'static str, Vec<NodeId>, String)>);
+
+impl Findings {
+    fn violation(&mut self, rule: &'static str, nodes: &[NodeId], message: impl Into<String>) {
+        self.0.push((rule, nodes.to_vec(), message.into()));
+    }
+}
+
 /// Checks P1 to P8.
 #[derive(Clone, Debug)]
 pub struct PaxosChecker {
@@ -171,7 +188,7 @@ impl PaxosChecker {
         slot: Slot,
         ballot: Ballot,
         value: &Value,
-        report: &mut Report<'_>,
+        report: &mut Findings,
     ) {
         if let Some(&p) = self.promised.get(&n) {
             if ballot < p {
@@ -223,7 +240,7 @@ impl PaxosChecker {
         ballot: Ballot,
         value: &Value,
         quorum: &[NodeId],
-        report: &mut Report<'_>,
+        report: &mut Findings,
     ) {
         match self.proposed.get(&(slot, ballot)) {
             Some((other, by)) if other != value => {
@@ -320,7 +337,7 @@ impl PaxosChecker {
         slot: Slot,
         value: &Value,
         fresh: bool,
-        report: &mut Report<'_>,
+        report: &mut Findings,
     ) {
         let last = self.executed.entry(n).or_default();
         if slot != last.next() {
@@ -355,26 +372,28 @@ impl PaxosChecker {
         }
     }
 
-    fn observe_paxos(
+    /// Checks one step of node `n`: what it observed, and (for a server)
+    /// its promise after the step. `restarted` says the step rebuilt the
+    /// server from stable storage (a first boot or a restart).
+    fn observe_node(
         &mut self,
-        record: &StepRecord<PaxosNode>,
-        node: Option<&PaxosNode>,
-        report: &mut Report<'_>,
+        n: NodeId,
+        node: Facts,
+        restarted: bool,
+        observations: &[PaxosObs],
+        step: u64,
+        report: &mut Findings,
     ) {
-        let Some(n) = record.node else { return };
-        let Some(node) = node else { return };
-        let server = match node {
-            PaxosNode::Client(_) => {
-                for obs in record.out.observations() {
+        let promised_now = match node {
+            Facts::Client => {
+                for obs in observations {
                     match obs {
                         PaxosObs::Invoked { request, op } => {
                             self.invoked.insert((n, *request, op.clone()));
-                            self.history.invoke(n, *request, op, record.step);
+                            self.history.invoke(n, *request, op, step);
                         }
                         PaxosObs::Completed { request, result } => {
-                            if let Some(text) =
-                                self.history.complete(n, *request, result, record.step)
-                            {
+                            if let Some(text) = self.history.complete(n, *request, result, step) {
                                 report.violation("P8", &[n], text);
                             }
                         }
@@ -383,19 +402,13 @@ impl PaxosChecker {
                 }
                 return;
             }
-            PaxosNode::Server(s) => s,
+            Facts::Server { promised } => promised,
         };
-        // A first boot and a restart both rebuild the server from its stable
-        // storage, and its state machine from scratch.
-        let restarted = matches!(
-            record.event,
-            StepEvent::Start(_) | StepEvent::Input(Input::Restart(_))
-        );
         if restarted {
             self.executed.remove(&n);
             self.fresh.remove(&n);
         }
-        for obs in record.out.observations() {
+        for obs in observations {
             match obs {
                 PaxosObs::Wants(v) => {
                     self.wanted.insert(v.clone());
@@ -440,24 +453,24 @@ impl PaxosChecker {
             }
         }
         if let Some(&max) = self.promised.get(&n) {
-            if server.promised() < Some(max) {
+            if promised_now < Some(max) {
                 let when = if restarted { " after a restart" } else { "" };
                 report.violation(
                     "P5",
                     &[n],
                     format!(
                         "{n}'s promised ballot went back from {max} to {}{when}",
-                        show_ballot(server.promised())
+                        show_ballot(promised_now)
                     ),
                 );
                 // Report each fall once: measure from where it fell to.
-                match server.promised() {
+                match promised_now {
                     Some(p) => self.promised.insert(n, p),
                     None => self.promised.remove(&n),
                 };
             }
         }
-        if let Some(p) = server.promised() {
+        if let Some(p) = promised_now {
             let max = self.promised.entry(n).or_insert(p);
             *max = (*max).max(p);
         }
@@ -475,7 +488,289 @@ impl<P: PaxosLike> Checker<P> for PaxosChecker {
         world: &World<P>,
         report: &mut Report<'_>,
     ) {
-        let node = record.node.and_then(|n| world.node(n));
-        self.observe_paxos(record, node, report);
+        let Some(n) = record.node else { return };
+        let facts = match world.node(n) {
+            None => return,
+            Some(PaxosNode::Client(_)) => Facts::Client,
+            Some(PaxosNode::Server(s)) => Facts::Server {
+                promised: s.promised(),
+            },
+        };
+        // A first boot and a restart both rebuild the server from its stable
+        // storage, and its state machine from scratch.
+        let restarted = matches!(
+            record.event,
+            StepEvent::Start(_) | StepEvent::Input(Input::Restart(_))
+        );
+        let mut findings = Findings::default();
+        self.observe_node(
+            n,
+            facts,
+            restarted,
+            record.out.observations(),
+            record.step,
+            &mut findings,
+        );
+        for (rule, nodes, message) in findings.0 {
+            report.violation(rule, &nodes, message);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::KvOp;
+
+    fn b(round: u64, by: u32) -> Ballot {
+        Ballot {
+            round,
+            by: Some(NodeId(by)),
+        }
+    }
+
+    fn text(v: &str) -> Value {
+        Value::Text(v.into())
+    }
+
+    /// One step of server `n` reporting `obs` with promise `promised`
+    /// after it: the rules it broke.
+    fn step(
+        c: &mut PaxosChecker,
+        n: u32,
+        promised: Option<Ballot>,
+        obs: Vec<PaxosObs>,
+    ) -> Vec<&'static str> {
+        let mut f = Findings::default();
+        c.observe_node(
+            NodeId(n),
+            Facts::Server { promised },
+            false,
+            &obs,
+            0,
+            &mut f,
+        );
+        f.0.iter().map(|(r, _, _)| *r).collect()
+    }
+
+    fn voted(slot: u64, ballot: Ballot, value: Value) -> PaxosObs {
+        PaxosObs::Voted {
+            slot: Slot(slot),
+            ballot,
+            value,
+        }
+    }
+
+    fn learned(slot: u64, value: Value) -> PaxosObs {
+        PaxosObs::Learned {
+            slot: Slot(slot),
+            value,
+        }
+    }
+
+    #[test]
+    fn chosen_means_a_majority_in_one_ballot_and_learners_are_held_to_it() {
+        let mut c = PaxosChecker::new(3, Mode::Single);
+        assert!(step(&mut c, 0, None, vec![PaxosObs::Wants(text("v1"))]).is_empty());
+        // Two votes for "v1", but in different ballots: nothing is chosen.
+        assert!(step(
+            &mut c,
+            0,
+            Some(b(1, 0)),
+            vec![voted(1, b(1, 0), text("v1"))]
+        )
+        .is_empty());
+        assert!(step(
+            &mut c,
+            1,
+            Some(b(2, 2)),
+            vec![voted(1, b(2, 2), text("v1"))]
+        )
+        .is_empty());
+        assert_eq!(step(&mut c, 2, None, vec![learned(1, text("v1"))]), ["P3"]);
+        assert!(c.chosen().is_empty());
+        // A second vote in ballot 2.n3 makes a majority.
+        assert!(step(
+            &mut c,
+            2,
+            Some(b(2, 2)),
+            vec![voted(1, b(2, 2), text("v1"))]
+        )
+        .is_empty());
+        assert_eq!(c.chosen()[&Slot(1)], vec![(text("v1"), b(2, 2))]);
+        assert!(step(&mut c, 2, Some(b(2, 2)), vec![learned(1, text("v1"))]).is_empty());
+        // A value nobody proposed, chosen later in a higher ballot: P1 and P2.
+        assert!(step(&mut c, 0, Some(b(3, 0)), vec![voted(1, b(3, 0), text("x"))]).is_empty());
+        assert_eq!(
+            step(&mut c, 1, Some(b(3, 0)), vec![voted(1, b(3, 0), text("x"))]),
+            ["P1", "P2"]
+        );
+    }
+
+    #[test]
+    fn an_accept_must_carry_the_highest_ballot_value_of_a_majority_of_promises() {
+        let mut c = PaxosChecker::new(3, Mode::Single);
+        let promise = |votes: Vec<Vote>| PaxosObs::Promised {
+            to: NodeId(0),
+            ballot: b(3, 0),
+            from: Slot(1),
+            votes,
+        };
+        let vote = |ballot, v: &str| Vote {
+            slot: Slot(1),
+            ballot,
+            value: text(v),
+        };
+        let proposed = |v: &str, quorum: &[u32]| PaxosObs::Proposed {
+            slot: Slot(1),
+            ballot: b(3, 0),
+            value: text(v),
+            quorum: quorum.iter().map(|&q| NodeId(q)).collect(),
+        };
+        step(
+            &mut c,
+            1,
+            Some(b(3, 0)),
+            vec![promise(vec![vote(b(1, 0), "old")])],
+        );
+        step(
+            &mut c,
+            2,
+            Some(b(3, 0)),
+            vec![promise(vec![vote(b(2, 1), "new")])],
+        );
+        let mut fresh = c.clone();
+        assert!(step(&mut fresh, 0, None, vec![proposed("new", &[1, 2])]).is_empty());
+        let mut fresh = c.clone();
+        assert_eq!(
+            step(&mut fresh, 0, None, vec![proposed("old", &[1, 2])]),
+            ["P6"]
+        );
+        // One promise is not a majority; a promise never made counts for nothing.
+        let mut fresh = c.clone();
+        assert_eq!(
+            step(&mut fresh, 0, None, vec![proposed("mine", &[2])]),
+            ["P6"]
+        );
+        let mut fresh = c.clone();
+        assert_eq!(
+            step(&mut fresh, 0, None, vec![proposed("new", &[0, 2])]),
+            ["P6"]
+        );
+        // A second value in the same ballot, from n2 (whose quorum never
+        // promised it anything): P4, and P6.
+        let mut fresh = c.clone();
+        step(&mut fresh, 0, None, vec![proposed("new", &[1, 2])]);
+        assert_eq!(
+            step(
+                &mut fresh,
+                1,
+                Some(b(3, 0)),
+                vec![proposed("other", &[1, 2])]
+            ),
+            ["P4", "P6"]
+        );
+    }
+
+    #[test]
+    fn an_acceptor_never_goes_back_on_its_promise() {
+        let mut c = PaxosChecker::new(3, Mode::Single);
+        assert!(step(&mut c, 0, Some(b(2, 1)), vec![]).is_empty());
+        assert_eq!(step(&mut c, 0, None, vec![]), ["P5"]);
+        // Reported once; then a vote below the promise it had made.
+        assert!(step(&mut c, 0, Some(b(4, 1)), vec![]).is_empty());
+        assert_eq!(
+            step(&mut c, 0, Some(b(4, 1)), vec![voted(1, b(3, 2), text("v"))]),
+            ["P5"]
+        );
+    }
+
+    #[test]
+    fn the_multi_paxos_log_fills_holes_with_no_ops_and_executes_in_order_once() {
+        let mut c = PaxosChecker::new(3, Mode::Multi);
+        let cmd = |r: u64| Value::Command {
+            client: NodeId(3),
+            request: RequestId(r),
+            op: KvOp::Get { key: "x".into() },
+        };
+        // Promises for ballot 2.n1 from n1 and n2: n2 reports slot 3 only.
+        let promise = |votes: Vec<Vote>| PaxosObs::Promised {
+            to: NodeId(0),
+            ballot: b(2, 0),
+            from: Slot(1),
+            votes,
+        };
+        step(&mut c, 0, Some(b(2, 0)), vec![promise(vec![])]);
+        step(
+            &mut c,
+            1,
+            Some(b(2, 0)),
+            vec![promise(vec![Vote {
+                slot: Slot(3),
+                ballot: b(1, 2),
+                value: cmd(1),
+            }])],
+        );
+        let proposed = |slot, value| PaxosObs::Proposed {
+            slot: Slot(slot),
+            ballot: b(2, 0),
+            value,
+            quorum: vec![NodeId(0), NodeId(1)],
+        };
+        let leader = Some(b(2, 0));
+        let mut fresh = c.clone();
+        assert!(step(&mut fresh, 0, leader, vec![proposed(1, Value::Noop)]).is_empty());
+        assert_eq!(
+            step(&mut fresh, 0, leader, vec![proposed(2, cmd(2))]),
+            ["P7"]
+        );
+        // Beyond every reported slot a new command is fine.
+        assert!(step(&mut fresh, 0, leader, vec![proposed(4, cmd(2))]).is_empty());
+
+        // Execution: in order, without holes, each command once.
+        let mut c = PaxosChecker::new(3, Mode::Multi);
+        c.invoked
+            .insert((NodeId(3), RequestId(1), KvOp::Get { key: "x".into() }));
+        for (slot, value) in [(1, Value::Noop), (2, cmd(1)), (3, cmd(1))] {
+            for voter in 0..2 {
+                step(
+                    &mut c,
+                    voter,
+                    Some(b(1, 0)),
+                    vec![voted(slot, b(1, 0), value.clone())],
+                );
+            }
+        }
+        let executed = |slot, value, fresh| PaxosObs::Executed {
+            slot: Slot(slot),
+            value,
+            fresh,
+        };
+        assert_eq!(
+            step(&mut c, 2, None, vec![executed(2, cmd(1), true)]),
+            ["P7"]
+        );
+        // Start n3 over (as a restart does), in order this time.
+        let mut c2 = c.clone();
+        c2.executed.clear();
+        c2.fresh.clear();
+        assert!(step(&mut c2, 2, None, vec![executed(1, Value::Noop, false)]).is_empty());
+        assert!(step(&mut c2, 2, None, vec![executed(2, cmd(1), true)]).is_empty());
+        assert_eq!(
+            step(&mut c2, 2, None, vec![executed(3, cmd(1), true)]),
+            ["P7"]
+        );
+        // A duplicate that the store recognises is not executed again.
+        let mut c3 = c.clone();
+        c3.executed.clear();
+        c3.fresh.clear();
+        step(&mut c3, 2, None, vec![executed(1, Value::Noop, false)]);
+        step(&mut c3, 2, None, vec![executed(2, cmd(1), true)]);
+        assert!(step(&mut c3, 2, None, vec![executed(3, cmd(1), false)]).is_empty());
+        // Executing a value the votes never chose there is P3.
+        assert_eq!(
+            step(&mut c3, 2, None, vec![executed(4, cmd(1), false)]),
+            ["P3"]
+        );
     }
 }
