@@ -1,12 +1,12 @@
 //! The root component: the page, the animation loop, keyboard shortcuts and
 //! the link in the address bar.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use gloo::events::{EventListener, EventListenerOptions};
-use gloo::render::{request_animation_frame, AnimationFrame};
 use sim::{Input, NodeId, NodeInfo, Time};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
@@ -421,31 +421,49 @@ fn use_animation_loop(lab: &LabHandle, ticker: &TickerHandle) {
     let run = lab.run.clone();
     let ticker = ticker.clone();
     use_effect_with((lab.playing, address(&lab.run)), move |&(playing, _)| {
-        let frame: Rc<RefCell<Option<AnimationFrame>>> = Rc::new(RefCell::new(None));
-        type Run = Rc<RefCell<Box<dyn sim::AnySim>>>;
-        fn schedule(
-            frame: Rc<RefCell<Option<AnimationFrame>>>,
-            dispatcher: UseReducerDispatcher<Lab>,
-            run: Run,
-            ticker: TickerHandle,
-            last: Option<f64>,
-        ) {
-            let again = frame.clone();
-            *frame.borrow_mut() = Some(request_animation_frame(move |timestamp| {
-                if let Some(last) = last {
+        /// One callback for the whole loop, re-requested each frame (no new
+        /// closure per frame), and the pending request, cancelled on drop.
+        type FrameCallback = Closure<dyn FnMut(f64)>;
+        #[derive(Default)]
+        struct Loop {
+            callback: RefCell<Option<FrameCallback>>,
+            pending: Cell<Option<i32>>,
+            last: Cell<Option<f64>>,
+        }
+        fn request(state: &Loop) {
+            if let Some(callback) = state.callback.borrow().as_ref() {
+                let id = gloo::utils::window()
+                    .request_animation_frame(callback.as_ref().unchecked_ref())
+                    .ok();
+                state.pending.set(id);
+            }
+        }
+        let state = Rc::new(Loop::default());
+        if playing {
+            let weak = Rc::downgrade(&state);
+            let callback = FrameCallback::new(move |timestamp: f64| {
+                let Some(state) = weak.upgrade() else {
+                    return;
+                };
+                state.pending.set(None);
+                if let Some(last) = state.last.get() {
                     dispatcher.dispatch(Action::Frame(timestamp - last));
                     ticker
                         .0
                         .publish(address(&run), &**run.borrow(), Cause::Frame(timestamp));
                 }
-                schedule(again, dispatcher, run, ticker, Some(timestamp));
-            }));
+                state.last.set(Some(timestamp));
+                request(&state);
+            });
+            *state.callback.borrow_mut() = Some(callback);
+            request(&state);
         }
-        if playing {
-            schedule(frame.clone(), dispatcher, run, ticker, None);
+        move || {
+            if let Some(id) = state.pending.take() {
+                let _ = gloo::utils::window().cancel_animation_frame(id);
+            }
+            drop(state.callback.borrow_mut().take());
         }
-        // Dropping the AnimationFrame cancels it.
-        move || drop(frame.borrow_mut().take())
     });
 }
 

@@ -185,35 +185,91 @@ fn marks(props: &MarksProps) -> Html {
     let data = &props.data;
     let peak = data.density.iter().copied().max().unwrap_or(1).max(1) as f64;
     let bucket_w = data.bucket.0 as f64 / end.0 as f64 * 1000.0;
-    // Each list in a group of its own: a keyed list must be the only child
-    // list of its element, or Yew diffs the element's children by position
-    // (aligned from the end), and one new density bar would replace every
-    // bar.
+    // Every density bar in one path: a step changes one attribute, not a
+    // list of hundreds of elements to diff.
+    let mut bars = String::new();
+    for (i, &c) in data.density.iter().enumerate().filter(|(_, c)| **c > 0) {
+        let h = (c as f64 / peak).sqrt() * 22.0 + 2.0;
+        bars.push_str(&format!(
+            "M{:.2} {:.2}h{:.2}v{h:.2}h-{:.2}z",
+            i as f64 * bucket_w,
+            32.0 - h,
+            bucket_w.max(0.6),
+            bucket_w.max(0.6)
+        ));
+    }
     html! {
         <g>
-            <g class="tl-bars">
-                { for data.density.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| {
-                    let h = (c as f64 / peak).sqrt() * 22.0 + 2.0;
-                    // Keyed by bucket: a new bucket adds one bar, not a shift of all.
-                    html! { <rect key={i} class="tl-density" x={format!("{:.2}", i as f64 * bucket_w)} y={format!("{:.2}", 32.0 - h)} width={format!("{:.2}", bucket_w.max(0.6))} height={format!("{h:.2}")} /> }
-                }) }
-            </g>
-            <g class="tl-milestones">
-                { for data.milestones.iter().map(|m| html! {
-                    <rect class="tl-milestone" x={format!("{:.2}", x_of(m.time))} y="33" width="1.6" height="7"><title>{m.text.clone()}</title></rect>
-                }) }
-            </g>
-            <g class="tl-inputs">
-                { for data.inputs.iter().map(|m| html! {
-                    <rect class={classes!("tl-input", format!("tl-{}", m.kind))} x={format!("{:.2}", x_of(m.time) - 0.8)} y="0" width="1.6" height="9"><title>{m.text.clone()}</title></rect>
-                }) }
-            </g>
+            <path class="tl-density" d={bars} />
+            <MarkList data={data.clone()} which={Which::Milestones} end={end} />
+            <MarkList data={data.clone()} which={Which::Inputs} end={end} />
+            // Each list in a group of its own: a keyed or changing list that
+            // shares its element with other children is diffed by position.
             <g class="tl-violations">
                 { for data.violations.iter().map(|v| html! {
                     <rect class="tl-violation" x={format!("{:.2}", x_of(v.time) - 1.5)} y="0" width="3" height="40"><title>{v.to_string()}</title></rect>
                 }) }
             </g>
         </g>
+    }
+}
+
+/// Which marks a [`MarkList`] draws.
+#[derive(Clone, Copy, PartialEq)]
+enum Which {
+    Milestones,
+    Inputs,
+}
+
+#[derive(Properties)]
+struct MarkListProps {
+    data: Rc<Data>,
+    which: Which,
+    end: Time,
+}
+
+impl MarkListProps {
+    fn marks(&self) -> &[sim::Mark] {
+        match self.which {
+            Which::Milestones => &self.data.milestones,
+            Which::Inputs => &self.data.inputs,
+        }
+    }
+}
+
+impl PartialEq for MarkListProps {
+    /// Marks are only appended, or cut back by a fork and appended again:
+    /// the same length and the same last mark on the same scale is the same
+    /// list, so a step that adds no mark does not redraw (possibly
+    /// thousands of) them.
+    fn eq(&self, other: &Self) -> bool {
+        self.which == other.which
+            && self.end == other.end
+            && self.marks().len() == other.marks().len()
+            && self.marks().last() == other.marks().last()
+    }
+}
+
+/// The milestones (rounds) or the inputs (faults, requests) on the timeline.
+#[function_component(MarkList)]
+fn mark_list(props: &MarkListProps) -> Html {
+    let end = props.end;
+    let x_of = |t: Time| t.0 as f64 / end.0 as f64 * 1000.0;
+    match props.which {
+        Which::Milestones => html! {
+            <g class="tl-milestones">
+                { for props.marks().iter().map(|m| html! {
+                    <rect class="tl-milestone" x={format!("{:.2}", x_of(m.time))} y="33" width="1.6" height="7"><title>{m.text.clone()}</title></rect>
+                }) }
+            </g>
+        },
+        Which::Inputs => html! {
+            <g class="tl-inputs">
+                { for props.marks().iter().map(|m| html! {
+                    <rect class={classes!("tl-input", format!("tl-{}", m.kind))} x={format!("{:.2}", x_of(m.time) - 0.8)} y="0" width="1.6" height="9"><title>{m.text.clone()}</title></rect>
+                }) }
+            </g>
+        },
     }
 }
 
