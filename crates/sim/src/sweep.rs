@@ -71,6 +71,15 @@ pub trait Sweepable: Protocol + Sized {
         None
     }
 
+    /// Nodes besides the servers that the sweep's crashes may hit, such as
+    /// a queue's consumers (whose crashes are what rebalances and delivery
+    /// modes are about). They must be among the clients, so that the
+    /// liveness phase restarts them. The default, none, leaves every
+    /// schedule as it was.
+    fn crash_also(&self) -> Vec<NodeId> {
+        Vec::new()
+    }
+
     /// A number that changes whenever leadership changes (Raft: the
     /// leader's term), if the protocol has leaders. The liveness phase
     /// passes only when the healed majority is converged under an epoch
@@ -445,6 +454,9 @@ pub struct Generator {
     ops: u64,
     /// The one-way isolation that lasts into the liveness phase, once made.
     lasting: Option<(NodeId, Direction)>,
+    /// Nodes besides the servers that crashes may hit
+    /// ([`Sweepable::crash_also`]).
+    crash_also: Vec<NodeId>,
 }
 
 impl Generator {
@@ -469,9 +481,17 @@ impl Generator {
             health: vec![Health::Up; node_count],
             ops: 0,
             lasting: None,
+            crash_also: Vec::new(),
         };
         g.plan();
         g
+    }
+
+    /// Lets crashes hit `nodes` too, besides the servers (a queue's
+    /// consumers). With none, the schedule is exactly as without.
+    pub fn with_crash_also(mut self, nodes: Vec<NodeId>) -> Generator {
+        self.crash_also = nodes;
+        self
     }
 
     fn at(&mut self, t: Time, plan: Plan) {
@@ -713,7 +733,9 @@ impl Generator {
                     .then(leader)
                     .flatten()
                     .filter(|l| not_crashed(self.health[l.index()]));
-                let Some(n) = aimed.or_else(|| self.pick(&servers, not_crashed)) else {
+                let mut targets = servers.clone();
+                targets.extend(self.crash_also.iter().copied());
+                let Some(n) = aimed.or_else(|| self.pick(&targets, not_crashed)) else {
                     return Vec::new();
                 };
                 self.health[n.index()] = Health::Crashed;
@@ -1140,7 +1162,8 @@ fn run_phases<P: Sweepable>(
         protocol.servers(),
         protocol.clients(),
         runner.world.node_count(),
-    );
+    )
+    .with_crash_also(protocol.crash_also());
     // Safety phase: faults on, checkers after every step.
     while let Some(t) = generator.next_time() {
         runner.run_to(t)?;
@@ -1498,6 +1521,45 @@ mod tests {
             assert!(one_way, "seed {seed} never isolated a node one way");
         }
     }
+    #[test]
+    fn crashes_hit_the_extra_targets_and_no_others_and_none_leaves_schedules_alone() {
+        let servers: Vec<NodeId> = (0..3).map(NodeId).collect();
+        let clients = vec![NodeId(3), NodeId(4)];
+        let crashed = |g: &mut Generator| {
+            let mut hit = Vec::new();
+            let mut inputs = Vec::new();
+            while let Some(t) = g.next_time() {
+                for input in g.next_inputs(t, || None, |n, _| n) {
+                    if let Input::Crash(n) = input {
+                        hit.push(n);
+                    }
+                    inputs.push(input.to_string());
+                }
+            }
+            (hit, inputs)
+        };
+        let mut extra_hits = 0;
+        for seed in 0..100 {
+            let p = FaultParams::draw(seed, Duration::from_ms(100));
+            let mut plain = Generator::new(&p, servers.clone(), clients.clone(), 5);
+            let mut none =
+                Generator::new(&p, servers.clone(), clients.clone(), 5).with_crash_also(Vec::new());
+            assert_eq!(crashed(&mut plain), crashed(&mut none), "seed {seed}");
+            let mut extra = Generator::new(&p, servers.clone(), clients.clone(), 5)
+                .with_crash_also(vec![NodeId(4)]);
+            let (hit, _) = crashed(&mut extra);
+            assert!(
+                !hit.contains(&NodeId(3)),
+                "seed {seed} crashed a client not listed"
+            );
+            extra_hits += hit.iter().filter(|&&n| n == NodeId(4)).count();
+        }
+        assert!(
+            extra_hits > 10,
+            "the extra target was crashed {extra_hits} times"
+        );
+    }
+
     #[test]
     fn leader_churn_cuts_the_leader_off_in_a_minority() {
         let mut churned = 0;

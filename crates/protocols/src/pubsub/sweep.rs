@@ -6,7 +6,8 @@
 //! [`super`]); its crashes are exercised by scenarios instead. It counts
 //! as a client, with the producers and the consumers, so that the liveness
 //! phase heals its links too. Two groups read the topic, `billing` with two
-//! consumers and `audit` with one.
+//! consumers and `audit` with one; the sweep's crashes may hit consumers as
+//! well as brokers ([`Sweepable::crash_also`]).
 
 use sim::{Checkers, Duration, NodeId, SimRng, Sweepable, World};
 
@@ -69,6 +70,12 @@ impl Sweepable for PubSub {
         clients.extend(self.consumer_ids().into_iter().map(|(c, _)| c));
         clients.push(self.controller_id());
         clients
+    }
+
+    /// The consumers: a consumer that crashes mid-batch is what tells
+    /// at-least-once from at-most-once, and what makes its group rebalance.
+    fn crash_also(&self) -> Vec<NodeId> {
+        self.consumer_ids().into_iter().map(|(c, _)| c).collect()
     }
 
     fn time_unit(&self) -> Duration {
