@@ -131,8 +131,11 @@ fn live_layer(props: &LiveProps) -> Html {
         })
         .collect();
     let html = html! {
-        <svg class="stage-live" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="group" aria-label="Messages in flight">
-            <g class="countdowns" aria-hidden="true">
+        // Sized and centred exactly as the stage's SVG draws its viewBox
+        // (see .stage-live in the stylesheet), so its percentages are stage
+        // units.
+        <div class="stage-live">
+            <svg class="countdowns" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} aria-hidden="true">
                 { for rings.iter().map(|ring| {
                     let p = ring.place;
                     let r = p.r + 3.5;
@@ -141,18 +144,25 @@ fn live_layer(props: &LiveProps) -> Html {
                             transform={format!("rotate(-90 {} {})", fmt(p.x), fmt(p.y))} />
                     }
                 }) }
-            </g>
-            <g class="messages">
+            </svg>
+            // Each message is an HTML box the size of the stage, moved by a
+            // CSS transform in percent of its own size (so in stage units),
+            // with its envelope at its top left corner. Moving an HTML box
+            // needs no layout, where moving an SVG group does (and each
+            // layout makes the browser hit-test the pointer again).
+            <div class="messages" role="group" aria-label="Messages in flight">
                 { for flights.iter().map(|f| html! {
-                    <g key={f.id.0.to_string()} ref={f.node.clone()} class={f.class.clone()} data-kind={f.kind} onclick={f.onclick.clone()}>
-                        <title>{f.tip.clone()}</title>
-                        <rect x="-8" y="-5.5" width="16" height="11" rx="2" />
-                        <path d="M-8,-5.5 L0,1 L8,-5.5" />
-                        if f.duplicate { <text class="dup-mark" x="9" y="-5">{"2"}</text> }
-                    </g>
+                    <div key={f.id.0.to_string()} ref={f.node.clone()} class={f.class.clone()} data-kind={f.kind} onclick={f.onclick.clone()}>
+                        <svg class="envelope" viewBox="-8 -5.5 16 11">
+                            <title>{f.tip.clone()}</title>
+                            <rect x="-8" y="-5.5" width="16" height="11" rx="2" />
+                            <path d="M-8,-5.5 L0,1 L8,-5.5" />
+                            if f.duplicate { <text class="dup-mark" x="9" y="-5">{"2"}</text> }
+                        </svg>
+                    </div>
                 }) }
-            </g>
-        </svg>
+            </div>
+        </div>
     };
     // What the painter draws: this render's flights and rings.
     let drawn = use_mut_ref(Drawn::default);
@@ -218,9 +228,14 @@ impl Drawn {
             let at = ((x * 2.0).round() as i32, ((y + fall) * 2.0).round() as i32);
             if f.at.get() != Some(at) {
                 if let Some(el) = f.node.cast::<web_sys::Element>() {
+                    // Half units as percent of the stage's width and height.
                     let _ = el.set_attribute(
-                        "transform",
-                        &format!("translate({} {})", halves(at.0), halves(at.1)),
+                        "style",
+                        &format!(
+                            "transform: translate({:.3}%, {:.3}%)",
+                            f64::from(at.0) / 2.0 / WIDTH * 100.0,
+                            f64::from(at.1) / 2.0 / HEIGHT * 100.0
+                        ),
                     );
                     f.at.set(Some(at));
                 }
@@ -556,11 +571,6 @@ impl PartialEq for Same {
     fn eq(&self, other: &Self) -> bool {
         Rc::ptr_eq(&self.0, &other.0) && Rc::ptr_eq(&self.1, &other.1)
     }
-}
-
-/// Half units as the one-decimal text `fmt` writes.
-fn halves(v: i32) -> String {
-    fmt(f64::from(v) / 2.0)
 }
 
 /// The palette slot (0 to 11) of a message kind: the protocol's choice, or a

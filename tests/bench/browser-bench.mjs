@@ -139,7 +139,7 @@ async function scenarioPlay(context, url, servers, busyTarget, frameTarget) {
   await play(page);
   await sleep(1500);
   const m = await measurePlaying(page, cdp, 10);
-  const inFlight = await page.evaluate(() => document.querySelectorAll('g.msg').length);
+  const inFlight = await page.evaluate(() => document.querySelectorAll('.msg').length);
   const note = `${m.frames} frames in 10 s, median ${m.median.toFixed(1)} ms, ${inFlight} messages in flight at the end`;
   if (frameTarget !== null) {
     report(`play ${servers} servers: frame p95`, m.p95, 'ms', `<= ${frameTarget} ms`, m.p95 <= frameTarget, note);
@@ -181,7 +181,7 @@ async function scenarioCrowd(context, base) {
   await sleep(1500);
   const counts = [];
   const sampler = setInterval(() => {
-    page.evaluate(() => document.querySelectorAll('g.msg').length).then((n) => counts.push(n), () => {});
+    page.evaluate(() => document.querySelectorAll('.msg').length).then((n) => counts.push(n), () => {});
   }, 1000);
   const m = await measurePlaying(page, cdp, 10);
   clearInterval(sampler);

@@ -103,7 +103,7 @@ async function snapshot(page) {
     clock: await clock(page),
     stage: await stage(page),
     inspector: await page.locator('aside[aria-label="Panels"] [role=tabpanel]').innerText(),
-    messages: await page.locator('g.msg').count(),
+    messages: await page.locator('.msg').count(),
   };
 }
 
@@ -230,7 +230,7 @@ test('a live run mid-flight (the README screenshot)', async (t) => {
         s[leader].strip.length >= 3 &&
         s[leader].stripTones.includes('cell-applied') &&
         s.some((n) => n.stripTones.includes('cell-pending')) &&
-        (await page.locator('g.msg').count()) >= 4
+        (await page.locator('.msg').count()) >= 4
       );
     },
     400,
@@ -397,7 +397,7 @@ test('a link round trip reproduces the same moment', async (t) => {
   assert.deepEqual(await notices(copy), [], 'the link opens without complaint');
   assert.deepEqual(await clock(copy), here.clock);
   assert.deepEqual(await stage(copy), here.stage);
-  assert.equal(await copy.locator('g.msg').count(), here.messages);
+  assert.equal(await copy.locator('.msg').count(), here.messages);
   assert.deepEqual(await checkers(copy), rules);
   assert.equal(
     await copy.locator('.run-summary').innerText(),
