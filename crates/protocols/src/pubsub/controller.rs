@@ -232,20 +232,22 @@ impl Controller {
             self.renewed_at.insert(from, stamp);
             if self.alive.insert(from) {
                 out.note(format!("{from} is back: its session is live again"));
-                // Offline partitions may be able to come back with it.
-                let mut changed = false;
-                for i in 0..self.table.len() {
-                    if self.table[i].leader.is_none() {
-                        changed |= self.elect(i, out);
-                    }
+            }
+            // An offline partition may come back with this broker (also
+            // after a restart of the controller, which counts every broker
+            // as alive until its session runs out).
+            let mut changed = false;
+            for i in 0..self.table.len() {
+                if self.table[i].leader.is_none() {
+                    changed |= self.elect(i, out);
                 }
-                if changed {
-                    self.persist(out);
-                    // The broadcast's message to `from` has the stamp
-                    // recorded above.
-                    self.broadcast(out);
-                    return;
-                }
+            }
+            if changed {
+                self.persist(out);
+                // The broadcast's message to `from` has the stamp recorded
+                // above.
+                self.broadcast(out);
+                return;
             }
         }
         let states = self.states();

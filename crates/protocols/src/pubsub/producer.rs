@@ -82,6 +82,8 @@ pub struct Producer {
     lanes: BTreeMap<PartitionId, Lane>,
     /// The broker asked for metadata next (round robin).
     cursor: usize,
+    /// Whether the metadata timer is set.
+    metadata_armed: bool,
     /// Messages acknowledged, with their offsets (volatile, for the view).
     acked: Vec<(MsgKey, PartitionId, Offset)>,
     /// Messages sent with `acks=0`, or given up on (for the view).
@@ -100,6 +102,7 @@ impl Producer {
             metadata: BTreeMap::new(),
             lanes: BTreeMap::new(),
             cursor: 0,
+            metadata_armed: false,
             acked: Vec::new(),
             sent_unacked: 0,
             gave_up: 0,
@@ -133,11 +136,26 @@ impl Producer {
         self.ask_metadata(out);
     }
 
+    /// Asks a broker (the next in turn) for metadata now, and again at the
+    /// metadata timer until every partition has a known leader.
     fn ask_metadata(&mut self, out: &mut Out<PubSubNode>) {
         let b = self.brokers[self.cursor % self.brokers.len()];
         self.cursor += 1;
         out.send(b, PubSubMsg::MetadataRequest);
         out.set_timer(PubSubTimer::Metadata, METADATA_RETRY, METADATA_RETRY);
+        self.metadata_armed = true;
+    }
+
+    /// Asks for metadata at the metadata timer, arming it if it is not.
+    /// What answers bring (a reply naming no leader, a "not leader" error)
+    /// asks this way, never at once: otherwise every reply would ask again,
+    /// and with the network duplicating messages the requests would
+    /// multiply without bound.
+    fn want_metadata(&mut self, out: &mut Out<PubSubNode>) {
+        if !self.metadata_armed {
+            out.set_timer(PubSubTimer::Metadata, METADATA_RETRY, METADATA_RETRY);
+            self.metadata_armed = true;
+        }
     }
 
     fn leader(&self, p: PartitionId) -> Option<NodeId> {
@@ -174,7 +192,7 @@ impl Producer {
     /// and its leader is known (with `acks=0`, sends everything).
     fn pump(&mut self, p: PartitionId, out: &mut Out<PubSubNode>) {
         let Some(leader) = self.leader(p) else {
-            self.ask_metadata(out);
+            self.want_metadata(out);
             return;
         };
         let acks = self.settings.acks;
@@ -260,6 +278,7 @@ impl Producer {
                 }
                 if self.settings.partitions().all(|p| self.leader(p).is_some()) {
                     out.cancel_timer(PubSubTimer::Metadata);
+                    self.metadata_armed = false;
                 }
                 let lanes: Vec<PartitionId> = self.lanes.keys().copied().collect();
                 for p in lanes {
@@ -310,7 +329,7 @@ impl Producer {
             }
             ProduceResult::NotLeader => {
                 // Ask who leads now; the retry timer resends.
-                self.ask_metadata(out);
+                self.want_metadata(out);
             }
             ProduceResult::NotEnoughReplicas => {}
         }
@@ -318,7 +337,10 @@ impl Producer {
 
     pub(super) fn on_timer(&mut self, timer: &PubSubTimer, out: &mut Out<PubSubNode>) {
         match *timer {
-            PubSubTimer::Metadata => self.ask_metadata(out),
+            PubSubTimer::Metadata => {
+                self.metadata_armed = false;
+                self.ask_metadata(out);
+            }
             PubSubTimer::Retry(p) => {
                 // No answer may mean the leader moved: ask too.
                 self.ask_metadata(out);

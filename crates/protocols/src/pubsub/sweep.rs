@@ -6,8 +6,9 @@
 //! [`super`]); its crashes are exercised by scenarios instead. It counts
 //! as a client, with the producers and the consumers, so that the liveness
 //! phase heals its links too. Two groups read the topic, `billing` with two
-//! consumers and `audit` with one; the sweep's crashes may hit consumers as
-//! well as brokers ([`Sweepable::crash_also`]).
+//! consumers and `audit` with one; the sweep's crashes may hit consumers and
+//! the controller as well as brokers ([`Sweepable::crash_also`]), and the
+//! liveness phase restarts them.
 
 use sim::{Checkers, Duration, NodeId, SimRng, Sweepable, World};
 
@@ -72,10 +73,14 @@ impl Sweepable for PubSub {
         clients
     }
 
-    /// The consumers: a consumer that crashes mid-batch is what tells
-    /// at-least-once from at-most-once, and what makes its group rebalance.
+    /// The consumers (a consumer that crashes mid-batch is what tells
+    /// at-least-once from at-most-once, and what makes its group
+    /// rebalance) and the controller (which must come back from a crash
+    /// with every decision it announced).
     fn crash_also(&self) -> Vec<NodeId> {
-        self.consumer_ids().into_iter().map(|(c, _)| c).collect()
+        let mut nodes: Vec<NodeId> = self.consumer_ids().into_iter().map(|(c, _)| c).collect();
+        nodes.push(self.controller_id());
+        nodes
     }
 
     fn time_unit(&self) -> Duration {
