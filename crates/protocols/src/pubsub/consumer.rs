@@ -28,6 +28,16 @@ pub struct Position {
     /// Whether a fetch is out with no answer yet. Still unanswered at the
     /// next poll, it suggests the leader moved or died: ask for metadata.
     pub waiting: bool,
+    /// The leader's high watermark in the latest fetch answer.
+    pub hw: Offset,
+}
+
+impl Position {
+    /// How far the group's commit trails what could be read: the high
+    /// watermark last seen minus the committed offset.
+    pub fn lag(&self) -> u64 {
+        self.hw.0.saturating_sub(self.committed.0)
+    }
 }
 
 /// A consumer.
@@ -234,6 +244,7 @@ impl Consumer {
                         confirmed: o,
                         batch: None,
                         waiting: false,
+                        hw: o,
                     },
                 )
             })
@@ -262,6 +273,9 @@ impl Consumer {
             return;
         };
         pos.waiting = false;
+        if let ConsumerFetchResult::Records { hw, .. } = result {
+            pos.hw = pos.hw.max(*hw);
+        }
         if pos.next != offset || pos.batch.is_some() {
             return;
         }
@@ -386,8 +400,10 @@ impl Consumer {
             scene = scene.row(
                 self.settings.partition_name(*p),
                 format!(
-                    "position {}, committed {}, {state}",
-                    pos.next, pos.committed
+                    "position {}, committed {}, lag {}, {state}",
+                    pos.next,
+                    pos.committed,
+                    pos.lag()
                 ),
                 Durability::Volatile,
             );

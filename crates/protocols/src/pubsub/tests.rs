@@ -563,3 +563,14 @@ fn a_partition_isolating_a_leader_loses_nothing_with_acks_all() {
     assert_eq!(run.producer(producer).acked().len(), 12);
     assert_eq!(run.deliveries.len(), 12);
 }
+
+#[test]
+fn a_consumer_shows_its_lag_while_it_processes() {
+    let (mut run, owner) = about_to_process(1, None, 9);
+    let lag = |run: &Run| run.consumer(owner).assigned()[&P0].lag();
+    assert_eq!(lag(&run), 1, "one committed record, not processed yet");
+    let scene = sim::Node::scene(run.world.node(owner).expect("up"));
+    assert!(scene.details.iter().any(|r| r.value.contains("lag 1")));
+    run.run_until(|run| !run.busy(owner));
+    assert_eq!(lag(&run), 0);
+}
