@@ -145,11 +145,12 @@ fn live_layer(props: &LiveProps) -> Html {
                     }
                 }) }
             </svg>
-            // Each message is an HTML box the size of the stage, moved by a
-            // CSS transform in percent of its own size (so in stage units),
-            // with its envelope at its top left corner. Moving an HTML box
+            // Each message is an HTML box the size of its envelope (16 x 11
+            // stage units, centred on the stage's origin), moved by a CSS
+            // transform in percent of its own size. Moving an HTML box
             // needs no layout, where moving an SVG group does (and each
-            // layout makes the browser hit-test the pointer again).
+            // layout makes the browser hit-test the pointer again); a small
+            // box repaints only where the envelope was and is.
             <div class="messages" role="group" aria-label="Messages in flight">
                 { for flights.iter().map(|f| html! {
                     <div key={f.id.0.to_string()} ref={f.node.clone()} class={f.class.clone()} data-kind={f.kind} onclick={f.onclick.clone()}>
@@ -228,13 +229,14 @@ impl Drawn {
             let at = ((x * 2.0).round() as i32, ((y + fall) * 2.0).round() as i32);
             if f.at.get() != Some(at) {
                 if let Some(el) = f.node.cast::<web_sys::Element>() {
-                    // Half units as percent of the stage's width and height.
+                    // Half units as percent of the envelope's own size
+                    // (16 x 11 stage units).
                     let _ = el.set_attribute(
                         "style",
                         &format!(
-                            "transform: translate({:.3}%, {:.3}%)",
-                            f64::from(at.0) / 2.0 / WIDTH * 100.0,
-                            f64::from(at.1) / 2.0 / HEIGHT * 100.0
+                            "transform: translate({:.2}%, {:.2}%)",
+                            f64::from(at.0) / 2.0 / 16.0 * 100.0,
+                            f64::from(at.1) / 2.0 / 11.0 * 100.0
                         ),
                     );
                     f.at.set(Some(at));
