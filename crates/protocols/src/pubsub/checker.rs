@@ -42,7 +42,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "Q5",
         name: "No duplicates",
-        description: "No message is committed twice in a partition (the promise of idempotent producers).",
+        description: "No message is committed twice in a partition (the promise of idempotent producers), and an at-most-once group processes none twice (at-least-once duplicates are counted).",
     },
     Rule {
         id: "Q6",
@@ -109,6 +109,8 @@ pub struct PubSubChecker {
     expected: BTreeMap<(NodeId, PartitionId), Offset>,
     /// Per group: every message its consumers processed.
     delivered: BTreeMap<GroupId, BTreeSet<MsgKey>>,
+    /// Per group: the messages its consumers processed more than once.
+    redelivered: BTreeMap<GroupId, BTreeSet<MsgKey>>,
     counters: Counters,
 }
 
@@ -160,6 +162,27 @@ impl PubSubChecker {
         for g in settings.group_ids() {
             let spec = &settings.groups[g.0 as usize];
             let delivered = self.delivered.get(&g);
+            // At-most-once promises no duplicates; at-least-once allows
+            // them (they are counted, not judged).
+            let again = self.redelivered.get(&g).map_or(0, BTreeSet::len);
+            if spec.mode == Delivery::AtMostOnce && again > 0 {
+                let shown: Vec<String> = self.redelivered[&g]
+                    .iter()
+                    .take(5)
+                    .map(|id| id.to_string())
+                    .collect();
+                found.push(Violation {
+                    rule: "Q5",
+                    step: world.steps(),
+                    time: world.now(),
+                    nodes: Vec::new(),
+                    message: format!(
+                        "group {} (at-most-once) processed {again} messages more than once ({})",
+                        spec.name,
+                        shown.join(", ")
+                    ),
+                });
+            }
             let lost: Vec<MsgKey> = self
                 .acked
                 .iter()
@@ -442,6 +465,7 @@ impl PubSubChecker {
             self.counters.delivered += 1;
         } else {
             self.counters.redelivered += 1;
+            self.redelivered.entry(group).or_default().insert(id);
         }
     }
 

@@ -574,3 +574,37 @@ fn a_consumer_shows_its_lag_while_it_processes() {
     run.run_until(|run| !run.busy(owner));
     assert_eq!(lag(&run), 0);
 }
+
+#[test]
+fn an_at_most_once_group_that_processes_a_message_twice_breaks_its_promise() {
+    // Group billing is at-most-once; n6 owns p0. Its commit (sent before
+    // processing) never reaches the coordinator; it processes n5#1 and
+    // crashes. n7 takes p0 over from offset 0 and processes n5#1 again.
+    let protocol = PubSub::new(3, 1, 1)
+        .with_groups(vec![group("billing", 2)])
+        .with_toggle(Toggle::CommitBeforeProcessing);
+    let coordinator = protocol.controller_id();
+    let producer = protocol.producer_ids()[0];
+    assert_eq!(protocol.settings.groups[0].mode, Delivery::AtMostOnce);
+    let mut run = Run::new(protocol, 13);
+    run.run_for(Duration::from_ms(300));
+    let owner = run
+        .consumers()
+        .into_iter()
+        .map(|(c, _)| c)
+        .find(|&c| !run.consumer(c).assigned().is_empty())
+        .expect("an owner of p0");
+    run.apply(Input::Cut {
+        from: owner,
+        to: coordinator,
+    });
+    run.publish(producer, 0);
+    run.run_until(|run| run.busy(owner));
+    run.run_until(|run| !run.busy(owner));
+    run.apply(Input::Crash(owner));
+    run.apply(Input::HealAll);
+    run.run_for(Duration::from_ms(1_500));
+    run.finish();
+    assert_eq!(run.broken(), ["Q5"]);
+    assert_eq!(run.deliveries.len(), 2);
+}
