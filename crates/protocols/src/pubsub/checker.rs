@@ -1,12 +1,17 @@
-//! The pub/sub checker: rules Q1, Q2, Q4, Q5 and Q7 of TESTING.md, and the
-//! final drain, from its own history.
+//! The pub/sub checker: rules Q1 to Q9 of TESTING.md, and the final drain,
+//! from its own history.
 //!
 //! It never asks a node what is true. It records the records producers put
 //! on the wire and the acknowledgements that reached them; a shadow copy of
 //! every replica's log, kept from the appends and truncations brokers
 //! report; the *committed* prefix of every partition, grown whenever a
 //! leader announces a high watermark (and compared with what was committed
-//! before); and every decision of the controller.
+//! before); every decision of the controller; every rebalance and accepted
+//! commit of the coordinator; what each consumer received from a leader
+//! (Q6 is judged on the wire), the assignment it adopted and every record
+//! it processed. The drain ([`PubSubChecker::drain`], run by
+//! [`Checker::finish`]) judges what only the end of a run can show:
+//! acknowledged messages a group never processed, per delivery mode.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -83,7 +88,7 @@ pub struct Counters {
     pub redelivered: u64,
 }
 
-/// Checks Q1, Q2, Q4, Q5 and Q7, and drains at the end.
+/// Checks Q1 to Q9, and drains at the end.
 #[derive(Clone, Debug, Default)]
 pub struct PubSubChecker {
     /// Every message put on the wire: its partition and key.
