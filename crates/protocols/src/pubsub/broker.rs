@@ -14,6 +14,7 @@ use super::msg::{
     Stamp,
 };
 use super::node::{PubSubDurable, PubSubNode, PubSubObs, PubSubTimer};
+use super::view::{BrokerView, RecordRow, ReplicaView, VIEW_LOG_ROWS};
 use super::{Acks, Epoch, MsgKey, Offset, PartitionId, Settings};
 
 /// What a broker persists, per partition: its replica's log, the latest
@@ -862,6 +863,43 @@ impl Broker {
                 }
                 self.advance_hw(i, out);
             }
+        }
+    }
+
+    /// The widget's view of this broker.
+    pub fn view(&self) -> BrokerView {
+        let replicas = self
+            .replicas
+            .iter()
+            .map(|r| {
+                let skip = r.log.len().saturating_sub(VIEW_LOG_ROWS);
+                ReplicaView {
+                    partition: r.partition,
+                    name: self.settings.partition_name(r.partition),
+                    leading: r.is_leader(),
+                    state: r.state.clone(),
+                    hw: r.hw,
+                    leo: r.leo(),
+                    log: r
+                        .log
+                        .iter()
+                        .enumerate()
+                        .skip(skip)
+                        .map(|(o, rec)| RecordRow {
+                            offset: Offset(o as u64),
+                            epoch: rec.epoch,
+                            id: rec.id,
+                            key: rec.key,
+                            committed: (o as u64) < r.hw.0,
+                        })
+                        .collect(),
+                    pending_isr: r.pending.as_ref().map(|p| p.isr.clone()),
+                }
+            })
+            .collect();
+        BrokerView {
+            id: self.id,
+            replicas,
         }
     }
 

@@ -11,6 +11,7 @@ use sim::{Durability, NodeId, NodeKind, NodeScene, Out};
 use super::msg::{ConsumerFetchResult, PartitionState, PubSubMsg, Record};
 use super::node::{PubSubNode, PubSubObs, PubSubTimer};
 use super::producer::METADATA_RETRY;
+use super::view::{ConsumerView, PositionView};
 use super::{Delivery, Generation, GroupId, MsgKey, Offset, PartitionId, Settings};
 
 /// A consumer's state for one assigned partition.
@@ -375,6 +376,29 @@ impl Consumer {
             PubSubTimer::Process(p) => self.on_processed(p, out),
             PubSubTimer::Metadata => self.ask_metadata(out),
             _ => {}
+        }
+    }
+
+    /// The widget's view of this consumer.
+    pub fn view(&self) -> ConsumerView {
+        let spec = &self.settings.groups[self.group.0 as usize];
+        ConsumerView {
+            id: self.id,
+            group: spec.name.clone(),
+            mode: spec.mode,
+            generation: self.generation,
+            partitions: self
+                .assigned
+                .iter()
+                .map(|(&p, pos)| PositionView {
+                    partition: p,
+                    position: pos.next,
+                    committed: pos.committed,
+                    lag: pos.lag(),
+                    processing: pos.batch.as_ref().map_or(0, |(_, b)| b.len()),
+                })
+                .collect(),
+            processed: self.delivered,
         }
     }
 

@@ -12,6 +12,7 @@ use sim::{impl_encode, Durability, NodeId, NodeKind, NodeScene, Out};
 use super::coordinator::{Coordinator, GroupState};
 use super::msg::{PartitionState, PubSubMsg, Stamp};
 use super::node::{PubSubDurable, PubSubNode, PubSubObs, PubSubTimer};
+use super::view::{ControllerView, GroupView};
 use super::{Epoch, PartitionId, Settings};
 
 /// The controller.
@@ -209,6 +210,36 @@ impl Controller {
     /// The group coordinator.
     pub fn coordinator(&self) -> &Coordinator {
         &self.coordinator
+    }
+
+    /// The widget's view of the controller.
+    pub fn view(&self) -> ControllerView {
+        let groups = self
+            .coordinator
+            .groups()
+            .iter()
+            .map(|g| {
+                let spec = &self.settings.groups[g.group.0 as usize];
+                GroupView {
+                    name: spec.name.clone(),
+                    mode: spec.mode,
+                    generation: g.generation,
+                    members: g.members.clone(),
+                    owners: self
+                        .settings
+                        .consumed()
+                        .map(|p| (p, g.owners.get(&p).copied(), g.offset(p)))
+                        .collect(),
+                }
+            })
+            .collect();
+        ControllerView {
+            id: self.id,
+            incarnation: self.incarnation,
+            table: self.table.clone(),
+            alive: self.alive.iter().copied().collect(),
+            groups,
+        }
     }
 
     /// A heartbeat renews a broker's session only if the broker hears the

@@ -162,6 +162,7 @@ pub mod node;
 pub mod producer;
 pub mod scenario;
 pub mod sweep;
+pub mod view;
 
 use std::fmt;
 use std::rc::Rc;

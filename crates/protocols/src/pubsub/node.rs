@@ -10,6 +10,7 @@ use super::controller::{Controller, ControllerDurable};
 use super::coordinator::Rebalance;
 use super::msg::{PartitionState, PubSubMsg, Record};
 use super::producer::{Producer, ProducerDurable};
+use super::view::PubSubView;
 use super::{Epoch, Generation, GroupId, MsgKey, Offset, PartitionId};
 
 /// Timer names.
@@ -226,6 +227,16 @@ impl PubSubNode {
         match self {
             PubSubNode::Controller(c) => Some(c),
             _ => None,
+        }
+    }
+
+    /// The typed view of this node, for the app's widgets.
+    pub fn view(&self) -> PubSubView {
+        match self {
+            PubSubNode::Broker(b) => PubSubView::Broker(b.view()),
+            PubSubNode::Controller(c) => PubSubView::Controller(c.view()),
+            PubSubNode::Producer(p) => PubSubView::Producer(p.view()),
+            PubSubNode::Consumer(c) => PubSubView::Consumer(c.view()),
         }
     }
 

@@ -9,6 +9,7 @@ use sim::{impl_encode, Durability, Duration, NodeId, NodeKind, NodeScene, Out};
 
 use super::msg::{Outgoing, PartitionState, ProduceResult, ProducerSeq, PubSubMsg};
 use super::node::{PubSubDurable, PubSubNode, PubSubObs, PubSubTimer};
+use super::view::{InFlightView, ProducerView};
 use super::{Acks, MsgKey, Offset, PartitionId, Settings};
 
 /// What a producer persists.
@@ -347,6 +348,32 @@ impl Producer {
                 self.retry(p, out);
             }
             _ => {}
+        }
+    }
+
+    /// The widget's view of this producer.
+    pub fn view(&self) -> ProducerView {
+        ProducerView {
+            id: self.id,
+            acks: self.settings.acks,
+            session: self.durable.session,
+            created: self.durable.last_n,
+            queued: self.lanes.values().map(|l| l.queue.len()).sum(),
+            in_flight: self
+                .lanes
+                .iter()
+                .filter_map(|(&p, l)| {
+                    l.in_flight.as_ref().map(|b| InFlightView {
+                        partition: p,
+                        messages: b.messages.iter().map(|m| m.id).collect(),
+                        attempts: b.attempts,
+                    })
+                })
+                .collect(),
+            acknowledged: self.acked.len(),
+            recent: self.acked.iter().rev().take(8).copied().collect(),
+            sent_unacked: self.sent_unacked,
+            gave_up: self.gave_up,
         }
     }
 

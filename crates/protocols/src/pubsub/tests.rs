@@ -608,3 +608,50 @@ fn an_at_most_once_group_that_processes_a_message_twice_breaks_its_promise() {
     assert_eq!(run.broken(), ["Q5"]);
     assert_eq!(run.deliveries.len(), 2);
 }
+
+#[test]
+fn views_show_logs_with_committed_marks_the_groups_and_the_positions() {
+    use super::view::PubSubView;
+    let (mut run, producer) = with_groups(vec![group("billing", 1)], None, 14);
+    for key in [0, 2] {
+        run.publish(producer, key);
+    }
+    run.run_for(Duration::from_ms(500));
+    // n1's followers stop hearing it: its next record stays uncommitted.
+    cut_both_ways(&mut run, N1, N2);
+    cut_both_ways(&mut run, N1, N3);
+    run.publish(producer, 4);
+    run.run_for(Duration::from_ms(100));
+    let PubSubView::Broker(b) = run.world.node(N1).expect("up").view() else {
+        panic!("a broker's view");
+    };
+    let p0 = &b.replicas[0];
+    assert!(p0.leading);
+    assert_eq!(p0.name, "events/0");
+    let marks: Vec<(u64, bool)> = p0.log.iter().map(|r| (r.offset.0, r.committed)).collect();
+    assert_eq!(marks, [(0, true), (1, true), (2, false)]);
+    assert_eq!((p0.hw, p0.leo), (Offset(2), Offset(3)));
+    let PubSubView::Producer(p) = run.world.node(producer).expect("up").view() else {
+        panic!("a producer's view");
+    };
+    assert_eq!(p.acknowledged, 2);
+    assert_eq!(p.in_flight.len(), 1, "the third waits for acks=all");
+    let controller = run.world.protocol().controller_id();
+    let PubSubView::Controller(c) = run.world.node(controller).expect("up").view() else {
+        panic!("the controller's view");
+    };
+    assert_eq!(c.groups.len(), 1);
+    assert_eq!(
+        c.groups[0].owners[0].2,
+        Offset(2),
+        "billing committed p0 up to 2"
+    );
+    let (consumer, _) = run.consumers()[0];
+    let PubSubView::Consumer(v) = run.world.node(consumer).expect("up").view() else {
+        panic!("a consumer's view");
+    };
+    assert_eq!(v.group, "billing");
+    assert_eq!(v.partitions.len(), 2);
+    assert!(v.partitions.iter().all(|p| p.lag == 0));
+    assert_eq!(v.processed, 2);
+}
