@@ -89,6 +89,12 @@ pub trait Checker<P: Protocol>: CheckerClone<P> {
         let _ = world;
         Vec::new()
     }
+
+    /// The liveness monitor's state, for the one checker that is one
+    /// ([`crate::liveness::Liveness`]); every other checker says `None`.
+    fn liveness(&self) -> Option<&crate::liveness::LivenessState> {
+        None
+    }
 }
 
 /// Lets boxed checkers be cloned into checkpoints. Implemented for every
@@ -174,6 +180,16 @@ impl<P: Protocol> Checkers<P> {
             self.violations.extend(found);
         }
         self.violations.len() - before
+    }
+
+    /// Adds a checker.
+    pub fn push(&mut self, checker: Box<dyn Checker<P>>) {
+        self.checkers.push(checker);
+    }
+
+    /// The liveness monitor's state, if one of the checkers is one.
+    pub fn liveness(&self) -> Option<&crate::liveness::LivenessState> {
+        self.checkers.iter().find_map(|c| c.liveness())
     }
 
     /// Every violation found so far, in the order found.

@@ -12,6 +12,7 @@ use std::fmt;
 use crate::checker::{Rule, Violation};
 use crate::ids::{MsgId, NodeId};
 use crate::input::{Input, InputRecord};
+use crate::liveness::{Liveness, LivenessState};
 use crate::network::{Conditions, InputError, Link, LinkParams};
 use crate::node::{Message, Milestone, Node, NodeKind, NodeScene};
 use crate::sim::{Fork, Sim};
@@ -51,6 +52,15 @@ pub trait Interactive: Sweepable {
     fn node_actions(&self, id: NodeId) -> Vec<(String, String)> {
         let _ = id;
         Vec::new()
+    }
+    /// The name and description of the protocol's liveness check, which
+    /// the app's checker panel shows (see [`crate::liveness`]).
+    fn liveness_rule(&self) -> Rule {
+        Rule {
+            id: "L",
+            name: "Liveness",
+            description: "Once a majority can talk again, the cluster converges within the bound.",
+        }
     }
 }
 
@@ -162,6 +172,8 @@ pub struct Timeline {
     pub milestones: Vec<Mark>,
     /// Every violation found up to the horizon.
     pub violations: Vec<Violation>,
+    /// Every liveness failure found up to the horizon (no safety rule).
+    pub liveness: Vec<Violation>,
 }
 
 /// Why an action from the app was refused.
@@ -255,6 +267,8 @@ pub trait AnySim {
     fn violations(&self) -> &[Violation];
     /// Every rule checked.
     fn rules(&self) -> Vec<Rule>;
+    /// The liveness check at the current moment.
+    fn liveness(&self) -> Option<&LivenessState>;
     /// The timeline up to the horizon.
     fn timeline(&self) -> &Timeline;
     /// The most recent event-log lines up to the current moment, oldest first.
@@ -279,7 +293,8 @@ impl<P: Interactive> Run<P> {
     /// A fresh run of `protocol` with these world settings, watched by the
     /// protocol's checkers.
     pub fn new(protocol: P, config: WorldConfig) -> Run<P> {
-        let checkers = protocol.checkers();
+        let mut checkers = protocol.checkers();
+        checkers.push(Box::new(Liveness::new(&protocol, protocol.liveness_rule())));
         let sim = Sim::new(World::new(protocol, config), checkers);
         Run {
             sim,
@@ -383,6 +398,7 @@ impl<P: Interactive> Run<P> {
         t.inputs.retain(|m| m.step < fork.at_step);
         t.milestones.retain(|m| m.step < fork.at_step);
         t.violations.retain(|v| v.step < fork.at_step);
+        t.liveness.retain(|v| v.step < fork.at_step);
         let time = self.sim.world().now();
         let keep = (time.0 / t.bucket.0) as usize + 1;
         self.bucket_starts.truncate(keep.max(1));
@@ -397,6 +413,7 @@ impl<P: Interactive> Run<P> {
     /// Puts the violations found beyond the old horizon on the timeline
     /// (step observers cannot see the checkers, so this runs after a batch).
     fn absorb_violations(&mut self, horizon_before: u64) {
+        self.absorb_liveness(horizon_before);
         for v in self
             .sim
             .violations()
@@ -405,6 +422,21 @@ impl<P: Interactive> Run<P> {
         {
             if !self.timeline.violations.contains(v) {
                 self.timeline.violations.push(v.clone());
+            }
+        }
+    }
+
+    /// Puts the liveness failures found beyond the old horizon on the
+    /// timeline (in step order, so only the newest are looked at).
+    fn absorb_liveness(&mut self, horizon_before: u64) {
+        let failures = self.sim.liveness().map_or(&[][..], |l| &l.failures[..]);
+        let new = failures
+            .iter()
+            .rev()
+            .take_while(|v| v.step >= horizon_before);
+        for v in new.collect::<Vec<_>>().into_iter().rev() {
+            if !self.timeline.liveness.contains(v) {
+                self.timeline.liveness.push(v.clone());
             }
         }
     }
@@ -425,6 +457,7 @@ impl<P: Interactive> Run<P> {
             record,
             self.sim.violations(),
         );
+        self.absorb_liveness(if fork.is_some() { 0 } else { horizon });
         Ok(fork)
     }
 }
@@ -530,6 +563,7 @@ impl<P: Interactive> AnySim for Run<P> {
             record,
             self.sim.violations(),
         );
+        self.absorb_liveness(before);
         self.recent.back().cloned()
     }
 
@@ -693,6 +727,10 @@ impl<P: Interactive> AnySim for Run<P> {
 
     fn rules(&self) -> Vec<Rule> {
         self.sim.rules()
+    }
+
+    fn liveness(&self) -> Option<&LivenessState> {
+        self.sim.liveness()
     }
 
     fn timeline(&self) -> &Timeline {

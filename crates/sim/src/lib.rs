@@ -209,6 +209,7 @@ pub mod encode;
 pub mod facade;
 pub mod ids;
 pub mod input;
+pub mod liveness;
 pub mod network;
 pub mod node;
 pub mod rng;
@@ -227,6 +228,7 @@ pub use facade::{
 };
 pub use ids::{MsgId, NodeId};
 pub use input::{Input, InputRecord};
+pub use liveness::{Liveness, LivenessState, LivenessStatus};
 pub use network::{
     Conditions, Direction, Health, InputError, Latency, Link, LinkParams, Network, PartitionKind,
     Tail,

@@ -82,6 +82,11 @@ impl<P: Protocol> Sim<P> {
         self.checkers.violations()
     }
 
+    /// The liveness monitor's state, if the checkers include one.
+    pub fn liveness(&self) -> Option<&crate::liveness::LivenessState> {
+        self.checkers.liveness()
+    }
+
     /// Every rule the checkers enforce.
     pub fn rules(&self) -> Vec<Rule> {
         self.checkers.rules()

@@ -1190,34 +1190,15 @@ fn run_phases<P: Sweepable>(
         }
         runner.apply(input.map_op(|()| unreachable!("heal inputs carry no operation")))?;
     }
-    // Converged under a leadership that has lasted: a protocol with leaders
-    // passes at a poll where `converged` holds and the same epoch has held
-    // at every poll of the last STABLE_UNITS (a leader deposed again and
-    // again by a minority server never gets there). Without leaders, the
-    // first poll where `converged` holds passes.
+    // Converged under a leadership that has lasted (see `Convergence`).
     let polls = LIVENESS_UNITS * POLLS_PER_UNIT;
-    let needed = STABLE_UNITS * POLLS_PER_UNIT + 1;
+    let mut convergence = Convergence::default();
     let mut last = String::new();
-    let mut streak: (u64, Option<u64>) = (0, None);
-    let mut epochs = 0u64;
     for k in 1..=polls {
         let t = end_of_safety + params.unit.scale(k, POLLS_PER_UNIT);
         runner.run_to(t)?;
-        let epoch = protocol.epoch(&runner.world);
-        if epoch.is_some() && epoch == streak.1 {
-            streak.0 += 1;
-        } else {
-            epochs += u64::from(epoch.is_some());
-            streak = (1, epoch);
-        }
-        match protocol.converged(&runner.world, &healed) {
-            Ok(()) if epoch.is_none() || streak.0 >= needed => return finish(runner),
-            Ok(()) => {
-                last = format!(
-                    "it converged, but no leadership lasted {} ({epochs} leaderships seen at the polls)",
-                    ms(params.unit.scale(STABLE_UNITS, 1))
-                )
-            }
+        match convergence.poll(&**protocol, &runner.world, &healed) {
+            Ok(()) => return finish(runner),
             Err(why) => last = why,
         }
     }
@@ -1225,12 +1206,95 @@ fn run_phases<P: Sweepable>(
     // broken safety rule (such as an acknowledged message that no live
     // server holds) says more than "did not converge".
     finish(runner)?;
-    let healed: Vec<String> = healed.iter().map(|n| n.to_string()).collect();
-    Err(Failure::Liveness(format!(
-        "the healed majority {{{}}} had not converged {} after healing: {last}",
-        healed.join(" "),
-        ms(params.unit.scale(LIVENESS_UNITS, 1))
+    Err(Failure::Liveness(not_converged(
+        &healed,
+        params.unit.scale(LIVENESS_UNITS, 1),
+        &last,
     )))
+}
+
+/// The liveness sentence of a healed majority that has not converged within
+/// `bound`, for the sweep and the app alike.
+pub fn not_converged(healed: &[NodeId], bound: Duration, why: &str) -> String {
+    let healed: Vec<String> = healed.iter().map(|n| n.to_string()).collect();
+    format!(
+        "the healed majority {{{}}} had not converged {} after healing: {why}",
+        healed.join(" "),
+        ms(bound)
+    )
+}
+
+/// The liveness predicate, polled every `1 / POLLS_PER_UNIT` of a time unit
+/// after healing: by the sweep's liveness phase, and by the app's liveness
+/// monitor ([`crate::liveness`]). A protocol with leaders passes at a poll
+/// where [`Sweepable::converged`] holds and the same epoch has held at every
+/// poll of the last [`STABLE_UNITS`] (a leader deposed again and again by a
+/// minority server never gets there). Without leaders, the first poll where
+/// `converged` holds passes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Convergence {
+    /// How many polls in a row have seen this epoch.
+    streak: (u64, Option<u64>),
+    /// How many leaderships the polls have seen.
+    epochs: u64,
+}
+
+impl Convergence {
+    /// One poll: `Ok` once converged under a lasting leadership, otherwise
+    /// why not.
+    pub fn poll<P: Sweepable>(
+        &mut self,
+        protocol: &P,
+        world: &World<P>,
+        healed: &[NodeId],
+    ) -> Result<(), String> {
+        let epoch = protocol.epoch(world);
+        if epoch.is_some() && epoch == self.streak.1 {
+            self.streak.0 += 1;
+        } else {
+            self.epochs += u64::from(epoch.is_some());
+            self.streak = (1, epoch);
+        }
+        Self::judge(protocol, world, healed, epoch, self.streak.0, self.epochs)
+    }
+
+    /// Whether a poll now would pass, without counting it as one: between
+    /// polls, the app looks again at steps that reach a milestone (a value
+    /// learned), so that a cluster that converges and then falls quiet is
+    /// seen to. A leadership's streak still grows only at polls.
+    pub fn check<P: Sweepable>(
+        &self,
+        protocol: &P,
+        world: &World<P>,
+        healed: &[NodeId],
+    ) -> Result<(), String> {
+        let epoch = protocol.epoch(world);
+        let (streak, epochs) = if epoch.is_some() && epoch == self.streak.1 {
+            (self.streak.0, self.epochs)
+        } else {
+            (1, self.epochs + u64::from(epoch.is_some()))
+        };
+        Self::judge(protocol, world, healed, epoch, streak, epochs)
+    }
+
+    fn judge<P: Sweepable>(
+        protocol: &P,
+        world: &World<P>,
+        healed: &[NodeId],
+        epoch: Option<u64>,
+        streak: u64,
+        epochs: u64,
+    ) -> Result<(), String> {
+        let needed = STABLE_UNITS * POLLS_PER_UNIT + 1;
+        match protocol.converged(world, healed) {
+            Ok(()) if epoch.is_none() || streak >= needed => Ok(()),
+            Ok(()) => Err(format!(
+                "it converged, but no leadership lasted {} ({epochs} leaderships seen at the polls)",
+                ms(protocol.time_unit().scale(STABLE_UNITS, 1)),
+            )),
+            Err(why) => Err(why),
+        }
+    }
 }
 
 /// The end of a seed that converged: the checkers' end-of-run verdicts

@@ -3,7 +3,7 @@
 //! `get x`, `append x abc` (Multi-Paxos, to a client), and `prepare` (make a
 //! server start a ballot now).
 
-use sim::{Interactive, NodeId, NodeKind};
+use sim::{Interactive, NodeId, NodeKind, Rule};
 
 use super::node::PaxosOp;
 use super::{Mode, MultiPaxos, Paxos, PaxosTimer};
@@ -132,6 +132,14 @@ impl Interactive for Paxos {
         })
     }
 
+    /// L1 for single-decree, L2 for Multi-Paxos.
+    fn liveness_rule(&self) -> Rule {
+        match self.mode() {
+            Mode::Single => super::checker::LIVENESS[0],
+            Mode::Multi => super::checker::LIVENESS[1],
+        }
+    }
+
     fn node_actions(&self, id: NodeId) -> Vec<(String, String)> {
         if self.is_server(id) {
             let mut actions = vec![("Start a ballot".into(), "prepare".into())];
@@ -181,6 +189,10 @@ impl Interactive for MultiPaxos {
 
     fn node_actions(&self, id: NodeId) -> Vec<(String, String)> {
         self.0.node_actions(id)
+    }
+
+    fn liveness_rule(&self) -> Rule {
+        self.0.liveness_rule()
     }
 }
 

@@ -19,6 +19,15 @@ use super::node::{RaftNode, RaftObs, Server};
 use super::Raft;
 use crate::linearizability::Tracker;
 
+/// The liveness check, which the seed sweep runs after healing and the app
+/// watches as a run plays (`sim::liveness`): Raft's predicate is
+/// [`super::scenario::settled_among`] under a term that lasts.
+pub const LIVENESS: Rule = Rule {
+    id: "L1",
+    name: "Leadership and progress",
+    description: "Once a majority can talk again, one leader is elected within a bound of election timeouts and keeps its post, and every operation a client saw acknowledged is applied on every server of that majority.",
+};
+
 /// The rules, in order.
 pub const RULES: &[Rule] = &[
     Rule {

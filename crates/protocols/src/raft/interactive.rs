@@ -2,7 +2,7 @@
 //! people type them: `put x 1`, `get x`, `append x abc`, and `timeout` (make
 //! a server's election timer expire now).
 
-use sim::{Interactive, NodeId, NodeKind};
+use sim::{Interactive, NodeId, NodeKind, Rule};
 
 use super::node::RaftOp;
 use super::{KvOp, Raft, RaftTimer};
@@ -100,6 +100,10 @@ impl Interactive for Raft {
 
     fn countdown_timer(&self) -> Option<RaftTimer> {
         Some(RaftTimer::Election)
+    }
+
+    fn liveness_rule(&self) -> Rule {
+        super::checker::LIVENESS
     }
 
     fn node_actions(&self, id: NodeId) -> Vec<(String, String)> {

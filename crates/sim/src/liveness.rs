@@ -1,0 +1,449 @@
+//! Liveness as a run plays: the seed sweep's liveness check, watched by the
+//! app.
+//!
+//! The sweep heals a random majority and then polls the protocol's own
+//! predicate ([`Sweepable::converged`], under a leadership that lasts: see
+//! [`Convergence`]) every `1 / POLLS_PER_UNIT` of a time unit, and fails the
+//! seed if it has not held [`LIVENESS_UNITS`] time units after healing. A
+//! [`Liveness`] monitor runs the same predicate on any run, with healing read
+//! off the world instead of planned:
+//!
+//! - **Healed** means a majority of the servers are up, at normal speed and
+//!   clock rate, and every link among them, both ways, is uncut and loses,
+//!   duplicates and holds back nothing; and every client is up with such
+//!   links to all of them. The healed group is the largest such set of
+//!   servers (the lowest ids on a tie) plus the clients: the sweep's "healed
+//!   majority". Servers outside it may keep any fault, as in the sweep.
+//! - An **episode** starts when the cluster becomes healed or its healed
+//!   group changes (a member crashes, a server rejoins). The check is then
+//!   *pending*; it *holds* at the first poll that passes, and *fails* at the
+//!   first poll at or past the bound after the episode began that does not.
+//!   Held and failed stay so until the episode ends; without a healed
+//!   majority the check *waits*.
+//! - **Polls** happen after the first step at or after each poll time
+//!   (multiples of the poll interval). An input (a fault or a heal) and a
+//!   step that reaches a milestone between polls are looked at too (the
+//!   healed group read again, convergence checked), without counting as a
+//!   poll (a leader
+//!   must still last [`crate::sweep::STABLE_UNITS`] of polls), so that a
+//!   cluster that converges and then falls quiet (single-decree Paxos
+//!   stops once every server has learned) is seen to hold. Any other step
+//!   costs one comparison. A cluster with no events left is not polled
+//!   again: one that fell quiet before converging stays pending.
+//!
+//! The monitor is a [`Checker`] that enforces no safety rule: it rides in
+//! the sim's checkers, so checkpoints, seeks and forks carry its state, and
+//! what it shows is a pure function of the run up to the current step. It
+//! never touches the world, so the trace hash is unchanged.
+
+use std::marker::PhantomData;
+
+use crate::checker::{Checker, Report, Rule, Violation};
+use crate::ids::NodeId;
+use crate::network::Health;
+use crate::sweep::{not_converged, Convergence, Sweepable, LIVENESS_UNITS, POLLS_PER_UNIT};
+use crate::time::{Duration, Permille, Ppm, Time};
+use crate::trace::{StepEvent, StepRecord};
+use crate::world::{NodeOf, World};
+
+/// The most failures a monitor keeps (the oldest stay).
+pub const MAX_FAILURES: usize = 256;
+
+/// Where the liveness check stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LivenessStatus {
+    /// No healed majority: which faults stand in the way.
+    Waiting(String),
+    /// Healed at `since`, not converged yet: the last poll's reason.
+    Pending {
+        /// When the episode began.
+        since: Time,
+        /// Why the last poll did not pass.
+        reason: String,
+    },
+    /// Converged at `at`, `since` after healing.
+    Held {
+        /// When the episode began.
+        since: Time,
+        /// The poll that passed.
+        at: Time,
+    },
+    /// Not converged within the bound.
+    Failed {
+        /// When the episode began.
+        since: Time,
+        /// The poll that found the bound passed.
+        at: Time,
+        /// The sweep's sentence.
+        reason: String,
+    },
+}
+
+/// What the app shows of the liveness check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LivenessState {
+    /// The check's name and description (Raft's, Paxos's L1 or L2).
+    pub rule: Rule,
+    /// How long after healing the check may take.
+    pub bound: Duration,
+    /// Where it stands.
+    pub status: LivenessStatus,
+    /// The healed group of this episode (empty while waiting).
+    pub healed: Vec<NodeId>,
+    /// Every failure so far, as violations of [`LivenessState::rule`] (not
+    /// a safety rule: the app keeps them apart).
+    pub failures: Vec<Violation>,
+}
+
+/// The liveness monitor of one run (see the module documentation).
+pub struct Liveness<P> {
+    state: LivenessState,
+    interval: Duration,
+    next_poll: Time,
+    convergence: Convergence,
+    _protocol: PhantomData<fn() -> P>,
+}
+
+impl<P> Clone for Liveness<P> {
+    fn clone(&self) -> Self {
+        Liveness {
+            state: self.state.clone(),
+            interval: self.interval,
+            next_poll: self.next_poll,
+            convergence: self.convergence.clone(),
+            _protocol: PhantomData,
+        }
+    }
+}
+
+impl<P: Sweepable> Liveness<P> {
+    /// A monitor for `protocol`, named by `rule`, with the sweep's bound
+    /// ([`LIVENESS_UNITS`] time units) and poll interval.
+    pub fn new(protocol: &P, rule: Rule) -> Liveness<P> {
+        let unit = protocol.time_unit();
+        Liveness {
+            state: LivenessState {
+                rule,
+                bound: unit.scale(LIVENESS_UNITS, 1),
+                status: LivenessStatus::Waiting("the run has not started".to_string()),
+                healed: Vec::new(),
+                failures: Vec::new(),
+            },
+            interval: Duration(unit.scale(1, POLLS_PER_UNIT).0.max(1)),
+            next_poll: Time::ZERO,
+            convergence: Convergence::default(),
+            _protocol: PhantomData,
+        }
+    }
+
+    /// Where the check stands.
+    pub fn state(&self) -> &LivenessState {
+        &self.state
+    }
+
+    /// Reads the healed group off the world: waiting without one, a new
+    /// episode when it changed.
+    fn episode(&mut self, now: Time, world: &World<P>) {
+        let healed = match healed_group(world.protocol(), world) {
+            Ok(h) => h,
+            Err(why) => {
+                self.state.status = LivenessStatus::Waiting(why);
+                self.state.healed.clear();
+                return;
+            }
+        };
+        if healed != self.state.healed || matches!(self.state.status, LivenessStatus::Waiting(_)) {
+            self.state.healed = healed;
+            self.convergence = Convergence::default();
+            self.state.status = LivenessStatus::Pending {
+                since: now,
+                reason: "not polled yet".to_string(),
+            };
+        }
+    }
+
+    fn poll(&mut self, step: u64, now: Time, world: &World<P>) {
+        let protocol = world.protocol();
+        self.episode(now, world);
+        let LivenessStatus::Pending { since, .. } = self.state.status else {
+            return;
+        };
+        self.state.status = match self.convergence.poll(protocol, world, &self.state.healed) {
+            Ok(()) => LivenessStatus::Held { since, at: now },
+            Err(why) if now.saturating_since(since) >= self.state.bound => {
+                let servers = protocol.servers();
+                let reason = not_converged(&self.state.healed, self.state.bound, &why);
+                if self.state.failures.len() < MAX_FAILURES {
+                    self.state.failures.push(Violation {
+                        rule: self.state.rule.id,
+                        step,
+                        time: now,
+                        nodes: self
+                            .state
+                            .healed
+                            .iter()
+                            .copied()
+                            .filter(|n| servers.contains(n))
+                            .collect(),
+                        message: reason.clone(),
+                    });
+                }
+                LivenessStatus::Failed {
+                    since,
+                    at: now,
+                    reason,
+                }
+            }
+            Err(reason) => LivenessStatus::Pending { since, reason },
+        };
+    }
+}
+
+impl<P: Sweepable> Liveness<P> {
+    /// Between polls: holds if a poll now would pass.
+    fn look(&mut self, now: Time, world: &World<P>) {
+        let LivenessStatus::Pending { since, .. } = self.state.status else {
+            return;
+        };
+        if self
+            .convergence
+            .check(world.protocol(), world, &self.state.healed)
+            .is_ok()
+        {
+            self.state.status = LivenessStatus::Held { since, at: now };
+        }
+    }
+}
+
+impl<P: Sweepable + 'static> Checker<P> for Liveness<P> {
+    /// None: the check is no safety rule, and is listed on its own.
+    fn rules(&self) -> &'static [Rule] {
+        &[]
+    }
+
+    fn observe(
+        &mut self,
+        record: &StepRecord<NodeOf<P>>,
+        world: &World<P>,
+        _report: &mut Report<'_>,
+    ) {
+        if record.time < self.next_poll {
+            // An input (a fault, a heal) may start or end an episode at
+            // once; a milestone may be convergence.
+            if matches!(record.event, StepEvent::Input(_)) || !record.out.milestones().is_empty() {
+                self.episode(record.time, world);
+                self.look(record.time, world);
+            }
+            return;
+        }
+        let i = self.interval.0;
+        self.next_poll = Time((record.time.0 / i + 1).saturating_mul(i));
+        self.poll(record.step, record.time, world);
+    }
+
+    fn liveness(&self) -> Option<&LivenessState> {
+        Some(&self.state)
+    }
+}
+
+/// Whether a link loses nothing, duplicates nothing and holds nothing back.
+fn clean<P: Sweepable>(world: &World<P>, from: NodeId, to: NodeId) -> bool {
+    let net = world.network();
+    let p = net.params(from, to);
+    !net.is_cut(from, to)
+        && p.drop == Ppm::NEVER
+        && p.duplicate == Ppm::NEVER
+        && p.delay_spike == Ppm::NEVER
+}
+
+/// What is wrong with a node, if anything.
+fn node_fault<P: Sweepable>(world: &World<P>, id: NodeId) -> Option<String> {
+    let c = world.conditions(id);
+    match c.health {
+        Health::Crashed => Some(format!("{id} is crashed")),
+        Health::Paused => Some(format!("{id} is paused")),
+        Health::Up if c.slowdown != Permille::ONE => Some(format!("{id} is slowed down")),
+        Health::Up if c.clock_rate != Permille::ONE => Some(format!("{id}'s clock is skewed")),
+        Health::Up => None,
+    }
+}
+
+fn link_fault<P: Sweepable>(world: &World<P>, from: NodeId, to: NodeId) -> Option<String> {
+    if world.network().is_cut(from, to) {
+        Some(format!("{from}→{to} is cut"))
+    } else if !clean(world, from, to) {
+        Some(format!("{from}→{to} loses or reorders messages"))
+    } else {
+        None
+    }
+}
+
+/// The healed group: the largest set of healthy servers with clean links
+/// among them (lowest ids on a tie), if it is a majority, plus the clients,
+/// which must be healthy with clean links to and from each of those servers.
+/// Otherwise the faults in the way, in a sentence.
+pub fn healed_group<P: Sweepable>(protocol: &P, world: &World<P>) -> Result<Vec<NodeId>, String> {
+    let servers = protocol.servers();
+    let majority = servers.len() / 2 + 1;
+    let mut faults: Vec<String> = servers
+        .iter()
+        .filter_map(|&s| node_fault(world, s))
+        .collect();
+    let good: Vec<NodeId> = servers
+        .iter()
+        .copied()
+        .filter(|&s| node_fault(world, s).is_none())
+        .collect();
+    // Servers beyond 64 cannot be in a bitmask; no protocol has that many.
+    let good = &good[..good.len().min(64)];
+    let mut adj = vec![0u64; good.len()];
+    for (i, &a) in good.iter().enumerate() {
+        for (j, &b) in good.iter().enumerate().skip(i + 1) {
+            let fault = link_fault(world, a, b).or_else(|| link_fault(world, b, a));
+            match fault {
+                None => {
+                    adj[i] |= 1 << j;
+                    adj[j] |= 1 << i;
+                }
+                Some(f) => faults.push(f),
+            }
+        }
+    }
+    let all = if good.len() == 64 {
+        u64::MAX
+    } else {
+        (1u64 << good.len()) - 1
+    };
+    let mut best = 0u64;
+    largest_clique(&adj, 0, all, &mut best);
+    if (best.count_ones() as usize) < majority {
+        let more = faults.len().saturating_sub(3);
+        faults.truncate(3);
+        let mut why = format!(
+            "no majority of servers is up and connected without faults ({})",
+            faults.join("; ")
+        );
+        if more > 0 {
+            why = format!("{why}, and {more} more");
+        }
+        return Err(why);
+    }
+    let mut group: Vec<NodeId> = good
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| best & (1 << i) != 0)
+        .map(|(_, &n)| n)
+        .collect();
+    let majority_group = group.clone();
+    for c in protocol.clients() {
+        if let Some(f) = node_fault(world, c) {
+            return Err(format!("client {f}"));
+        }
+        for &s in &majority_group {
+            if let Some(f) = link_fault(world, c, s).or_else(|| link_fault(world, s, c)) {
+                return Err(f);
+            }
+        }
+        group.push(c);
+    }
+    Ok(group)
+}
+
+/// Branch and bound over the candidates, lowest index first, so that of
+/// the largest cliques the one with the lowest ids is found first and kept.
+fn largest_clique(adj: &[u64], current: u64, candidates: u64, best: &mut u64) {
+    if current.count_ones() + candidates.count_ones() <= best.count_ones() {
+        return;
+    }
+    if candidates == 0 {
+        *best = current;
+        return;
+    }
+    let v = candidates.trailing_zeros() as usize;
+    let bit = 1u64 << v;
+    largest_clique(adj, current | bit, candidates & adj[v], best);
+    largest_clique(adj, current, candidates & !bit, best);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checker::Checkers;
+    use crate::input::Input;
+    use crate::sim::Sim;
+    use crate::testkit::broadcast::Broadcast;
+    use crate::world::WorldConfig;
+
+    const RULE: Rule = Rule {
+        id: "L",
+        name: "Delivery",
+        description: "test",
+    };
+
+    fn sim() -> Sim<Broadcast> {
+        let b = Broadcast::for_sweep(5, None).unwrap();
+        let checkers = Checkers::new(vec![Box::new(Liveness::new(&b, RULE))]);
+        Sim::new(World::new(b, WorldConfig::with_seed(3)), checkers)
+    }
+
+    fn status(sim: &Sim<Broadcast>) -> LivenessStatus {
+        sim.liveness().unwrap().status.clone()
+    }
+
+    #[test]
+    fn the_largest_clique_has_the_lowest_ids() {
+        // 0-1-2 a triangle, 2-3-4 a triangle: both size 3, {0,1,2} wins.
+        let adj = [0b00110, 0b00101, 0b11011, 0b10100, 0b01100];
+        let mut best = 0;
+        largest_clique(&adj, 0, 0b11111, &mut best);
+        assert_eq!(best, 0b00111);
+    }
+
+    #[test]
+    fn a_healthy_run_holds_and_a_minority_fault_keeps_it_healed() {
+        let mut sim = sim();
+        sim.run_until(Time(2_000_000), u64::MAX);
+        assert!(
+            matches!(status(&sim), LivenessStatus::Held { .. }),
+            "{:?}",
+            status(&sim)
+        );
+        // Cutting two servers off leaves a healed majority of three: a new
+        // episode, which holds again.
+        sim.apply(Input::Crash(NodeId(4))).unwrap();
+        sim.apply(Input::Crash(NodeId(3))).unwrap();
+        sim.run_until(Time(4_000_000), u64::MAX);
+        assert_eq!(
+            sim.liveness().unwrap().healed,
+            vec![NodeId(0), NodeId(1), NodeId(2)]
+        );
+        assert!(matches!(status(&sim), LivenessStatus::Held { .. }));
+        // A third crash leaves no majority: the check waits, and says why.
+        sim.apply(Input::Crash(NodeId(2))).unwrap();
+        sim.run_until(Time(5_000_000), u64::MAX);
+        let LivenessStatus::Waiting(why) = status(&sim) else {
+            panic!("{:?}", status(&sim));
+        };
+        assert!(why.contains("n3 is crashed"), "{why}");
+    }
+
+    #[test]
+    fn the_state_is_a_function_of_the_step_and_seeking_restores_it() {
+        let mut sim = sim();
+        sim.run_until(Time(300_000), u64::MAX);
+        sim.apply(Input::Crash(NodeId(0))).unwrap();
+        sim.apply(Input::Crash(NodeId(1))).unwrap();
+        sim.apply(Input::Crash(NodeId(2))).unwrap();
+        sim.run_until(Time(3_000_000), u64::MAX);
+        let mut seen = Vec::new();
+        let end = sim.world().steps();
+        for s in (0..=end).step_by(7) {
+            sim.seek_step(s);
+            seen.push((s, status(&sim)));
+        }
+        for (s, st) in seen.iter().rev() {
+            sim.seek_step(*s);
+            assert_eq!(&status(&sim), st, "step {s}");
+        }
+    }
+}
