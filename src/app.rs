@@ -201,6 +201,7 @@ pub fn app() -> Html {
         Rc::new(Vec::new())
     };
     let violations_later = Rc::new(timeline.violations.clone());
+    let liveness_later = Rc::new(timeline.liveness.clone());
     let violations_now = snap.violations.clone();
 
     let notice = lab.notice.clone().map(|n| {
@@ -208,6 +209,7 @@ pub fn app() -> Html {
             Tone::Info => "notice notice-info",
             Tone::Error => "notice notice-error",
             Tone::Violation => "notice notice-violation",
+            Tone::Liveness => "notice notice-liveness",
         };
         html! {
             <div class={class} role={if n.tone == Tone::Info { "status" } else { "alert" }}>
@@ -302,7 +304,7 @@ pub fn app() -> Html {
                         { match *tab {
                             Tab::Inspector => html! { <Inspector info={selected_info} persisted={snap.selected_persisted.clone()} detail={detail} /> },
                             Tab::Events => html! { <EventLog lines={log_lines} node_count={n} current_step={steps} on_jump={on_jump.clone()} /> },
-                            Tab::Checkers => html! { <CheckerPanel rules={rules} violations={violations_now.clone()} later={violations_later.clone()} on_jump={on_jump.clone()} /> },
+                            Tab::Checkers => html! { <CheckerPanel rules={rules} violations={violations_now.clone()} later={violations_later.clone()} liveness={snap.liveness.clone()} liveness_later={liveness_later.clone()} on_jump={on_jump.clone()} /> },
                                                         Tab::Settings => html! { <SettingsPanel setup={(*lab.setup).clone()} on_apply={on_apply_settings} on_scenario={on_scenario} /> },
                         } }
                     </div>
@@ -348,6 +350,7 @@ struct Snapshot {
     strips: Rc<Vec<Option<Vec<crate::views::Cell>>>>,
     rules: Rc<Vec<sim::Rule>>,
     violations: Rc<Vec<sim::Violation>>,
+    liveness: Option<Rc<sim::LivenessState>>,
     selected_info: Option<NodeInfo>,
     selected_persisted: Option<String>,
     detail: Html,
@@ -370,6 +373,7 @@ impl Snapshot {
             ),
             rules: Rc::new(run.rules()),
             violations: Rc::new(run.violations().to_vec()),
+            liveness: run.liveness().map(|l| Rc::new(l.clone())),
             selected_info: selected.map(|s| nodes[s.index()].clone()),
             selected_persisted: selected.and_then(|s| run.persisted(s)),
             detail: selected

@@ -53,6 +53,8 @@ pub enum Tone {
     Error,
     /// A safety property broke.
     Violation,
+    /// The liveness check failed (no safety rule broke).
+    Liveness,
 }
 
 /// Everything the page shows.
@@ -227,13 +229,41 @@ impl Lab {
         self
     }
 
+    /// How many violations and liveness failures the run has found up to
+    /// now: what [`Lab::catch_violation`] compares with.
+    fn seen(&self) -> (usize, usize) {
+        let run = self.run.borrow();
+        (
+            run.violations().len(),
+            run.liveness().map_or(0, |l| l.failures.len()),
+        )
+    }
+
     /// After the run moved forward: if a new violation appeared, pause and
-    /// show the moment it broke, with its nodes highlighted.
-    fn catch_violation(&mut self, seen_before: usize) {
-        let found: Option<Violation> = {
+    /// show the moment it broke, with its nodes highlighted. A new liveness
+    /// failure pauses and jumps the same way, said as what it is.
+    fn catch_violation(&mut self, (seen_before, failed_before): (usize, usize)) {
+        let (found, failed): (Option<Violation>, Option<Violation>) = {
             let run = self.run.borrow();
-            run.violations().get(seen_before).cloned()
+            (
+                run.violations().get(seen_before).cloned(),
+                run.liveness()
+                    .and_then(|l| l.failures.get(failed_before))
+                    .cloned(),
+            )
         };
+        if let (None, Some(f)) = (&found, failed) {
+            self.playing = false;
+            self.run.borrow_mut().seek_step(f.step + 1);
+            self.highlight.clear();
+            self.notice = Some(Notice {
+                tone: Tone::Liveness,
+                text: format!(
+                    "Liveness check {} failed at {} (no safety rule broke): {}",
+                    f.rule, f.time, f.message
+                ),
+            });
+        }
         if let Some(v) = found {
             self.playing = false;
             self.run.borrow_mut().seek_step(v.step + 1);
@@ -247,7 +277,11 @@ impl Lab {
 
     /// After an action on the run: say if it forked or was refused, and
     /// catch a violation it caused.
-    fn acted(&mut self, result: Result<Option<sim::Fork>, sim::ActionError>, seen_before: usize) {
+    fn acted(
+        &mut self,
+        result: Result<Option<sim::Fork>, sim::ActionError>,
+        seen_before: (usize, usize),
+    ) {
         match result {
             Ok(fork) => self.forked_notice(fork),
             Err(e) => {
@@ -284,7 +318,7 @@ impl Reducible for Lab {
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut lab = (*self).clone();
-        let seen = lab.run.borrow().violations().len();
+        let seen = lab.seen();
         match action {
             Action::Pause => lab.playing = false,
             Action::TogglePlay => lab.playing = !lab.playing,

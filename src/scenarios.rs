@@ -74,13 +74,32 @@ impl Scenario {
     }
 }
 
+/// Where a bundled scenario ends: where its script ends, and for a toggle
+/// that breaks liveness rather than a safety rule, late enough for the
+/// liveness check's bound to pass (the sweep's [`sim::sweep::LIVENESS_UNITS`]
+/// time units, and two more for the polls) so that the check fails in it.
+#[cfg(test)]
+fn scenario_end<P: sim::Sweepable>(
+    script_end: sim::Time,
+    protocol: &P,
+    liveness: bool,
+) -> sim::Time {
+    if !liveness {
+        return script_end;
+    }
+    let bound = protocol
+        .time_unit()
+        .scale(sim::sweep::LIVENESS_UNITS + 2, 1);
+    script_end.max(sim::Time(bound.0))
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
     use protocols::raft::{Raft, Toggle};
     use protocols::script::run_file;
-    use sim::{InputRecord, Interactive, Latency, LinkParams, Time};
+    use sim::{InputRecord, Interactive, Latency, LinkParams, LivenessStatus, Time};
 
     use super::*;
     use crate::catalog::{self, OptionValue, Setup};
@@ -163,7 +182,7 @@ mod tests {
             out.push_str(&format!(
                 "{}\t{}\t{}\n",
                 toggle.name(),
-                world.now().0,
+                scenario_end(world.now(), raft, toggle.trips().is_empty()).0,
                 shared.encode()
             ));
         }
@@ -225,6 +244,40 @@ mod tests {
                 ),
                 _ => {}
             }
+            // ... and the liveness check fails within the scenario, with
+            // the sweep's sentence; the safety toggles' short runs leave it
+            // pending.
+            let live = run.liveness().expect("the app watches liveness");
+            let failed = |since: u64, at: u64, reason: &str| LivenessStatus::Failed {
+                since: Time(since),
+                at: Time(at),
+                reason: reason.to_string(),
+            };
+            match toggle {
+                Toggle::NoPrevoteCheckquorum => assert_eq!(
+                    live.status,
+                    failed(297_851, 6_301_564, "the healed majority {n1 n2} had not converged 6000 ms after healing: n1 leads term 28 but has not committed an entry of it yet")
+                ),
+                Toggle::FixedElectionTimeout => assert_eq!(
+                    live.status,
+                    failed(0, 3_046_800, "the healed majority {n1 n2 n3} had not converged 3000 ms after healing: 0 leaders in term 17")
+                ),
+                _ => {
+                    assert!(live.failures.is_empty(), "with {}", toggle.name());
+                    assert!(
+                        matches!(live.status, LivenessStatus::Pending { .. }),
+                        "with {}: {:?}",
+                        toggle.name(),
+                        live.status
+                    );
+                }
+            }
+            assert_eq!(
+                run.timeline().liveness.len(),
+                usize::from(toggle.trips().is_empty()),
+                "with {}",
+                toggle.name()
+            );
         }
     }
 
@@ -259,7 +312,7 @@ mod paxos_tests {
 
     use protocols::paxos::{Paxos, Toggle};
     use protocols::script::run_file;
-    use sim::{InputRecord, Interactive, Latency, LinkParams, Time};
+    use sim::{InputRecord, Interactive, Latency, LinkParams, LivenessStatus, Time};
 
     use super::*;
     use crate::catalog::{self, OptionValue, Setup};
@@ -338,7 +391,7 @@ mod paxos_tests {
             out.push_str(&format!(
                 "{}\t{}\t{}\n",
                 toggle.name(),
-                world.now().0,
+                scenario_end(world.now(), paxos, toggle.trips().is_empty()).0,
                 shared.encode()
             ));
         }
@@ -384,6 +437,19 @@ mod paxos_tests {
                     count("ballot-started")
                 );
             }
+            let live = run.liveness().expect("the app watches liveness");
+            if toggle == Toggle::NoBackoff {
+                assert_eq!(
+                    live.status,
+                    LivenessStatus::Failed {
+                        since: Time::ZERO,
+                        at: Time(6_008_400),
+                        reason: "the healed majority {n1 n2 n3} had not converged 6000 ms after healing: L1: n1 has not learned a chosen value".to_string(),
+                    }
+                );
+            } else {
+                assert!(live.failures.is_empty(), "with {}", toggle.name());
+            }
         }
     }
 
@@ -398,5 +464,132 @@ mod paxos_tests {
                 );
             }
         }
+    }
+}
+
+/// The liveness check in the app: held in correct runs, failed in the
+/// liveness toggles' scenarios (pausing and jumping like a violation, as no
+/// safety rule), and a function of the moment when seeking.
+#[cfg(test)]
+mod liveness_tests {
+    use std::rc::Rc;
+
+    use sim::{LivenessStatus, Time};
+    use yew::Reducible;
+
+    use super::*;
+    use crate::catalog::Setup;
+    use crate::lab::Action;
+
+    fn status(lab: &Lab) -> LivenessStatus {
+        lab.run.borrow().liveness().unwrap().status.clone()
+    }
+
+    #[test]
+    fn a_default_run_is_healed_from_the_start_and_holds() {
+        for protocol in ["raft", "paxos", "multipaxos"] {
+            let lab = Lab::new(Setup {
+                protocol: protocol.into(),
+                ..Setup::default()
+            })
+            .unwrap();
+            lab.run.borrow_mut().seek_time(Time(3_000_000));
+            let live = lab.run.borrow().liveness().unwrap().clone();
+            let LivenessStatus::Held { since, at } = live.status else {
+                panic!("{protocol}: {:?}", live.status);
+            };
+            assert_eq!(since, Time::ZERO, "{protocol}");
+            assert!(at < Time(3_000_000), "{protocol}");
+            assert_eq!(
+                live.healed.len(),
+                lab.run.borrow().node_count(),
+                "{protocol}"
+            );
+            assert!(live.failures.is_empty(), "{protocol}");
+        }
+    }
+
+    #[test]
+    fn a_crash_waits_in_a_minority_and_a_healed_majority_holds_again() {
+        let lab = Lab::new(Setup {
+            protocol: "raft".into(),
+            servers: 3,
+            ..Setup::default()
+        })
+        .unwrap();
+        let mut run = lab.run.borrow_mut();
+        run.seek_time(Time(2_000_000));
+        run.apply(sim::Input::Crash(sim::NodeId(0))).unwrap();
+        run.apply(sim::Input::Crash(sim::NodeId(1))).unwrap();
+        run.seek_time(Time(3_000_000));
+        let LivenessStatus::Waiting(why) = run.liveness().unwrap().status.clone() else {
+            panic!("{:?}", run.liveness().unwrap().status);
+        };
+        assert!(why.contains("n1 is crashed; n2 is crashed"), "{why}");
+        run.apply(sim::Input::Restart(sim::NodeId(1))).unwrap();
+        run.seek_time(Time(9_000_000));
+        assert!(
+            matches!(run.liveness().unwrap().status, LivenessStatus::Held { since, .. } if since >= Time(3_000_000)),
+            "{:?}",
+            run.liveness().unwrap().status
+        );
+    }
+
+    /// Plays the no-backoff scenario the way a person does: it pauses at
+    /// the failure with an amber notice, breaks no safety rule, and seeking
+    /// back before it shows the check pending again.
+    #[test]
+    fn no_backoff_fails_liveness_pauses_there_and_seeking_back_undoes_it() {
+        let scenario = find("paxos", "no-backoff").unwrap();
+        let mut lab = Rc::new(scenario.open().unwrap());
+        {
+            let l = Rc::make_mut(&mut lab);
+            l.playing = true;
+            l.speed = crate::lab::SPEED_MAX;
+        }
+        for _ in 0..200 {
+            if !lab.playing {
+                break;
+            }
+            lab = lab.reduce(Action::Frame(100.0));
+        }
+        assert!(!lab.playing, "the run did not pause");
+        let notice = lab.notice.clone().expect("a notice");
+        assert_eq!(notice.tone, Tone::Liveness);
+        assert_eq!(
+            notice.text,
+            "Liveness check L1 failed at 6008.400 ms (no safety rule broke): the healed majority {n1 n2 n3} had not converged 6000 ms after healing: L1: n1 has not learned a chosen value"
+        );
+        let failure = {
+            let run = lab.run.borrow();
+            assert!(run.violations().is_empty());
+            let live = run.liveness().unwrap();
+            assert_eq!(live.failures.len(), 1);
+            assert_eq!(run.steps(), live.failures[0].step + 1);
+            assert_eq!(run.timeline().liveness, live.failures);
+            live.failures[0].clone()
+        };
+        let failed = status(&lab);
+        assert!(matches!(failed, LivenessStatus::Failed { .. }));
+
+        // Back before the failure: pending, and the timeline still marks it.
+        lab = lab.reduce(Action::Seek(Time(failure.time.0 - 1_000)));
+        assert!(
+            matches!(
+                status(&lab),
+                LivenessStatus::Pending {
+                    since: Time::ZERO,
+                    ..
+                }
+            ),
+            "{:?}",
+            status(&lab)
+        );
+        assert!(lab.run.borrow().liveness().unwrap().failures.is_empty());
+        assert_eq!(lab.run.borrow().timeline().liveness, vec![failure.clone()]);
+        // And forward again: the same failure, at the same step.
+        lab = lab.reduce(Action::SeekStep(failure.step + 1));
+        assert_eq!(status(&lab), failed);
+        assert_eq!(lab.run.borrow().liveness().unwrap().failures, vec![failure]);
     }
 }

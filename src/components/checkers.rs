@@ -1,9 +1,11 @@
 //! The checker panel: every safety property with its status. A broken one is
-//! red, says when and why, and clicking it goes to that moment.
+//! red, says when and why, and clicking it goes to that moment. Below them,
+//! the liveness check (`sim::liveness`): waiting, pending, held, or failed
+//! (amber, never a safety rule), with the same jumps.
 
 use std::rc::Rc;
 
-use sim::{Rule, Violation};
+use sim::{LivenessState, LivenessStatus, Rule, Violation};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -13,12 +15,83 @@ pub struct CheckersProps {
     pub violations: Rc<Vec<Violation>>,
     /// Violations this timeline reaches later (after stepping back).
     pub later: Rc<Vec<Violation>>,
+    /// The liveness check at the moment shown.
+    pub liveness: Option<Rc<LivenessState>>,
+    /// Liveness failures this timeline reaches (also after stepping back).
+    pub liveness_later: Rc<Vec<Violation>>,
     pub on_jump: Callback<u64>,
+}
+
+/// The liveness check's entry: its state in a word and a sentence.
+fn liveness_item(state: &LivenessState, later: &[Violation], on_jump: &Callback<u64>) -> Html {
+    let rule = &state.rule;
+    let bound = state.bound;
+    let (status, word, text) = match &state.status {
+        LivenessStatus::Waiting(why) => (
+            "waiting",
+            "waiting",
+            format!("Waiting for a healed majority: {why}."),
+        ),
+        LivenessStatus::Pending { since, reason } => (
+            "pending",
+            "pending",
+            format!(
+                "Healed at {since}; must converge within {bound} (by {}). Not yet: {reason}.",
+                *since + bound
+            ),
+        ),
+        LivenessStatus::Held { since, at } => (
+            "held",
+            "held",
+            format!(
+                "Held at {at}, {} after healing at {since}.",
+                at.saturating_since(*since)
+            ),
+        ),
+        LivenessStatus::Failed { at, reason, .. } => {
+            ("failed", "FAILED", format!("Failed at {at}: {reason}."))
+        }
+    };
+    let jump = |step: u64| {
+        let on_jump = on_jump.clone();
+        Callback::from(move |_: MouseEvent| on_jump.emit(step + 1))
+    };
+    let failed_now = state.failures.last().filter(|_| status == "failed");
+    let fails_later = later.iter().find(|v| !state.failures.contains(v));
+    html! {
+        <ul class="checkers liveness-checks" aria-label="Liveness">
+            <li class={classes!("rule", "liveness", status)} data-rule={rule.id} data-liveness={status}>
+                <div class="rule-head">
+                    <span class="rule-id">{rule.id}</span>
+                    <span class="rule-name">{rule.name}</span>
+                    <span class="rule-status" aria-label={format!("liveness {} {}", rule.id, status)}>{word}</span>
+                </div>
+                <p class="rule-text">{rule.description}</p>
+                if let Some(v) = failed_now {
+                    <button type="button" class="liveness-failure" onclick={jump(v.step)}
+                        title="Go to the moment the bound passed">{text}</button>
+                } else {
+                    <p class="liveness-state">{text}</p>
+                }
+                if let (None, Some(v)) = (failed_now, fails_later) {
+                    <button type="button" class="liveness-failure later" onclick={jump(v.step)}
+                        title="This run fails the liveness check later: go to that moment">
+                        {format!("Fails later, at {}", v.time)}
+                    </button>
+                }
+            </li>
+        </ul>
+    }
 }
 
 #[function_component(CheckerPanel)]
 pub fn checker_panel(props: &CheckersProps) -> Html {
+    let liveness = props
+        .liveness
+        .as_ref()
+        .map(|l| liveness_item(l, &props.liveness_later, &props.on_jump));
     html! {
+        <>
         <ul class="checkers" aria-label="Safety properties">
             { for props.rules.iter().map(|rule| {
                                 let broken: Vec<&Violation> = props.violations.iter().filter(|v| v.rule == rule.id).collect();
@@ -53,5 +126,7 @@ pub fn checker_panel(props: &CheckersProps) -> Html {
                 }
             }) }
         </ul>
+        { liveness.unwrap_or_default() }
+        </>
     }
 }

@@ -210,6 +210,11 @@ fn marks(props: &MarksProps) -> Html {
                     <rect class="tl-violation" x={format!("{:.2}", x_of(v.time) - 1.5)} y="0" width="3" height="40"><title>{v.to_string()}</title></rect>
                 }) }
             </g>
+            <g class="tl-liveness-marks">
+                { for data.liveness.iter().map(|v| html! {
+                    <rect class="tl-liveness" x={format!("{:.2}", x_of(v.time) - 1.5)} y="0" width="3" height="40"><title>{format!("liveness {v}")}</title></rect>
+                }) }
+            </g>
         </g>
     }
 }
