@@ -141,33 +141,40 @@ pub fn app() -> Html {
         let lab = lab.clone();
         Callback::from(move |i: Input<String>| lab.dispatch(Action::Apply(i)))
     };
+    // Callbacks handed to components that re-render only when their props
+    // change are made once (they capture only the reducer's dispatcher and
+    // state setters, which never change): a fresh callback on every render
+    // would re-render every node widget and the timeline at every step.
     let on_select = {
-        let lab = lab.clone();
-        let tab = tab.clone();
-        Callback::from(move |id: NodeId| {
-            lab.dispatch(Action::Select(Some(id)));
+        let (dispatcher, tab) = (lab.dispatcher(), tab.setter());
+        use_callback((), move |id: NodeId, _| {
+            dispatcher.dispatch(Action::Select(Some(id)));
             tab.set(Tab::Inspector);
         })
     };
     let on_menu = {
-        let menu = menu.clone();
-        Callback::from(move |m: (MenuTarget, i32, i32)| menu.set(Some(m)))
+        let menu = menu.setter();
+        use_callback((), move |m: (MenuTarget, i32, i32), _| menu.set(Some(m)))
     };
     let close_menu = {
         let menu = menu.clone();
         Callback::from(move |_| menu.set(None))
     };
     let on_drop_message = {
-        let lab = lab.clone();
-        Callback::from(move |id| lab.dispatch(Action::Apply(Input::DropMessage(id))))
+        let dispatcher = lab.dispatcher();
+        use_callback((), move |id, _| {
+            dispatcher.dispatch(Action::Apply(Input::DropMessage(id)))
+        })
     };
     let on_seek = {
-        let lab = lab.clone();
-        Callback::from(move |t: Time| lab.dispatch(Action::Seek(t)))
+        let dispatcher = lab.dispatcher();
+        use_callback((), move |t: Time, _| dispatcher.dispatch(Action::Seek(t)))
     };
     let on_jump = {
-        let lab = lab.clone();
-        Callback::from(move |step: u64| lab.dispatch(Action::SeekStep(step)))
+        let dispatcher = lab.dispatcher();
+        use_callback((), move |step: u64, _| {
+            dispatcher.dispatch(Action::SeekStep(step))
+        })
     };
     let on_speed = {
         let lab = lab.clone();
