@@ -495,6 +495,11 @@ fn use_auto_pause_when_hidden(lab: &LabHandle) {
 
 /// While paused, the address bar holds a link to this exact moment, so a
 /// reload (after a crash of the page, say) comes back to it.
+///
+/// Written in a task of its own right after the render, not in it:
+/// `history.replaceState` costs the browser milliseconds, and in the render
+/// it delayed the answer to every seek and step back. A newer moment
+/// cancels a write still pending.
 #[hook]
 fn use_link_in_address_bar(lab: &LabHandle) {
     let lab = lab.clone();
@@ -504,14 +509,32 @@ fn use_link_in_address_bar(lab: &LabHandle) {
         Rc::as_ptr(&lab.run) as *const () as usize,
     );
     use_effect_with(key, move |&(playing, _, _)| {
-        if !playing {
+        let pending: Option<(i32, Closure<dyn FnMut()>)> = if playing {
+            None
+        } else {
             let fragment = lab.share(lab.embed.clone()).encode();
-            if let Ok(history) = gloo::utils::window().history() {
-                let _ = history.replace_state_with_url(
-                    &wasm_bindgen::JsValue::NULL,
-                    "",
-                    Some(&format!("#{fragment}")),
-                );
+            let write = Closure::<dyn FnMut()>::new(move || {
+                if let Ok(history) = gloo::utils::window().history() {
+                    let _ = history.replace_state_with_url(
+                        &wasm_bindgen::JsValue::NULL,
+                        "",
+                        Some(&format!("#{fragment}")),
+                    );
+                }
+            });
+            gloo::utils::window()
+                .set_timeout_with_callback_and_timeout_and_arguments_0(
+                    write.as_ref().unchecked_ref(),
+                    0,
+                )
+                .ok()
+                .map(|id| (id, write))
+        };
+        move || {
+            if let Some((id, write)) = pending {
+                // Harmless if it already ran; then the closure may go.
+                gloo::utils::window().clear_timeout_with_handle(id);
+                drop(write);
             }
         }
     });
