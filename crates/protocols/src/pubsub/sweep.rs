@@ -137,8 +137,15 @@ impl Sweepable for PubSub {
         for (g, state) in controller.coordinator().groups().iter().enumerate() {
             let name = &self.settings.groups[g].name;
             for p in self.settings.consumed() {
+                // The table is empty until the controller's first decision
+                // (the app polls this from the start of a run).
+                let leader = controller
+                    .table()
+                    .get(p.0 as usize)
+                    .and_then(|s| s.leader)
+                    .ok_or_else(|| format!("{p} has no leader"))?;
                 let end = world
-                    .node(controller.table()[p.0 as usize].leader.ok_or("no leader")?)
+                    .node(leader)
                     .and_then(PubSubNode::as_broker)
                     .map_or(Offset(0), |b| b.replicas()[p.0 as usize].leo());
                 if state.offset(p) != end {
