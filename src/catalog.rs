@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use protocols::paxos::{MultiPaxos, Paxos, Toggle as PaxosToggle};
+use protocols::pubsub::{Delivery, GroupSpec, PubSub, Toggle as PubSubToggle};
 use protocols::raft::sweep::SWEEP_CLIENTS;
 use protocols::raft::{Raft, Toggle as RaftToggle};
 use sim::sweep::{record_seed, Failure, SeedOutcome};
@@ -217,7 +218,60 @@ pub fn entries() -> Vec<Entry> {
                 kind: OptionKind::Count { min: 1, max: 64, default: 32 },
             },
         ],
-    }, paxos_entry(), multipaxos_entry()]
+    }, paxos_entry(), multipaxos_entry(), pubsub_entry()]
+}
+
+/// The largest queue the app builds: the stage stacks the brokers in one
+/// column, and sweeps run up to 9 brokers too.
+const MAX_BROKERS: u32 = 9;
+
+/// The pub/sub queue: producers, brokers with replicated partition logs,
+/// a controller, consumer groups. The servers are the brokers.
+fn pubsub_entry() -> Entry {
+    Entry {
+        name: "pubsub",
+        title: "Pub/sub queue",
+        default_servers: 3,
+        toggles: PubSubToggle::ALL
+            .iter()
+            .map(|t| ToggleSpec {
+                name: t.name(),
+                explanation: t.explanation(),
+            })
+            .collect(),
+        options: vec![
+            OptionSpec {
+                name: "partitions",
+                label: "Partitions",
+                help: "How many partitions the topic has; a message's key picks its partition (key mod partitions), each a log replicated on every broker.",
+                kind: OptionKind::Count { min: 1, max: 8, default: 2 },
+            },
+            OptionSpec {
+                name: "producers",
+                label: "Producers",
+                help: "How many producer nodes publish messages (acks=all, idempotent, with retries).",
+                kind: OptionKind::Count { min: 0, max: 5, default: 1 },
+            },
+            OptionSpec {
+                name: "billing",
+                label: "Group billing (consumers)",
+                help: "How many consumers the group billing has; they share the partitions between them (0: no such group).",
+                kind: OptionKind::Count { min: 0, max: 6, default: 2 },
+            },
+            OptionSpec {
+                name: "audit",
+                label: "Group audit (consumers)",
+                help: "How many consumers a second group, audit, has; it gets every message too (fan-out; 0: no such group).",
+                kind: OptionKind::Count { min: 0, max: 6, default: 0 },
+            },
+            OptionSpec {
+                name: "mininsync",
+                label: "min.insync.replicas",
+                help: "The fewest in-sync replicas an acks=all write needs, and the size below which the in-sync set never shrinks (0: a majority of the brokers).",
+                kind: OptionKind::Count { min: 0, max: MAX_BROKERS as u64, default: 0 },
+            },
+        ],
+    }
 }
 
 fn paxos_toggles() -> Vec<ToggleSpec> {
@@ -469,6 +523,19 @@ pub fn expand_sweep(shared: &Shared) -> Result<SweepRun, String> {
             );
             (config, inputs, outcome, BTreeMap::from([clients]))
         }
+        "pubsub" => {
+            let (config, inputs, outcome) = record::<PubSub>(&setup, entry.title)?;
+            // What `PubSub::for_sweep` builds, as the app's options.
+            use protocols::pubsub::sweep::{SWEEP_PARTITIONS, SWEEP_PRODUCERS};
+            let options = [
+                ("partitions", SWEEP_PARTITIONS.to_string()),
+                ("producers", SWEEP_PRODUCERS.to_string()),
+                ("billing", "2".to_string()),
+                ("audit", "1".to_string()),
+            ];
+            let options = options.map(|(k, v)| (k.to_string(), v));
+            (config, inputs, outcome, BTreeMap::from(options))
+        }
         other => return Err(format!("This version cannot run sweeps of \"{other}\".")),
     };
     let (time, step, hash) = match at {
@@ -601,6 +668,7 @@ pub fn build(setup: &Setup) -> Result<Box<dyn AnySim>, String> {
             Ok(Box::new(Run::new(raft, config)))
         }
         "paxos" | "multipaxos" => build_paxos(setup, config),
+        "pubsub" => build_pubsub(setup, config),
         other => Err(format!("This version has no protocol \"{other}\".")),
     }
 }
@@ -644,6 +712,51 @@ fn build_paxos(setup: &Setup, config: WorldConfig) -> Result<Box<dyn AnySim>, St
     } else {
         Box::new(Run::new(paxos, config))
     })
+}
+
+/// Builds the pub/sub queue from the setup's options: the servers are its
+/// brokers; groups billing and audit, when they have consumers, read the
+/// topic (as in the sweeps, billing first).
+fn build_pubsub(setup: &Setup, config: WorldConfig) -> Result<Box<dyn AnySim>, String> {
+    let count = |name| match setup.option(name) {
+        Some(OptionValue::Count(v)) => v as usize,
+        other => unreachable!("the catalog defines {name} as a count, not {other:?}"),
+    };
+    if setup.servers > MAX_BROKERS {
+        return Err(format!(
+            "The pub/sub queue runs {} to {MAX_BROKERS} brokers, not {}.",
+            SERVERS.start(),
+            setup.servers
+        ));
+    }
+    let brokers = setup.servers as usize;
+    let min_insync = count("mininsync");
+    if min_insync > brokers {
+        return Err(format!(
+            "min.insync.replicas is at most the number of brokers ({brokers}), not {min_insync}."
+        ));
+    }
+    let groups = ["billing", "audit"]
+        .into_iter()
+        .filter(|g| count(g) > 0)
+        .map(|g| GroupSpec {
+            name: g.to_string(),
+            members: count(g),
+            mode: Delivery::AtLeastOnce,
+        })
+        .collect();
+    let mut queue =
+        PubSub::new(brokers, count("producers"), count("partitions") as u32).with_groups(groups);
+    if min_insync > 0 {
+        queue.settings.min_insync = min_insync;
+    }
+    // Toggles apply last: min-insync-one wins over the option.
+    for name in &setup.toggles {
+        let toggle = PubSubToggle::from_name(name)
+            .ok_or_else(|| format!("The pub/sub queue has no toggle \"{name}\"."))?;
+        queue = queue.with_toggle(toggle);
+    }
+    Ok(Box::new(Run::new(queue, config)))
 }
 
 #[cfg(test)]
@@ -808,6 +921,62 @@ mod tests {
         case::<Paxos>("paxos", 3, Some("ignore-promised-values"), 1);
         case::<MultiPaxos>("multipaxos", 3, None, 2);
         case::<MultiPaxos>("multipaxos", 5, Some("volatile-acceptor"), 0);
+    }
+
+    /// Pub/sub sweep seeds open in the app as the runs the sweep checked:
+    /// the app's options (partitions, producers, groups billing and audit)
+    /// build the queue `PubSub::for_sweep` builds.
+    #[test]
+    fn pubsub_sweep_links_open_the_runs_the_sweep_checked() {
+        use protocols::pubsub::PubSub;
+        let mut broke = 0;
+        for (servers, toggle, seed) in [
+            (3, None, 0),
+            (5, None, 1),
+            (3, Some("acks-leader-only"), 0),
+            (3, Some("acks-leader-only"), 1),
+            (3, Some("read-above-high-watermark"), 0),
+        ] {
+            let p = PubSub::for_sweep(servers, toggle).expect("a sweepable size and toggle");
+            let outcome = run_seed(&Rc::new(p), seed);
+            let fragment = lab::sweep_fragment("pubsub", servers, toggle, &outcome);
+            let lab = open(&fragment).unwrap_or_else(|e| panic!("{fragment}: {e}"));
+            let run = lab.run.borrow();
+            assert_eq!(run.steps(), outcome.steps, "{fragment}");
+            assert_eq!(run.trace_hash(), outcome.trace_hash, "{fragment}");
+            if let Err(Failure::Safety(vs)) = &outcome.result {
+                assert_eq!(run.violations().first(), vs.first(), "{fragment}");
+                broke += 1;
+            }
+        }
+        assert!(
+            broke > 0,
+            "no case breaks a rule, so violations are untested"
+        );
+    }
+
+    /// A queue's setup builds the nodes it names, and refuses what it
+    /// cannot run with a sentence.
+    #[test]
+    fn a_queue_setup_builds_its_nodes_or_says_why_not() {
+        let mut setup = Setup {
+            protocol: "pubsub".into(),
+            servers: 3,
+            ..Setup::default()
+        };
+        setup.options.insert("audit".into(), OptionValue::Count(1));
+        let run = build(&setup).unwrap();
+        // 3 brokers, the controller, 1 producer, 2 + 1 consumers.
+        assert_eq!(run.node_count(), 8);
+        setup
+            .options
+            .insert("mininsync".into(), OptionValue::Count(4));
+        let e = build(&setup).err().unwrap();
+        assert!(e.contains("at most the number of brokers (3)"), "{e}");
+        setup.options.remove("mininsync");
+        setup.servers = 12;
+        let e = build(&setup).err().unwrap();
+        assert!(e.contains("3 to 9 brokers, not 12"), "{e}");
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Stage geometry: where nodes sit and where a message in flight is drawn.
 //!
 //! Servers sit on a ring, so no node is special by position. Producers sit in
-//! a column to the left and consumers and clients to the right, so a pub/sub
-//! run reads left to right. Sizes shrink with the cluster so 3 to 9 servers
+//! a column to the left and consumers and clients to the right. When there
+//! are producers or consumers (a pub/sub run), the servers (brokers, then the
+//! controller) stand in columns between them instead of a ring, so the flow
+//! of messages reads left to right: producers, brokers, consumers. Sizes shrink with the cluster so 3 to 9 servers
 //! are comfortable and 25 still fit. All in the SVG's own units.
 
 use sim::{NodeKind, Time};
@@ -39,10 +41,6 @@ pub fn place_nodes(kinds: &[NodeKind]) -> Vec<Place> {
         .filter(|&i| matches!(kinds[i], NodeKind::Client | NodeKind::Consumer))
         .collect();
 
-    let n = ring.len().max(1) as f64;
-    // The ring's circumference shared among the servers, a third of each
-    // share for the node itself, kept between readable bounds.
-    let r_server = (std::f64::consts::TAU * RING_RADIUS / n * 0.3).clamp(15.0, 46.0);
     let mut places = vec![
         Place {
             x: 0.0,
@@ -51,14 +49,11 @@ pub fn place_nodes(kinds: &[NodeKind]) -> Vec<Place> {
         };
         kinds.len()
     ];
-    for (k, &i) in ring.iter().enumerate() {
-        // Start at the top and go clockwise, as people read a clock.
-        let angle = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * k as f64 / n;
-        places[i] = Place {
-            x: RING_CENTRE.0 + RING_RADIUS * angle.cos(),
-            y: RING_CENTRE.1 + RING_RADIUS * angle.sin(),
-            r: if ring.len() == 1 { 46.0 } else { r_server },
-        };
+    let flow = !left.is_empty() || kinds.contains(&NodeKind::Consumer);
+    if flow {
+        place_columns(&ring, &mut places);
+    } else {
+        place_ring(&ring, &mut places);
     }
     for (column, x) in [(&left, LEFT_X), (&right, RIGHT_X)] {
         let count = column.len();
@@ -70,6 +65,54 @@ pub fn place_nodes(kinds: &[NodeKind]) -> Vec<Place> {
         }
     }
     places
+}
+
+/// The most servers stacked in one column of a left-to-right layout.
+const COLUMN_ROWS: usize = 5;
+/// The distance between two server columns.
+const COLUMN_GAP: f64 = 200.0;
+/// How far every other row steps aside, so that a link between two nodes
+/// of a column does not run through the node between them.
+const ZIGZAG: f64 = 36.0;
+
+/// Stacks the servers top to bottom in id order, in as few columns of at
+/// most [`COLUMN_ROWS`] as it takes, centred between the producers and the
+/// consumers, in a zigzag. Each node leaves room below it for its badges
+/// and strip.
+fn place_columns(servers: &[usize], places: &mut [Place]) {
+    let columns = servers.len().div_ceil(COLUMN_ROWS).max(1);
+    let rows = servers.len().div_ceil(columns).max(1);
+    let slot = (HEIGHT - 80.0) / rows as f64;
+    let r = (slot * 0.25).clamp(15.0, 36.0);
+    for (k, &i) in servers.iter().enumerate() {
+        let (column, row) = (k / rows, k % rows);
+        let in_column = (servers.len() - column * rows).min(rows);
+        places[i] = Place {
+            x: RING_CENTRE.0
+                + (column as f64 - (columns as f64 - 1.0) / 2.0) * COLUMN_GAP
+                + if row % 2 == 0 { -ZIGZAG } else { ZIGZAG },
+            // A little above the slot's middle: the strip hangs below.
+            y: HEIGHT / 2.0 + (row as f64 - (in_column as f64 - 1.0) / 2.0) * slot - slot * 0.12,
+            r,
+        };
+    }
+}
+
+/// Puts the servers on a ring, the first at the top.
+fn place_ring(ring: &[usize], places: &mut [Place]) {
+    let n = ring.len().max(1) as f64;
+    // The ring's circumference shared among the servers, a third of each
+    // share for the node itself, kept between readable bounds.
+    let r_server = (std::f64::consts::TAU * RING_RADIUS / n * 0.3).clamp(15.0, 46.0);
+    for (k, &i) in ring.iter().enumerate() {
+        // Start at the top and go clockwise, as people read a clock.
+        let angle = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * k as f64 / n;
+        places[i] = Place {
+            x: RING_CENTRE.0 + RING_RADIUS * angle.cos(),
+            y: RING_CENTRE.1 + RING_RADIUS * angle.sin(),
+            r: if ring.len() == 1 { 46.0 } else { r_server },
+        };
+    }
 }
 
 /// How far along its path a message is at `now`: 0 at the sender, 1 at the
@@ -143,6 +186,52 @@ mod tests {
         assert!(p[4].x > p[1].x.max(p[2].x).max(p[3].x));
         assert_eq!(p[4].x, p[5].x);
         assert!(p[4].y < p[5].y);
+    }
+
+    /// A queue reads left to right: producers, then every broker and the
+    /// controller, then consumers; servers do not overlap, stay on the
+    /// stage, and a Raft run with clients keeps its ring.
+    #[test]
+    fn a_queue_reads_left_to_right() {
+        for servers in [2, 4, 6, 10] {
+            let mut kinds = vec![NodeKind::Server; servers];
+            kinds.extend([NodeKind::Producer, NodeKind::Consumer, NodeKind::Consumer]);
+            let p = place_nodes(&kinds);
+            let (s, rest) = p.split_at(servers);
+            let (lo, hi) = s.iter().fold((f64::MAX, f64::MIN), |(lo, hi), q| {
+                (lo.min(q.x - q.r), hi.max(q.x + q.r))
+            });
+            assert!(
+                rest[0].x + rest[0].r < lo,
+                "{servers}: producer left of the brokers"
+            );
+            assert!(rest[1].x - rest[1].r > hi && rest[2].x == rest[1].x);
+            for i in 0..servers {
+                assert!(
+                    s[i].y - s[i].r >= 0.0 && s[i].y + s[i].r + 40.0 <= HEIGHT,
+                    "{servers}: {i}"
+                );
+                for j in i + 1..servers {
+                    let d = ((s[i].x - s[j].x).powi(2) + (s[i].y - s[j].y).powi(2)).sqrt();
+                    // Room for the node, its badge and its strip below.
+                    assert!(
+                        d > s[i].r + s[j].r + 40.0,
+                        "{servers}: {i} and {j} too close"
+                    );
+                }
+            }
+            // Brokers in id order, top to bottom in the first column; a
+            // link from a node to the one two rows down misses the node
+            // between them.
+            assert!(s[0].y < s[1].y);
+            if servers >= 3 {
+                assert!((s[1].x - s[0].x).abs() > s[1].r, "{servers}: a zigzag");
+                assert_eq!(s[0].x, s[2].x);
+            }
+        }
+        let mut raft = servers(5);
+        raft.push(NodeKind::Client);
+        assert_eq!(place_nodes(&raft)[..5], place_nodes(&servers(5))[..]);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! own types. Everything else is drawn from `sim::AnySim`.
 
 pub mod paxos;
+pub mod pubsub;
 pub mod raft;
 
 use sim::{AnySim, NodeId};
@@ -21,12 +22,15 @@ pub struct Cell {
 
 /// The strip under node `id`, if its protocol draws one.
 pub fn strip(run: &dyn AnySim, id: NodeId) -> Option<Vec<Cell>> {
-    raft::strip(run, id).or_else(|| paxos::strip(run, id))
+    raft::strip(run, id)
+        .or_else(|| paxos::strip(run, id))
+        .or_else(|| pubsub::strip(run, id))
 }
 
 /// The protocol's own inspector widget for node `id`.
 pub fn detail(run: &dyn AnySim, id: NodeId) -> Html {
     raft::detail(run, id)
         .or_else(|| paxos::detail(run, id))
+        .or_else(|| pubsub::detail(run, id))
         .unwrap_or_default()
 }

@@ -40,7 +40,7 @@ pub fn with_protocol<V: Visit>(name: &str, v: V) -> Result<V::Output, String> {
 
 /// The protocols whose sweep seeds the app can open (its `src/catalog.rs`;
 /// a test of the app checks that the two lists agree).
-pub const IN_THE_APP: &[&str] = &["raft", "paxos", "multipaxos"];
+pub const IN_THE_APP: &[&str] = &["raft", "paxos", "multipaxos", "pubsub"];
 
 /// Where `cargo xtask serve` serves the app: the base of the links a sweep
 /// prints when `CLUSTERSCOPE_APP_URL` does not name another.

@@ -1,0 +1,218 @@
+// The pub/sub queue in the visualizer, used as a person would: chosen in
+// settings, a partition leader crashing with acks=all and nothing lost, a
+// consumer group rebalancing when a member crashes. Run with `cargo xtask test`, or `node --test
+// tests/e2e/` after `trunk build --release`.
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { OUTPUT, launchBrowser, serveDist, watchProblems } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await serveDist();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Opens the app at `fragment` in a new page; screenshots it at the end. */
+async function open(t, fragment) {
+  const page = await browser.context.newPage();
+  page.setDefaultTimeout(20_000);
+  const problems = watchProblems(page);
+  t.after(async () => {
+    mkdirSync(OUTPUT, { recursive: true });
+    const slug = t.name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
+    await page.screenshot({ path: path.join(OUTPUT, `${slug}-end.png`) }).catch(() => {});
+    await page.close();
+  });
+  await page.goto(server.url + `#${fragment}`);
+  await page.locator('g.node').first().waitFor();
+  await page.waitForFunction(() => typeof window.wasmBindings?.debug_panic === 'function');
+  return { page, problems };
+}
+
+/** Every node on the stage: kind, role, health, place and strip. */
+async function stage(page) {
+  return page.locator('g.node').evaluateAll((gs) =>
+    gs.map((g) => ({
+      node: Number(g.dataset.node),
+      kind: [...g.classList].find((k) => k.startsWith('kind-'))?.slice(5),
+      role: g.dataset.role,
+      health: ['up', 'crashed', 'paused'].find((h) => g.classList.contains(h)),
+      x: g.getBoundingClientRect().x,
+      strip: [...g.querySelectorAll('g.strip g.cell')].map((c) => c.querySelector('title').textContent),
+    })),
+  );
+}
+
+async function pressUntil(page, key, done, max, what) {
+  for (let i = 0; i < max; i++) {
+    if (await done()) {
+      return i;
+    }
+    await page.keyboard.press(key);
+  }
+  if (await done()) {
+    return max;
+  }
+  assert.fail(`${what} did not happen after ${max} presses of ${key}; stage: ${JSON.stringify(await stage(page))}`);
+}
+
+/** The brokers leading a partition, as the stage shows them. */
+async function leaders(page) {
+  return (await stage(page)).filter((n) => n.kind === 'server' && n.role === 'leader' && n.health === 'up').map((n) => n.node);
+}
+
+/** Clicks node `i` and closes its menu: the inspector shows it. */
+async function inspect(page, i) {
+  await page.locator(`g.node[data-node="${i}"] .node-body`).click();
+  await page.getByRole('menu').waitFor();
+  await page.keyboard.press('Escape');
+  await page.getByRole('menu').waitFor({ state: 'detached' });
+  await page.locator('.pubsub-detail').waitFor();
+  return page.locator('.pubsub-detail').innerText();
+}
+
+async function crash(page, i) {
+  await page.locator(`g.node[data-node="${i}"] .node-body`).click();
+  await page.getByRole('menuitem', { name: 'Crash', exact: true }).click();
+  await page.getByRole('menu').waitFor({ state: 'detached' });
+}
+
+/** The producer's counts line: sent, pending, acknowledged. */
+async function producerCounts(page, i) {
+  await inspect(page, i);
+  const line = await page.locator('.pubsub-counts').innerText();
+  const m = line.match(/^Sent (\d+), pending (\d+) .*acknowledged (\d+)$/);
+  assert.ok(m, line);
+  return { sent: Number(m[1]), pending: Number(m[2]), acknowledged: Number(m[3]) };
+}
+
+/** How many records consumer `i` has processed, from its inspector. */
+async function processed(page, i) {
+  const text = await inspect(page, i);
+  return Number(text.match(/processed (\d+)/)[1]);
+}
+
+/** The Checkers panel: rule id -> "holds" / "broken". */
+async function checkers(page) {
+  await page.getByRole('tab', { name: /Checkers/ }).click();
+  return page.locator('li.rule').evaluateAll((ls) =>
+    Object.fromEntries(ls.map((l) => [l.dataset.rule, l.classList.contains('broken') ? 'broken' : 'holds'])),
+  );
+}
+
+/** The event log's lines, oldest first. */
+async function events(page) {
+  await page.getByRole('tab', { name: 'Events' }).click();
+  const lines = await page.locator('ol.events li.event').evaluateAll((ls) => ls.map((l) => l.innerText));
+  return lines.reverse();
+}
+
+test('chosen in settings, the queue reads left to right and shows partition logs', async (t) => {
+  const { page, problems } = await open(t, 'v=1&p=raft&n=5&seed=1');
+  await page.getByRole('tab', { name: 'Settings' }).click();
+  await page.locator('#setting-protocol').selectOption('pubsub');
+  for (const t of ['acks-leader-only', 'min-insync-one', 'commit-before-processing']) {
+    assert.equal(await page.locator(`[data-toggle="${t}"]`).count(), 1, `the toggle ${t} is offered`);
+  }
+  await page.getByRole('button', { name: 'Start new run' }).click();
+  await page.locator('g.node.kind-producer').waitFor();
+  assert.match(await page.locator('.run-summary').innerText(), /^Pub\/sub queue · 3 servers · seed \d+$/);
+  assert.match(page.url(), /p=pubsub/);
+  let nodes = await stage(page);
+  // 3 brokers and the controller, one producer, two consumers of billing.
+  assert.deepEqual(nodes.map((n) => n.kind), ['server', 'server', 'server', 'server', 'producer', 'consumer', 'consumer']);
+  const x = (kind) => nodes.filter((n) => n.kind === kind).map((n) => n.x);
+  assert.ok(Math.max(...x('producer')) < Math.min(...x('server')), 'producers left of the brokers');
+  assert.ok(Math.max(...x('server')) < Math.min(...x('consumer')), 'consumers right of the brokers');
+
+  await pressUntil(page, 'n', async () => (await leaders(page)).length >= 1, 10, 'a partition leader');
+  for (let i = 0; i < 4; i++) {
+    await page.getByRole('button', { name: 'Client request' }).click();
+  }
+  await pressUntil(
+    page,
+    'ArrowRight',
+    async () => (await stage(page)).filter((n) => n.kind === 'server').slice(0, 3)
+      .every((b) => b.strip.filter((c) => /below the high watermark/.test(c)).length === 4),
+    400,
+    'four committed records across the partitions on every broker',
+  );
+  // Each broker's strip names its partitions (leader, epoch, HW, in-sync set).
+  const broker = (await stage(page))[0];
+  assert.ok(broker.strip.some((c) => /^events\/0: (leads|follows); HW \d+, log end \d+; leader n\d, e\d+, in-sync \{n1 n2 n3\}$/.test(c)), JSON.stringify(broker.strip));
+  const text = await inspect(page, 0);
+  assert.match(text, /n1: broker, leads \d of 2 partition\(s\)/);
+  const rows = await page.locator('table.pubsub-log tbody tr').evaluateAll((rs) => rs.map((r) => [...r.cells].map((c) => c.textContent)));
+  assert.equal(rows.length, 4, JSON.stringify(rows));
+  assert.ok(rows.every((r) => r[4] === 'committed' && /^n5#\d$/.test(r[1])), JSON.stringify(rows));
+  assert.deepEqual(problems, []);
+});
+
+test('a partition leader crashes with acks=all and nothing acknowledged is lost', async (t) => {
+  const { page, problems } = await open(t, 'v=1&p=pubsub&n=3&seed=2&opt=billing:1,partitions:1');
+  const [producer] = (await stage(page)).filter((n) => n.kind === 'producer').map((n) => n.node);
+  const [consumer] = (await stage(page)).filter((n) => n.kind === 'consumer').map((n) => n.node);
+  await pressUntil(page, 'n', async () => (await leaders(page)).length === 1, 10, 'a partition leader');
+  const [old] = await leaders(page);
+  for (let i = 0; i < 4; i++) {
+    await page.getByRole('button', { name: 'Client request' }).click();
+  }
+  await pressUntil(page, 'ArrowRight', async () => (await producerCounts(page, producer)).acknowledged === 4, 300, 'four acknowledgements');
+  // Four more on their way as the leader crashes.
+  for (let i = 0; i < 4; i++) {
+    await page.getByRole('button', { name: 'Client request' }).click();
+  }
+  await page.keyboard.press('ArrowRight');
+  await crash(page, old);
+  await pressUntil(page, 'n', async () => (await leaders(page)).some((l) => l !== old), 20, 'a new partition leader');
+  assert.ok((await events(page)).some((l) => /leads events\/0 in e2/.test(l)), 'the new leader has epoch 2');
+  await pressUntil(
+    page,
+    'ArrowRight',
+    async () => (await producerCounts(page, producer)).acknowledged === 8 && (await processed(page, consumer)) >= 8,
+    600,
+    'all eight acknowledged and processed',
+  );
+  const counts = await producerCounts(page, producer);
+  assert.deepEqual(counts, { sent: 8, pending: 0, acknowledged: 8 });
+  const rules = await checkers(page);
+  assert.ok('Q1' in rules, JSON.stringify(rules));
+  assert.deepEqual(Object.entries(rules).filter(([, v]) => v !== 'holds'), [], 'no rule broke');
+  assert.deepEqual(problems, []);
+});
+
+test('a consumer crashes and its group rebalances its partitions to the other', async (t) => {
+  const { page, problems } = await open(t, 'v=1&p=pubsub&n=3&seed=3&opt=billing:2,partitions:2');
+  const consumers = async () => (await stage(page)).filter((n) => n.kind === 'consumer');
+  await pressUntil(page, 'n', async () => (await consumers(page)).every((c) => c.strip.length === 1), 20, 'each consumer owning one partition');
+  const [a, b] = (await consumers(page)).map((c) => c.node);
+  const generation = async (i) => Number((await inspect(page, i)).match(/consumer in group billing \(at-least-once\), gen(\d+)/)[1]);
+  const before = await generation(b);
+  assert.equal(await generation(a), before, 'both members in one generation');
+  await crash(page, a);
+  await pressUntil(
+    page,
+    'n',
+    async () => (await consumers(page)).find((c) => c.node === b).strip.length === 2,
+    30,
+    'the surviving consumer owning both partitions',
+  );
+  assert.ok((await generation(b)) > before, 'the group moved to a new generation');
+  const text = await inspect(page, b);
+  assert.match(text, /p0\s+\d+\s+\d+\s+\d+/);
+  assert.match(text, /p1\s+\d+\s+\d+\s+\d+/);
+  const rules = await checkers(page);
+  assert.deepEqual(Object.entries(rules).filter(([, v]) => v !== 'holds'), [], 'no rule broke');
+  assert.deepEqual(problems, []);
+});
