@@ -1,6 +1,7 @@
 // The pub/sub queue in the visualizer, used as a person would: chosen in
 // settings, a partition leader crashing with acks=all and nothing lost, a
-// consumer group rebalancing when a member crashes. Run with `cargo xtask test`, or `node --test
+// consumer group rebalancing when a member crashes, and a teaching toggle
+// turning its rule red. Run with `cargo xtask test`, or `node --test
 // tests/e2e/` after `trunk build --release`.
 
 import assert from 'node:assert/strict';
@@ -214,5 +215,19 @@ test('a consumer crashes and its group rebalances its partitions to the other', 
   assert.match(text, /p1\s+\d+\s+\d+\s+\d+/);
   const rules = await checkers(page);
   assert.deepEqual(Object.entries(rules).filter(([, v]) => v !== 'holds'), [], 'no rule broke');
+  assert.deepEqual(problems, []);
+});
+
+test('the toggle acks-leader-only turns Q1 red', async (t) => {
+  const { page, problems } = await open(t, 'v=1&p=pubsub&n=3&seed=1');
+  await page.getByRole('tab', { name: 'Settings' }).click();
+  await page.locator('[data-toggle="acks-leader-only"]').getByRole('button', { name: 'Load its scenario' }).click();
+  await page.getByRole('status').filter({ hasText: 'Scenario for the toggle acks-leader-only' }).waitFor();
+  await pressUntil(page, 'n', async () => (await page.locator('.notice[role=alert]').count()) > 0, 30, 'a violation');
+  const alert = await page.locator('.notice[role=alert] .notice-text').first().innerText();
+  assert.match(alert, /^Q1 broke at [\d.]+ ms: acknowledged message n5#1 at p0@0 is lost: n2 commits n5#2 there/);
+  const rules = await checkers(page);
+  assert.deepEqual(Object.entries(rules).filter(([, s]) => s === 'broken').map(([r]) => r), ['Q1']);
+  assert.ok((await page.locator('g.node.highlighted').count()) > 0, 'the nodes involved are highlighted');
   assert.deepEqual(problems, []);
 });
