@@ -489,7 +489,7 @@ mod liveness_tests {
 
     #[test]
     fn a_default_run_is_healed_from_the_start_and_holds() {
-        for protocol in ["raft", "paxos", "multipaxos"] {
+        for protocol in ["raft", "paxos", "multipaxos", "pubsub"] {
             let lab = Lab::new(Setup {
                 protocol: protocol.into(),
                 ..Setup::default()
