@@ -764,6 +764,36 @@ mod pubsub_tests {
                 toggle.name(),
                 toggle.trips()
             );
+            // The live counters agree: a Q1 loss counts as lost, a Q5
+            // duplicate as duplicated.
+            let counters: BTreeMap<&str, u64> = run.counters().into_iter().collect();
+            assert_eq!(
+                counters.keys().copied().collect::<Vec<_>>(),
+                [
+                    "acknowledged",
+                    "delivered",
+                    "duplicated",
+                    "lost",
+                    "published"
+                ]
+            );
+            assert_eq!(
+                counters["lost"] > 0,
+                rules.contains(&"Q1"),
+                "{}: {counters:?}",
+                toggle.name()
+            );
+            assert_eq!(
+                counters["duplicated"] > 0,
+                rules.contains(&"Q5"),
+                "{}: {counters:?}",
+                toggle.name()
+            );
+            assert!(
+                counters["published"] >= 1,
+                "{}: {counters:?}",
+                toggle.name()
+            );
         }
     }
 }

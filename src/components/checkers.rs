@@ -19,6 +19,9 @@ pub struct CheckersProps {
     pub liveness: Option<Rc<LivenessState>>,
     /// Liveness failures this timeline reaches (also after stepping back).
     pub liveness_later: Rc<Vec<Violation>>,
+    /// The checkers' live counters at the moment shown (a queue's
+    /// published, acknowledged, ... messages); empty for most protocols.
+    pub counters: Rc<Vec<(&'static str, u64)>>,
     pub on_jump: Callback<u64>,
 }
 
@@ -92,6 +95,13 @@ pub fn checker_panel(props: &CheckersProps) -> Html {
         .map(|l| liveness_item(l, &props.liveness_later, &props.on_jump));
     html! {
         <>
+        if !props.counters.is_empty() {
+            <dl class="counters" aria-label="Counters">
+                { for props.counters.iter().map(|(name, value)| html! {
+                    <div class="counter" data-counter={*name}><dt>{*name}</dt><dd>{*value}</dd></div>
+                }) }
+            </dl>
+        }
         <ul class="checkers" aria-label="Safety properties">
             { for props.rules.iter().map(|rule| {
                                 let broken: Vec<&Violation> = props.violations.iter().filter(|v| v.rule == rule.id).collect();

@@ -188,6 +188,12 @@ test('a partition leader crashes with acks=all and nothing acknowledged is lost'
   const counts = await producerCounts(page, producer);
   assert.deepEqual(counts, { sent: 8, pending: 0, acknowledged: 8 });
   const rules = await checkers(page);
+  // The live counters above the rules: everything published was
+  // acknowledged and delivered once, nothing duplicated or lost.
+  const counters = await page.locator('dl.counters .counter').evaluateAll((cs) =>
+    Object.fromEntries(cs.map((c) => [c.dataset.counter, Number(c.querySelector('dd').textContent)])),
+  );
+  assert.deepEqual(counters, { published: 8, acknowledged: 8, delivered: 8, duplicated: 0, lost: 0 });
   assert.ok('Q1' in rules, JSON.stringify(rules));
   assert.deepEqual(Object.entries(rules).filter(([, v]) => v !== 'holds'), [], 'no rule broke');
   assert.deepEqual(problems, []);
@@ -228,6 +234,7 @@ test('the toggle acks-leader-only turns Q1 red', async (t) => {
   assert.match(alert, /^Q1 broke at [\d.]+ ms: acknowledged message n5#1 at p0@0 is lost: n2 commits n5#2 there/);
   const rules = await checkers(page);
   assert.deepEqual(Object.entries(rules).filter(([, s]) => s === 'broken').map(([r]) => r), ['Q1']);
+  assert.equal(await page.locator('dl.counters [data-counter="lost"] dd').innerText(), '1', 'the lost message is counted');
   assert.ok((await page.locator('g.node.highlighted').count()) > 0, 'the nodes involved are highlighted');
   assert.deepEqual(problems, []);
 });

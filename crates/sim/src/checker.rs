@@ -95,6 +95,13 @@ pub trait Checker<P: Protocol>: CheckerClone<P> {
     fn liveness(&self) -> Option<&crate::liveness::LivenessState> {
         None
     }
+
+    /// Live counters from the checker's own history, as (name, value), for
+    /// the app to show beside the rules: a queue's published, acknowledged,
+    /// delivered, duplicated and lost messages. The default counts nothing.
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
 }
 
 /// Lets boxed checkers be cloned into checkpoints. Implemented for every
@@ -190,6 +197,11 @@ impl<P: Protocol> Checkers<P> {
     /// The liveness monitor's state, if one of the checkers is one.
     pub fn liveness(&self) -> Option<&crate::liveness::LivenessState> {
         self.checkers.iter().find_map(|c| c.liveness())
+    }
+
+    /// Every checker's live counters ([`Checker::counters`]), in order.
+    pub fn counters(&self) -> Vec<(&'static str, u64)> {
+        self.checkers.iter().flat_map(|c| c.counters()).collect()
     }
 
     /// Every violation found so far, in the order found.

@@ -269,6 +269,9 @@ pub trait AnySim {
     fn rules(&self) -> Vec<Rule>;
     /// The liveness check at the current moment.
     fn liveness(&self) -> Option<&LivenessState>;
+    /// The checkers' live counters at the current moment (see
+    /// [`crate::Checker::counters`]); empty for most protocols.
+    fn counters(&self) -> Vec<(&'static str, u64)>;
     /// The timeline up to the horizon.
     fn timeline(&self) -> &Timeline;
     /// The most recent event-log lines up to the current moment, oldest first.
@@ -731,6 +734,10 @@ impl<P: Interactive> AnySim for Run<P> {
 
     fn liveness(&self) -> Option<&LivenessState> {
         self.sim.liveness()
+    }
+
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        self.sim.counters()
     }
 
     fn timeline(&self) -> &Timeline {

@@ -87,6 +87,11 @@ impl<P: Protocol> Sim<P> {
         self.checkers.liveness()
     }
 
+    /// The checkers' live counters at the current moment.
+    pub fn counters(&self) -> Vec<(&'static str, u64)> {
+        self.checkers.counters()
+    }
+
     /// Every rule the checkers enforce.
     pub fn rules(&self) -> Vec<Rule> {
         self.checkers.rules()

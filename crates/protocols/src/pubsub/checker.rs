@@ -86,6 +86,9 @@ pub struct Counters {
     pub delivered: u64,
     /// Messages a group processed again (at-least-once redelivery).
     pub redelivered: u64,
+    /// Acknowledged messages found lost while the run played (Q1: another
+    /// message committed at their offset); the final drain finds more.
+    pub lost: u64,
 }
 
 /// Checks Q1 to Q9, and drains at the end.
@@ -308,6 +311,7 @@ impl PubSubChecker {
         self.acked_at.entry((p, o)).or_insert(id);
         if let Some(&(c, _)) = self.committed(p).get(o.index()) {
             if c != id {
+                self.counters.lost += 1;
                 report.violation(
                     "Q1",
                     &[producer],
@@ -560,6 +564,7 @@ impl PubSubChecker {
             committed.push((id, epoch));
             if let Some(&a) = self.acked_at.get(&(p, Offset(o as u64))) {
                 if a != id {
+                    self.counters.lost += 1;
                     report.violation(
                         "Q1",
                         &[b, a.producer],
@@ -668,6 +673,17 @@ impl PubSubChecker {
 impl Checker<PubSub> for PubSubChecker {
     fn rules(&self) -> &'static [Rule] {
         RULES
+    }
+
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        let c = self.counters;
+        vec![
+            ("published", c.published),
+            ("acknowledged", c.acknowledged),
+            ("delivered", c.delivered),
+            ("duplicated", c.duplicated),
+            ("lost", c.lost),
+        ]
     }
 
     fn finish(&self, world: &World<PubSub>) -> Vec<Violation> {
