@@ -62,6 +62,15 @@ fn broker_strip(b: &BrokerView) -> Vec<Cell> {
             title: replica_line(r),
         });
         let shown = &r.log[r.log.len().saturating_sub(STRIP_RECORDS)..];
+        if shown.is_empty() {
+            // A mark for the empty log keeps one partition's name apart
+            // from the next one's.
+            cells.push(Cell {
+                text: "·".into(),
+                tone: "more",
+                title: format!("{}: the log is empty", r.name),
+            });
+        }
         for rec in shown {
             cells.push(Cell {
                 text: rec.offset.to_string(),
