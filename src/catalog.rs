@@ -516,7 +516,12 @@ pub fn expand_sweep(shared: &Shared) -> Result<SweepRun, String> {
             (config, inputs, outcome, BTreeMap::from([proposers]))
         }
         "multipaxos" => {
-            let (config, inputs, outcome) = record::<MultiPaxos>(&setup, entry.title)?;
+            // The app runs Multi-Paxos as a `Paxos` in its Multi mode: the
+            // same run and trace hash as the sweep's `MultiPaxos`, with one
+            // copy of the engine in the download instead of two.
+            let (config, inputs, outcome) = record_with(&setup, entry.title, |n, t| {
+                <MultiPaxos as sim::Sweepable>::for_sweep(n, t).map(|m| m.0)
+            })?;
             let clients = (
                 "clients".to_string(),
                 protocols::paxos::sweep::SWEEP_CLIENTS.to_string(),
@@ -596,8 +601,18 @@ fn record<P: Interactive>(
     setup: &Setup,
     title: &str,
 ) -> Result<(WorldConfig, Vec<InputRecord<String>>, SeedOutcome), String> {
+    record_with(setup, title, P::for_sweep)
+}
+
+/// [`record`], with the protocol built by `for_sweep` (which may build a
+/// different type than the one that runs: Multi-Paxos runs as a [`Paxos`]).
+fn record_with<P: Interactive>(
+    setup: &Setup,
+    title: &str,
+    for_sweep: impl FnOnce(usize, Option<&str>) -> Result<P, String>,
+) -> Result<(WorldConfig, Vec<InputRecord<String>>, SeedOutcome), String> {
     let toggle = setup.toggles.first().map(String::as_str);
-    let protocol = P::for_sweep(setup.servers as usize, toggle).map_err(|e| {
+    let protocol = for_sweep(setup.servers as usize, toggle).map_err(|e| {
         format!(
             "The link asks for seed {} of a {title} sweep with {} servers, which a sweep cannot run: {e}.",
             setup.seed, setup.servers
@@ -707,11 +722,8 @@ fn build_paxos(setup: &Setup, config: WorldConfig) -> Result<Box<dyn AnySim>, St
             .ok_or_else(|| format!("Paxos has no toggle \"{name}\"."))?;
         paxos = paxos.with_toggle(toggle);
     }
-    Ok(if multi {
-        Box::new(Run::new(MultiPaxos(paxos), config))
-    } else {
-        Box::new(Run::new(paxos, config))
-    })
+    // Multi-Paxos runs as a `Paxos` in its Multi mode (see `expand_sweep`).
+    Ok(Box::new(Run::new(paxos, config)))
 }
 
 /// Builds the pub/sub queue from the setup's options: the servers are its

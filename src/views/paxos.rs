@@ -4,7 +4,7 @@
 //! (ballot, value), the proposer's phase, and the slot log with its marks).
 
 use protocols::paxos::node::{Client, Proposer};
-use protocols::paxos::{Mode, MultiPaxos, Paxos, PaxosNode, Server, Slot, Value};
+use protocols::paxos::{Mode, Paxos, PaxosNode, Server, Slot, Value};
 use sim::{AnySim, NodeId, Run};
 use yew::prelude::*;
 
@@ -16,14 +16,10 @@ const STRIP_SLOTS: u64 = 8;
 const DETAIL_SLOTS: u64 = 16;
 
 fn node(run: &dyn AnySim, id: NodeId) -> Option<(Mode, PaxosNode)> {
-    let any = run.as_any();
-    if let Some(r) = any.downcast_ref::<Run<Paxos>>() {
-        let n = r.sim().world().node(id)?;
-        return Some((r.sim().world().protocol().mode(), n.clone()));
-    }
-    let r = any.downcast_ref::<Run<MultiPaxos>>()?;
+    // Both modes run as a `Paxos` (see `catalog::build_paxos`).
+    let r = run.as_any().downcast_ref::<Run<Paxos>>()?;
     let n = r.sim().world().node(id)?;
-    Some((Mode::Multi, n.clone()))
+    Some((r.sim().world().protocol().mode(), n.clone()))
 }
 
 /// One slot as a server sees it.

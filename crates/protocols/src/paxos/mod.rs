@@ -372,8 +372,13 @@ impl Paxos {
 impl Protocol for Paxos {
     type Node = PaxosNode;
 
+    /// `paxos` or `multipaxos`, by mode: a Multi-Paxos run is the same run
+    /// (and trace hash) whether its type is [`Paxos`] or [`MultiPaxos`].
     fn name(&self) -> &'static str {
-        "paxos"
+        match self.mode() {
+            Mode::Single => "paxos",
+            Mode::Multi => "multipaxos",
+        }
     }
 
     fn node_count(&self) -> usize {

@@ -10,7 +10,7 @@ use sim::{Checkers, Duration, NodeId, SimRng, Sweepable, World};
 
 use super::node::{PaxosNode, PaxosOp};
 use super::scenario::{settled_among, Settle};
-use super::{MultiPaxos, Paxos, PaxosChecker, PaxosLike, Toggle};
+use super::{Mode, MultiPaxos, Paxos, PaxosChecker, PaxosLike, Toggle};
 use crate::kv::KvOp;
 
 /// How many clients a Multi-Paxos sweep run has.
@@ -55,6 +55,27 @@ fn leader_of<P: PaxosLike>(world: &World<P>) -> Option<(NodeId, u64)> {
         .max_by_key(|&(_, e)| e)
 }
 
+/// A Multi-Paxos workload operation: a key-value command on one of three
+/// keys.
+fn kv_op(n: u64, rng: &mut SimRng) -> PaxosOp {
+    let key = ["x", "y", "z"][rng.index(3)].to_string();
+    PaxosOp::Kv(match rng.index(3) {
+        0 => KvOp::Put {
+            key,
+            value: n.to_string(),
+        },
+        1 => KvOp::Append {
+            key,
+            value: format!("{n},"),
+        },
+        _ => KvOp::Get { key },
+    })
+}
+
+/// [`Paxos`] follows its mode, so a [`Paxos`] in [`Mode::Multi`] sweeps
+/// exactly as [`MultiPaxos`] does (the app runs Multi-Paxos as a `Paxos`,
+/// which keeps one copy of the engine in the download, not two);
+/// `for_sweep` builds single-decree, the `paxos` sweep.
 impl Sweepable for Paxos {
     fn toggles() -> &'static [&'static str] {
         &Toggle::NAMES
@@ -74,20 +95,43 @@ impl Sweepable for Paxos {
     }
 
     fn time_unit(&self) -> Duration {
-        self.settings.round_timeout
+        match self.mode() {
+            Mode::Single => self.settings.round_timeout,
+            Mode::Multi => self.settings.leader_timeout_max,
+        }
     }
 
     fn checkers(&self) -> Checkers<Paxos> {
         Checkers::new(vec![Box::new(PaxosChecker::for_protocol(self))])
     }
 
-    fn workload_op(&self, n: u64, _rng: &mut SimRng) -> PaxosOp {
-        PaxosOp::Propose(format!("w{n}"))
+    fn workload_op(&self, n: u64, rng: &mut SimRng) -> PaxosOp {
+        match self.mode() {
+            Mode::Single => PaxosOp::Propose(format!("w{n}")),
+            Mode::Multi => kv_op(n, rng),
+        }
     }
 
-    /// L1: every healed server has learned a chosen value.
+    /// L1 (single-decree): every healed server has learned a chosen value.
+    /// L2 (Multi-Paxos): one leader, and every answered command executed on
+    /// every healed server.
     fn converged(&self, world: &World<Paxos>, healed: &[NodeId]) -> Result<(), String> {
         settled_among(world, healed, Settle::Acknowledged)
+    }
+
+    fn leader(&self, world: &World<Paxos>) -> Option<NodeId> {
+        match self.mode() {
+            Mode::Single => None,
+            Mode::Multi => leader_of(world).map(|(n, _)| n),
+        }
+    }
+
+    /// The leader's ballot: a takeover changes it, even by the same server.
+    fn epoch(&self, world: &World<Paxos>) -> Option<u64> {
+        match self.mode() {
+            Mode::Single => None,
+            Mode::Multi => leader_of(world).map(|(_, e)| e),
+        }
     }
 }
 
@@ -110,7 +154,7 @@ impl Sweepable for MultiPaxos {
     }
 
     fn time_unit(&self) -> Duration {
-        self.0.settings.leader_timeout_max
+        self.0.time_unit()
     }
 
     fn checkers(&self) -> Checkers<MultiPaxos> {
@@ -118,22 +162,9 @@ impl Sweepable for MultiPaxos {
     }
 
     fn workload_op(&self, n: u64, rng: &mut SimRng) -> PaxosOp {
-        let key = ["x", "y", "z"][rng.index(3)].to_string();
-        PaxosOp::Kv(match rng.index(3) {
-            0 => KvOp::Put {
-                key,
-                value: n.to_string(),
-            },
-            1 => KvOp::Append {
-                key,
-                value: format!("{n},"),
-            },
-            _ => KvOp::Get { key },
-        })
+        self.0.workload_op(n, rng)
     }
 
-    /// L2: one leader, and every answered command executed on every healed
-    /// server.
     fn converged(&self, world: &World<MultiPaxos>, healed: &[NodeId]) -> Result<(), String> {
         settled_among(world, healed, Settle::Acknowledged)
     }
@@ -142,7 +173,6 @@ impl Sweepable for MultiPaxos {
         leader_of(world).map(|(n, _)| n)
     }
 
-    /// The leader's ballot: a takeover changes it, even by the same server.
     fn epoch(&self, world: &World<MultiPaxos>) -> Option<u64> {
         leader_of(world).map(|(_, e)| e)
     }
