@@ -9,13 +9,14 @@ use std::rc::Rc;
 
 use sim::{impl_encode, Durability, Encode, NodeId, NodeKind, NodeScene, Out, TraceHasher};
 
+use super::coordinator::GroupCoordinator;
 use super::msg::{
-    ConsumerFetchResult, FetchResult, Outgoing, PartitionState, ProduceResult, PubSubMsg, Record,
-    Stamp,
+    ConsumerFetchResult, FetchResult, GroupEntry, Outgoing, PartitionState, ProduceResult,
+    PubSubMsg, Record, Stamp,
 };
 use super::node::{PubSubDurable, PubSubNode, PubSubObs, PubSubTimer};
-use super::view::{BrokerView, RecordRow, ReplicaView, VIEW_LOG_ROWS};
-use super::{Acks, Epoch, MsgKey, Offset, PartitionId, Settings};
+use super::view::{BrokerView, GroupView, RecordRow, ReplicaView, VIEW_LOG_ROWS};
+use super::{Acks, Epoch, GroupId, MsgKey, Offset, PartitionId, Settings};
 
 /// What a broker persists, per partition: its replica's log, the latest
 /// decision of the controller it has applied (so that a delayed, older
@@ -178,6 +179,10 @@ impl Replica {
     }
 }
 
+/// A coordinator's record in the offsets topic is named
+/// `n<broker>#<epoch * ENTRY_IDS_PER_EPOCH + offset + 1>`.
+pub const ENTRY_IDS_PER_EPOCH: u64 = 1_000_000;
+
 /// A broker.
 #[derive(Clone, Debug)]
 pub struct Broker {
@@ -190,6 +195,9 @@ pub struct Broker {
     heard: Stamp,
     /// Set when a log changed in this step, so the step ends by persisting.
     dirty: bool,
+    /// Volatile: the coordinators of the groups whose offsets partition
+    /// this broker leads, rebuilt from the log when it takes the lead.
+    coordinators: BTreeMap<GroupId, GroupCoordinator>,
 }
 
 impl Broker {
@@ -219,6 +227,7 @@ impl Broker {
             replicas,
             heard: Stamp::default(),
             dirty: false,
+            coordinators: BTreeMap::new(),
         }
     }
 
@@ -230,6 +239,17 @@ impl Broker {
     /// The replicas, indexed by partition.
     pub fn replicas(&self) -> &[Replica] {
         &self.replicas
+    }
+
+    /// The coordinator of `group`, if this broker leads its offsets
+    /// partition.
+    pub fn coordinator(&self, group: GroupId) -> Option<&GroupCoordinator> {
+        self.coordinators.get(&group)
+    }
+
+    /// The coordinators on this broker.
+    pub fn coordinators(&self) -> impl Iterator<Item = &GroupCoordinator> {
+        self.coordinators.values()
     }
 
     pub(super) fn start(&mut self, durable: Option<&BrokerDurable>, out: &mut Out<PubSubNode>) {
@@ -313,6 +333,11 @@ impl Broker {
             PubSubMsg::ConsumerFetch { partition, offset } => {
                 self.on_consumer_fetch(from, *partition, *offset, out)
             }
+            PubSubMsg::JoinGroup { group }
+            | PubSubMsg::GroupHeartbeat { group, .. }
+            | PubSubMsg::OffsetCommit { group, .. } => {
+                self.on_group_message(from, *group, msg, out)
+            }
             other => out.note(format!(
                 "{} ignores a {}",
                 self.id,
@@ -348,6 +373,15 @@ impl Broker {
                     s.isr_check_interval,
                     s.isr_check_interval,
                 );
+            }
+            PubSubTimer::Member(g, m) => {
+                let entry = self
+                    .coordinators
+                    .get_mut(g)
+                    .and_then(|c| c.on_session_expired(*m, out));
+                if let Some(entry) = entry {
+                    self.append_entry(*g, entry, out);
+                }
             }
             _ => {}
         }
@@ -409,6 +443,17 @@ impl Broker {
                     partition: state.partition,
                     epoch: state.epoch,
                 });
+                if let Some(g) = self.settings.group_of(state.partition) {
+                    // The group's coordinator moves here: rebuilt from the
+                    // log, which holds every committed generation and
+                    // commit.
+                    let c = GroupCoordinator::load(Rc::clone(&self.settings), g, &r.log, r.hw, out);
+                    out.note(format!(
+                        "{me} coordinates {g} from {}: it rebuilds the group from the log",
+                        state.epoch
+                    ));
+                    self.coordinators.insert(g, c);
+                }
                 out.milestone(
                     "partition-leader-changed",
                     format!("{me} leads {name} in {}", state.epoch),
@@ -429,6 +474,10 @@ impl Broker {
                     );
                 }
                 out.note(format!("{me} no longer leads {name}"));
+            }
+            if let Some(g) = self.settings.group_of(state.partition) {
+                // Its members find the new coordinator through metadata.
+                self.coordinators.remove(&g);
             }
             r.role = ReplicaRole::Follower;
             // A new leader: fetch from it at once.
@@ -699,6 +748,13 @@ impl Broker {
                 epoch: state.epoch,
                 hw,
             });
+            let coordinator = self
+                .settings
+                .group_of(r.partition)
+                .and_then(|g| self.coordinators.get_mut(&g));
+            if let (Some(c), true) = (coordinator, state.isr.len() >= min) {
+                c.on_high_watermark(hw, out);
+            }
         }
         let hw = r.hw;
         let enough = state.isr.len() >= min;
@@ -834,6 +890,7 @@ impl Broker {
                         id: m.id,
                         key: m.key,
                         seq: m.seq,
+                        entry: None,
                     };
                     written.push((m.id, r.leo()));
                     r.log.push(record.clone());
@@ -864,6 +921,89 @@ impl Broker {
                 self.advance_hw(i, out);
             }
         }
+    }
+
+    /// A consumer's message to its group's coordinator: handled if this
+    /// broker leads the group's offsets partition, and otherwise answered
+    /// with `NotCoordinator`, which sends the consumer to its metadata.
+    fn on_group_message(
+        &mut self,
+        from: NodeId,
+        group: GroupId,
+        msg: &PubSubMsg,
+        out: &mut Out<PubSubNode>,
+    ) {
+        let Some(c) = self.coordinators.get_mut(&group) else {
+            out.send(from, PubSubMsg::NotCoordinator { group });
+            return;
+        };
+        let entry = match msg {
+            PubSubMsg::JoinGroup { .. } => c.on_join(from, out),
+            PubSubMsg::GroupHeartbeat { generation, .. } => {
+                c.on_heartbeat(from, *generation, out);
+                None
+            }
+            PubSubMsg::OffsetCommit {
+                generation,
+                partition,
+                offset,
+                ..
+            } => {
+                // Like a produce request with acks=all: refused while the
+                // in-sync set is below min.insync (the consumer retries).
+                let i = self.settings.offsets_partition(group).0 as usize;
+                let isr = self.replicas[i].state.as_ref().map_or(0, |s| s.isr.len());
+                if isr < self.settings.min_insync {
+                    out.note(format!(
+                        "{}: too few in-sync replicas for {from}'s commit",
+                        self.id
+                    ));
+                    None
+                } else {
+                    c.on_commit(from, *generation, *partition, *offset, out)
+                }
+            }
+            _ => None,
+        };
+        if let Some(entry) = entry {
+            self.append_entry(group, entry, out);
+        }
+    }
+
+    /// Appends the coordinator's `entry` to the group's offsets partition,
+    /// which this broker leads; it is answered once committed.
+    fn append_entry(&mut self, group: GroupId, entry: GroupEntry, out: &mut Out<PubSubNode>) {
+        let me = self.id;
+        let p = self.settings.offsets_partition(group);
+        let Some(i) = self.leading(p, None) else {
+            return;
+        };
+        let r = &mut self.replicas[i];
+        let epoch = r.state.as_ref().map_or(Epoch(0), |s| s.epoch);
+        let at = r.leo();
+        // One leader per epoch, and it only appends: (epoch, offset) names
+        // the record uniquely.
+        let record = Record {
+            epoch,
+            id: MsgKey {
+                producer: me,
+                n: epoch.0 * ENTRY_IDS_PER_EPOCH + at.0 + 1,
+            },
+            key: group.0,
+            seq: None,
+            entry: Some(entry.clone()),
+        };
+        r.log.push(record.clone());
+        self.dirty = true;
+        out.observe(PubSubObs::Appended {
+            partition: p,
+            from: at,
+            records: vec![record],
+        });
+        if let Some(c) = self.coordinators.get_mut(&group) {
+            c.appended(at, &entry);
+        }
+        self.advance_hw(i, out);
     }
 
     /// The widget's view of this broker.
@@ -897,9 +1037,29 @@ impl Broker {
                 }
             })
             .collect();
+        let groups = self
+            .coordinators
+            .values()
+            .map(|c| {
+                let g = c.state();
+                let spec = &self.settings.groups[g.group.0 as usize];
+                GroupView {
+                    name: spec.name.clone(),
+                    mode: spec.mode,
+                    generation: g.generation,
+                    members: g.members.clone(),
+                    owners: self
+                        .settings
+                        .consumed()
+                        .map(|p| (p, g.owners.get(&p).copied(), g.offset(p)))
+                        .collect(),
+                }
+            })
+            .collect();
         BrokerView {
             id: self.id,
             replicas,
+            groups,
         }
     }
 
@@ -925,6 +1085,20 @@ impl Broker {
             scene = scene.row(
                 format!("{name} state"),
                 format!("{role}, hw {}, leo {}, {state}", r.hw, r.leo()),
+                Durability::Volatile,
+            );
+        }
+        for c in self.coordinators.values() {
+            let g = c.state();
+            let name = &self.settings.groups[g.group.0 as usize].name;
+            let owners: Vec<String> = g
+                .owners
+                .iter()
+                .map(|(p, m)| format!("{p}:{m}@{}", g.offset(*p)))
+                .collect();
+            scene = scene.row(
+                format!("coordinates {name}"),
+                format!("{} [{}]", g.generation, owners.join(" ")),
                 Durability::Volatile,
             );
         }

@@ -7,7 +7,10 @@
 //! report; the *committed* prefix of every partition, grown whenever a
 //! leader announces a high watermark (and compared with what was committed
 //! before); every decision of the controller; every rebalance and accepted
-//! commit of the coordinator; what each consumer received from a leader
+//! commit of each group's coordinator, read from the records of the
+//! internal offsets topic as they become committed (a coordinator's word
+//! counts once it is in the committed log, which is what survives it);
+//! what each consumer received from a leader
 //! (Q6 is judged on the wire), the assignment it adopted and every record
 //! it processed. The drain ([`PubSubChecker::drain`], run by
 //! [`Checker::finish`]) judges what only the end of a run can show:
@@ -18,7 +21,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use sim::{Checker, NodeId, Report, Rule, StepEvent, StepRecord, Violation, World};
 
 use super::coordinator::Rebalance;
-use super::msg::{ConsumerFetchResult, PartitionState, ProduceResult, PubSubMsg, Record};
+use super::msg::{
+    ConsumerFetchResult, GroupEntry, PartitionState, ProduceResult, PubSubMsg, Record,
+};
 use super::node::{PubSubNode, PubSubObs};
 use super::{Delivery, Epoch, Generation, GroupId, MsgKey, Offset, PartitionId, PubSub};
 
@@ -483,11 +488,26 @@ impl PubSubChecker {
         b: NodeId,
         p: PartitionId,
         from: Offset,
+        internal: bool,
         records: &[Record],
         report: &mut Report<'_>,
     ) {
         for (k, r) in records.iter().enumerate() {
             let o = Offset(from.0 + k as u64);
+            if r.entry.is_some() != internal {
+                report.violation(
+                    "Q4",
+                    &[b],
+                    format!(
+                        "{b} holds {} at {p}@{o}: a coordinator's record outside the offsets topic, or a message inside it",
+                        r.id
+                    ),
+                );
+                continue;
+            }
+            if internal {
+                continue;
+            }
             match self.sent.get(&r.id) {
                 None => report.violation(
                     "Q4",
@@ -549,6 +569,7 @@ impl PubSubChecker {
         let log = self.shadow.get(&(b, p)).cloned().unwrap_or_default();
         let committed = self.committed.entry(p).or_default();
         let ids = self.committed_ids.entry(p).or_default();
+        let mut entries = Vec::new();
         for (o, rec) in log.iter().enumerate().take(hw.index()) {
             let id = rec.id;
             if let Some(&(c, _)) = committed.get(o) {
@@ -562,6 +583,9 @@ impl PubSubChecker {
                 continue;
             }
             committed.push((id, epoch));
+            if let Some(e) = &rec.entry {
+                entries.push((GroupId(rec.key), e.clone()));
+            }
             if let Some(&a) = self.acked_at.get(&(p, Offset(o as u64))) {
                 if a != id {
                     self.counters.lost += 1;
@@ -581,6 +605,33 @@ impl PubSubChecker {
                     &[b, id.producer],
                     format!("{id} is committed twice in {p}, the second time at {o}"),
                 );
+            }
+        }
+        // The coordinator's records now committed: its rebalances and
+        // accepted commits, in log order.
+        for (group, e) in entries {
+            match e {
+                GroupEntry::Generation {
+                    generation,
+                    assignment,
+                    ..
+                } => self.on_rebalanced(
+                    b,
+                    &Rebalance {
+                        group,
+                        generation,
+                        assignment,
+                    },
+                    report,
+                ),
+                GroupEntry::Commit {
+                    generation,
+                    partition,
+                    offset,
+                    member,
+                } => {
+                    self.on_commit_accepted(b, group, generation, partition, offset, member, report)
+                }
             }
         }
     }
@@ -728,7 +779,10 @@ impl Checker<PubSub> for PubSubChecker {
                     partition,
                     from,
                     records,
-                } => self.on_appended(node, *partition, *from, records, report),
+                } => {
+                    let internal = world.protocol().settings.group_of(*partition).is_some();
+                    self.on_appended(node, *partition, *from, internal, records, report)
+                }
                 PubSubObs::Truncated { partition, to } => {
                     if let Some(log) = self.shadow.get_mut(&(node, *partition)) {
                         log.truncate(to.index());
@@ -745,22 +799,6 @@ impl Checker<PubSub> for PubSubChecker {
                 PubSubObs::Decided(state) => self.on_decided(state, report),
                 PubSubObs::Published { .. } => self.counters.published += 1,
                 PubSubObs::GaveUp { .. } => self.counters.gave_up += 1,
-                PubSubObs::Rebalanced(r) => self.on_rebalanced(node, r, report),
-                PubSubObs::CommitAccepted {
-                    group,
-                    generation,
-                    partition,
-                    offset,
-                    member,
-                } => self.on_commit_accepted(
-                    node,
-                    *group,
-                    *generation,
-                    *partition,
-                    *offset,
-                    *member,
-                    report,
-                ),
                 PubSubObs::Assigned { partitions, .. } => {
                     self.expected.retain(|&(c, _), _| c != node);
                     for &(p, o) in partitions {

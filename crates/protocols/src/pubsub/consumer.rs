@@ -1,4 +1,7 @@
-//! A consumer: a member of one group. It joins through the coordinator,
+//! A consumer: a member of one group. It finds the group's coordinator
+//! (the leader of the group's offsets partition, from metadata; again
+//! whenever a broker answers `NotCoordinator` or the coordinator stops
+//! answering heartbeats), joins through it,
 //! reads the partitions it is assigned from their leaders (up to the high
 //! watermark), processes each batch, and commits the offset after it:
 //! after processing (at-least-once) or before (at-most-once).
@@ -13,6 +16,10 @@ use super::node::{PubSubNode, PubSubObs, PubSubTimer};
 use super::producer::METADATA_RETRY;
 use super::view::{ConsumerView, PositionView};
 use super::{Delivery, Generation, GroupId, MsgKey, Offset, PartitionId, Settings};
+
+/// How many heartbeats in a row may go unanswered before a consumer looks
+/// its coordinator up again.
+pub const COORDINATOR_SILENCE: u32 = 3;
 
 /// A consumer's state for one assigned partition.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -47,8 +54,9 @@ pub struct Consumer {
     id: NodeId,
     group: GroupId,
     brokers: Vec<NodeId>,
-    coordinator: NodeId,
     settings: Rc<Settings>,
+    /// Heartbeats sent since the coordinator last answered anything.
+    unanswered: u32,
     generation: Generation,
     assigned: BTreeMap<PartitionId, Position>,
     metadata: BTreeMap<PartitionId, PartitionState>,
@@ -58,20 +66,19 @@ pub struct Consumer {
 }
 
 impl Consumer {
-    /// A member of `group`, coordinated by `coordinator`.
+    /// A member of `group`, reading from `brokers`.
     pub fn new(
         id: NodeId,
         group: GroupId,
         brokers: Vec<NodeId>,
-        coordinator: NodeId,
         settings: Rc<Settings>,
     ) -> Consumer {
         Consumer {
             id,
             group,
             brokers,
-            coordinator,
             settings,
+            unanswered: 0,
             generation: Generation(0),
             assigned: BTreeMap::new(),
             metadata: BTreeMap::new(),
@@ -109,8 +116,29 @@ impl Consumer {
         self.settings.groups[self.group.0 as usize].mode
     }
 
+    /// The group's coordinator as far as this consumer knows: the leader
+    /// of the group's offsets partition in the newest metadata it has.
+    pub fn coordinator(&self) -> Option<NodeId> {
+        let p = self.settings.offsets_partition(self.group);
+        self.metadata.get(&p).and_then(|s| s.leader)
+    }
+
+    /// Sends `msg` to the coordinator, or looks the coordinator up.
+    fn send_to_coordinator(&mut self, msg: PubSubMsg, out: &mut Out<PubSubNode>) {
+        match self.coordinator() {
+            Some(c) => out.send(c, msg),
+            None => self.ask_metadata(out),
+        }
+    }
+
+    fn join(&mut self, out: &mut Out<PubSubNode>) {
+        let group = self.group;
+        self.send_to_coordinator(PubSubMsg::JoinGroup { group }, out);
+    }
+
     pub(super) fn start(&mut self, out: &mut Out<PubSubNode>) {
-        out.send(self.coordinator, PubSubMsg::JoinGroup { group: self.group });
+        // The coordinator is not known yet: the join goes out with the
+        // first metadata that names it.
         let s = &self.settings;
         out.set_timer(
             PubSubTimer::GroupHeartbeat,
@@ -151,27 +179,39 @@ impl Consumer {
         }
     }
 
-    fn commit(&self, p: PartitionId, offset: Offset, out: &mut Out<PubSubNode>) {
-        out.send(
-            self.coordinator,
-            PubSubMsg::OffsetCommit {
-                group: self.group,
-                generation: self.generation,
-                partition: p,
-                offset,
-            },
-        );
+    fn commit(&mut self, p: PartitionId, offset: Offset, out: &mut Out<PubSubNode>) {
+        let msg = PubSubMsg::OffsetCommit {
+            group: self.group,
+            generation: self.generation,
+            partition: p,
+            offset,
+        };
+        self.send_to_coordinator(msg, out);
     }
 
-    pub(super) fn on_message(&mut self, _from: NodeId, msg: &PubSubMsg, out: &mut Out<PubSubNode>) {
+    pub(super) fn on_message(&mut self, from: NodeId, msg: &PubSubMsg, out: &mut Out<PubSubNode>) {
+        if matches!(
+            msg,
+            PubSubMsg::Assignment { .. }
+                | PubSubMsg::GroupHeartbeatReply { .. }
+                | PubSubMsg::OffsetCommitReply { .. }
+        ) && Some(from) == self.coordinator()
+        {
+            self.unanswered = 0;
+        }
         match msg {
             PubSubMsg::Assignment {
                 group,
                 generation,
                 partitions,
             } if *group == self.group => self.on_assignment(*generation, partitions, out),
-            PubSubMsg::GroupHeartbeatReply { rejoin: true, .. } => {
-                out.send(self.coordinator, PubSubMsg::JoinGroup { group: self.group });
+            PubSubMsg::GroupHeartbeatReply { rejoin: true, .. } => self.join(out),
+            PubSubMsg::NotCoordinator { group } if *group == self.group => {
+                out.note(format!(
+                    "{from} does not coordinate {group}: {} looks the coordinator up",
+                    self.id
+                ));
+                self.ask_metadata(out);
             }
             PubSubMsg::OffsetCommitReply {
                 group,
@@ -187,9 +227,10 @@ impl Consumer {
                 accepted: false, ..
             } => {
                 // Fenced: this member missed a rebalance.
-                out.send(self.coordinator, PubSubMsg::JoinGroup { group: self.group });
+                self.join(out);
             }
             PubSubMsg::Metadata { states } => {
+                let before = self.coordinator();
                 for s in states.iter() {
                     let newer = self
                         .metadata
@@ -205,6 +246,13 @@ impl Consumer {
                     .all(|p| self.metadata.get(&p).and_then(|s| s.leader).is_some())
                 {
                     out.cancel_timer(PubSubTimer::Metadata);
+                }
+                let after = self.coordinator();
+                if after != before {
+                    self.unanswered = 0;
+                    if before.is_none() && self.generation == Generation(0) {
+                        self.join(out);
+                    }
                 }
             }
             PubSubMsg::ConsumerFetchReply {
@@ -348,13 +396,18 @@ impl Consumer {
     pub(super) fn on_timer(&mut self, timer: &PubSubTimer, out: &mut Out<PubSubNode>) {
         match *timer {
             PubSubTimer::GroupHeartbeat => {
-                out.send(
-                    self.coordinator,
-                    PubSubMsg::GroupHeartbeat {
-                        group: self.group,
-                        generation: self.generation,
-                    },
-                );
+                if self.unanswered >= COORDINATOR_SILENCE {
+                    // The coordinator may have crashed or lost its lead:
+                    // look it up again, and keep trying meanwhile.
+                    self.unanswered = 0;
+                    self.ask_metadata(out);
+                }
+                self.unanswered += 1;
+                let msg = PubSubMsg::GroupHeartbeat {
+                    group: self.group,
+                    generation: self.generation,
+                };
+                self.send_to_coordinator(msg, out);
                 let t = self.settings.group_heartbeat_interval;
                 out.set_timer(PubSubTimer::GroupHeartbeat, t, t);
             }

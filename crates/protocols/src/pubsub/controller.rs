@@ -9,10 +9,9 @@ use std::rc::Rc;
 
 use sim::{impl_encode, Durability, NodeId, NodeKind, NodeScene, Out};
 
-use super::coordinator::{Coordinator, GroupState};
 use super::msg::{PartitionState, PubSubMsg, Stamp};
 use super::node::{PubSubDurable, PubSubNode, PubSubObs, PubSubTimer};
-use super::view::{ControllerView, GroupView};
+use super::view::ControllerView;
 use super::{Epoch, PartitionId, Settings};
 
 /// The controller.
@@ -34,8 +33,6 @@ pub struct Controller {
     /// last renewed its session. The next renewal needs a heartbeat that
     /// echoes this stamp or a later one.
     renewed_at: BTreeMap<NodeId, Stamp>,
-    /// The consumer groups' coordinator (durable, like the table).
-    coordinator: Coordinator,
 }
 
 /// What the controller persists.
@@ -45,15 +42,9 @@ pub struct ControllerDurable {
     pub incarnation: u64,
     /// Every partition's state.
     pub table: Vec<PartitionState>,
-    /// Every consumer group's state.
-    pub groups: Vec<GroupState>,
 }
 
-impl_encode!(ControllerDurable {
-    incarnation,
-    table,
-    groups
-});
+impl_encode!(ControllerDurable { incarnation, table });
 
 impl Controller {
     /// A controller of `brokers`.
@@ -67,7 +58,6 @@ impl Controller {
             alive: BTreeSet::new(),
             sent: BTreeMap::new(),
             renewed_at: BTreeMap::new(),
-            coordinator: Coordinator::new(Rc::clone(&settings)),
         }
     }
 
@@ -96,8 +86,6 @@ impl Controller {
         for &b in &self.brokers {
             self.arm_session(b, out);
         }
-        self.coordinator
-            .start(durable.map(|d| d.groups.as_slice()), out);
         match durable {
             Some(d) => {
                 self.incarnation = d.incarnation + 1;
@@ -139,7 +127,6 @@ impl Controller {
         out.persist(PubSubDurable::Controller(ControllerDurable {
             incarnation: self.incarnation,
             table: self.table.clone(),
-            groups: self.coordinator.groups().to_vec(),
         }));
     }
 
@@ -182,13 +169,6 @@ impl Controller {
                 version,
                 isr,
             } => self.on_alter_isr(from, *partition, *epoch, *version, isr, out),
-            PubSubMsg::JoinGroup { .. }
-            | PubSubMsg::GroupHeartbeat { .. }
-            | PubSubMsg::OffsetCommit { .. } => {
-                if self.coordinator.on_message(from, msg, out) {
-                    self.persist(out);
-                }
-            }
             other => out.note(format!(
                 "{} ignores a {}",
                 self.id,
@@ -198,47 +178,18 @@ impl Controller {
     }
 
     pub(super) fn on_timer(&mut self, timer: &PubSubTimer, out: &mut Out<PubSubNode>) {
-        match *timer {
-            PubSubTimer::Session(b) => self.on_session_expired(b, out),
-            PubSubTimer::Member(g, m) if self.coordinator.on_session_expired(g, m, out) => {
-                self.persist(out)
-            }
-            _ => {}
+        if let PubSubTimer::Session(b) = *timer {
+            self.on_session_expired(b, out);
         }
-    }
-
-    /// The group coordinator.
-    pub fn coordinator(&self) -> &Coordinator {
-        &self.coordinator
     }
 
     /// The widget's view of the controller.
     pub fn view(&self) -> ControllerView {
-        let groups = self
-            .coordinator
-            .groups()
-            .iter()
-            .map(|g| {
-                let spec = &self.settings.groups[g.group.0 as usize];
-                GroupView {
-                    name: spec.name.clone(),
-                    mode: spec.mode,
-                    generation: g.generation,
-                    members: g.members.clone(),
-                    owners: self
-                        .settings
-                        .consumed()
-                        .map(|p| (p, g.owners.get(&p).copied(), g.offset(p)))
-                        .collect(),
-                }
-            })
-            .collect();
         ControllerView {
             id: self.id,
             incarnation: self.incarnation,
             table: self.table.clone(),
             alive: self.alive.iter().copied().collect(),
-            groups,
         }
     }
 
@@ -428,19 +379,6 @@ impl Controller {
             scene = scene.row(
                 self.settings.partition_name(s.partition),
                 s.to_string(),
-                Durability::Durable,
-            );
-        }
-        for g in self.coordinator.groups() {
-            let name = &self.settings.groups[g.group.0 as usize].name;
-            let owners: Vec<String> = g
-                .owners
-                .iter()
-                .map(|(p, m)| format!("{p}:{m}@{}", g.offset(*p)))
-                .collect();
-            scene = scene.row(
-                format!("group {name}"),
-                format!("{} [{}]", g.generation, owners.join(" ")),
                 Durability::Durable,
             );
         }

@@ -1,8 +1,14 @@
 //! The group coordinator: members, generations, partition assignments and
-//! committed offsets of every consumer group. It runs inside the controller
-//! node and shares its durability: every change is persisted in the step
-//! that makes it, before it is announced (see the module doc of [`super`]
-//! for why it lives there and not on a broker).
+//! committed offsets of one consumer group. It runs on the broker that
+//! leads the group's partition of the internal `__consumer_offsets` topic
+//! (see the module doc of [`super`]), and everything it decides is a record
+//! of that partition: a [`GroupEntry::Generation`] for every rebalance and
+//! a [`GroupEntry::Commit`] for every accepted offset commit. It answers
+//! (assignments, commit acknowledgements) only once the high watermark has
+//! passed the record, so what a consumer was told survives the
+//! coordinator's crash: the partition's next leader holds every committed
+//! record, rebuilds the group from its log ([`GroupCoordinator::load`]) and
+//! takes over.
 //!
 //! A rebalance (a member joins, or its session runs out) increments the
 //! group's *generation* and hands every member its partitions, each with
@@ -18,11 +24,11 @@ use std::rc::Rc;
 
 use sim::{impl_encode, Encode, NodeId, Out, TraceHasher};
 
-use super::msg::PubSubMsg;
-use super::node::{PubSubNode, PubSubObs, PubSubTimer};
+use super::msg::{GroupEntry, PubSubMsg, Record};
+use super::node::{PubSubNode, PubSubTimer};
 use super::{Generation, GroupId, Offset, PartitionId, Settings};
 
-/// One group's durable state.
+/// One group's state, as its offsets partition's records make it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupState {
     /// The group.
@@ -74,246 +80,300 @@ impl_encode!(Rebalance {
     assignment
 });
 
-/// The coordinator of every group.
-#[derive(Clone, Debug)]
-pub struct Coordinator {
+/// The coordinator of one group, on the leader of its offsets partition.
+/// Volatile: a broker that takes the lead rebuilds it from its log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupCoordinator {
     settings: Rc<Settings>,
-    groups: Vec<GroupState>,
+    /// The group as of the log end (appended records included, committed
+    /// or not: they are this leader's own, or will be committed by it).
+    state: GroupState,
+    /// The offset of the latest generation record, while its assignments
+    /// have not gone out yet (they go when the high watermark passes it).
+    announce: Option<Offset>,
+    /// Commits appended and not answered yet: the record's offset, the
+    /// member, the partition and the committed offset.
+    waiting: Vec<(Offset, NodeId, PartitionId, Offset)>,
 }
 
-impl Coordinator {
-    /// A coordinator with every group empty.
-    pub fn new(settings: Rc<Settings>) -> Coordinator {
-        let groups = settings
-            .group_ids()
-            .map(|group| GroupState {
+impl GroupCoordinator {
+    /// Rebuilds `group` from its offsets partition's log, whose high
+    /// watermark (as this broker knows it) is `hw`, and gives every member
+    /// a full session. A generation record not known to be committed is
+    /// announced once it is.
+    pub(super) fn load(
+        settings: Rc<Settings>,
+        group: GroupId,
+        log: &[Record],
+        hw: Offset,
+        out: &mut Out<PubSubNode>,
+    ) -> GroupCoordinator {
+        let mut c = GroupCoordinator {
+            settings,
+            state: GroupState {
                 group,
                 generation: Generation(0),
                 members: Vec::new(),
                 owners: BTreeMap::new(),
                 offsets: BTreeMap::new(),
-            })
-            .collect();
-        Coordinator { settings, groups }
-    }
-
-    /// Every group's state.
-    pub fn groups(&self) -> &[GroupState] {
-        &self.groups
-    }
-
-    /// Restores the durable state and gives every known member a full
-    /// session.
-    pub(super) fn start(&mut self, durable: Option<&[GroupState]>, out: &mut Out<PubSubNode>) {
-        if let Some(groups) = durable {
-            self.groups = groups.to_vec();
-        }
-        for g in &self.groups {
-            for &m in &g.members {
-                self.arm(g.group, m, out);
+            },
+            announce: None,
+            waiting: Vec::new(),
+        };
+        let mut last_generation = None;
+        for (o, r) in log.iter().enumerate() {
+            if let Some(e) = &r.entry {
+                if matches!(e, GroupEntry::Generation { .. }) {
+                    last_generation = Some(Offset(o as u64));
+                }
+                c.apply(e);
             }
         }
+        c.announce = last_generation.filter(|&o| o >= hw);
+        for &m in &c.state.members {
+            c.arm(m, out);
+        }
+        c
     }
 
-    fn arm(&self, group: GroupId, member: NodeId, out: &mut Out<PubSubNode>) {
-        let t = self.settings.group_session_timeout;
-        out.set_timer(PubSubTimer::Member(group, member), t, t);
+    /// The group's state as of the log end.
+    pub fn state(&self) -> &GroupState {
+        &self.state
     }
 
-    fn get(&mut self, group: GroupId) -> Option<&mut GroupState> {
-        self.groups.get_mut(group.0 as usize)
-    }
-
-    /// Handles a group message; returns whether the durable state changed.
-    pub(super) fn on_message(
-        &mut self,
-        from: NodeId,
-        msg: &PubSubMsg,
-        out: &mut Out<PubSubNode>,
-    ) -> bool {
-        match msg {
-            PubSubMsg::JoinGroup { group } => self.on_join(from, *group, out),
-            PubSubMsg::GroupHeartbeat { group, generation } => {
-                self.on_heartbeat(from, *group, *generation, out);
-                false
-            }
-            PubSubMsg::OffsetCommit {
-                group,
+    /// Applies one record of the offsets partition.
+    fn apply(&mut self, entry: &GroupEntry) {
+        let g = &mut self.state;
+        match entry {
+            GroupEntry::Generation {
                 generation,
+                members,
+                assignment,
+            } => {
+                g.generation = *generation;
+                g.members = members.clone();
+                g.owners = assignment.iter().map(|&(p, m, _)| (p, m)).collect();
+            }
+            GroupEntry::Commit {
+                partition, offset, ..
+            } => {
+                let o = g.offsets.entry(*partition).or_default();
+                *o = (*o).max(*offset);
+            }
+        }
+    }
+
+    /// Records that `entry` was appended at `at`: the state follows it, and
+    /// its answer waits for the high watermark.
+    pub(super) fn appended(&mut self, at: Offset, entry: &GroupEntry) {
+        self.apply(entry);
+        match entry {
+            GroupEntry::Generation { .. } => self.announce = Some(at),
+            GroupEntry::Commit {
                 partition,
                 offset,
-            } => self.on_commit(from, *group, *generation, *partition, *offset, out),
-            _ => false,
+                member,
+                ..
+            } => self.waiting.push((at, *member, *partition, *offset)),
         }
     }
 
-    fn on_join(&mut self, from: NodeId, group: GroupId, out: &mut Out<PubSubNode>) -> bool {
-        self.arm(group, from, out);
-        let Some(g) = self.get(group) else {
-            return false;
-        };
-        if g.members.contains(&from) {
-            // A member that lost its assignment (it restarted, or missed
-            // the message): the current one again.
-            let partitions = g
-                .owners
-                .iter()
-                .filter(|&(_, &o)| o == from)
-                .map(|(&p, _)| (p, g.offset(p)))
-                .collect();
-            out.send(
-                from,
-                PubSubMsg::Assignment {
-                    group,
-                    generation: g.generation,
-                    partitions,
-                },
-            );
-            return false;
-        }
-        g.members.push(from);
-        g.members.sort_unstable();
-        out.note(format!("{from} joins {group}"));
-        self.rebalance(group, out);
-        true
+    fn arm(&self, member: NodeId, out: &mut Out<PubSubNode>) {
+        let t = self.settings.group_session_timeout;
+        out.set_timer(PubSubTimer::Member(self.state.group, member), t, t);
     }
 
-    fn on_heartbeat(
+    fn mine(&self, member: NodeId) -> Vec<(PartitionId, Offset)> {
+        let g = &self.state;
+        g.owners
+            .iter()
+            .filter(|&(_, &o)| o == member)
+            .map(|(&p, _)| (p, g.offset(p)))
+            .collect()
+    }
+
+    /// A member asks to join. Returns the generation record to append, if
+    /// the group must rebalance.
+    pub(super) fn on_join(
         &mut self,
         from: NodeId,
-        group: GroupId,
+        out: &mut Out<PubSubNode>,
+    ) -> Option<GroupEntry> {
+        self.arm(from, out);
+        let group = self.state.group;
+        if self.state.members.contains(&from) {
+            // A member that lost its assignment (it restarted, or missed
+            // the message): the current one again, if it is committed
+            // (otherwise it goes out when it is).
+            if self.announce.is_none() {
+                out.send(
+                    from,
+                    PubSubMsg::Assignment {
+                        group,
+                        generation: self.state.generation,
+                        partitions: self.mine(from),
+                    },
+                );
+            }
+            return None;
+        }
+        let mut members = self.state.members.clone();
+        members.push(from);
+        members.sort_unstable();
+        out.note(format!("{from} joins {group}"));
+        Some(self.rebalance(members))
+    }
+
+    pub(super) fn on_heartbeat(
+        &mut self,
+        from: NodeId,
         generation: Generation,
         out: &mut Out<PubSubNode>,
     ) {
-        let Some(g) = self.groups.get(group.0 as usize) else {
-            return;
-        };
+        let g = &self.state;
         let known = g.members.contains(&from);
         let current = g.generation;
         if known {
-            self.arm(group, from, out);
+            self.arm(from, out);
         }
         out.send(
             from,
             PubSubMsg::GroupHeartbeatReply {
-                group,
+                group: g.group,
                 generation: current,
                 rejoin: !known || generation != current,
             },
         );
     }
 
-    /// A member's session ran out: it leaves, and the group rebalances.
-    /// Returns whether the durable state changed.
+    /// A member's session ran out: it leaves. Returns the generation record
+    /// to append.
     pub(super) fn on_session_expired(
         &mut self,
-        group: GroupId,
         member: NodeId,
         out: &mut Out<PubSubNode>,
-    ) -> bool {
-        let Some(g) = self.get(group) else {
-            return false;
+    ) -> Option<GroupEntry> {
+        if !self.state.members.contains(&member) {
+            return None;
+        }
+        let mut members = self.state.members.clone();
+        members.retain(|&m| m != member);
+        out.note(format!(
+            "{member}'s session in {} ran out: it leaves",
+            self.state.group
+        ));
+        Some(self.rebalance(members))
+    }
+
+    /// The next generation over `members`.
+    fn rebalance(&self, members: Vec<NodeId>) -> GroupEntry {
+        let g = &self.state;
+        let assignment = if members.is_empty() {
+            Vec::new()
+        } else {
+            self.settings
+                .consumed()
+                .enumerate()
+                .map(|(k, p)| (p, members[k % members.len()], g.offset(p)))
+                .collect()
         };
-        if !g.members.contains(&member) {
-            return false;
+        GroupEntry::Generation {
+            generation: Generation(g.generation.0 + 1),
+            members,
+            assignment,
         }
-        g.members.retain(|&m| m != member);
-        out.note(format!("{member}'s session in {group} ran out: it leaves"));
-        self.rebalance(group, out);
-        true
     }
 
-    fn rebalance(&mut self, group: GroupId, out: &mut Out<PubSubNode>) {
-        let partitions: Vec<PartitionId> = self.settings.consumed().collect();
-        let Some(g) = self.get(group) else { return };
-        g.generation = Generation(g.generation.0 + 1);
-        g.owners.clear();
-        if !g.members.is_empty() {
-            for (k, &p) in partitions.iter().enumerate() {
-                g.owners.insert(p, g.members[k % g.members.len()]);
-            }
-        }
-        let g = g.clone();
-        for &m in &g.members {
-            let mine = g
-                .owners
-                .iter()
-                .filter(|&(_, &o)| o == m)
-                .map(|(&p, _)| (p, g.offset(p)))
-                .collect();
-            out.send(
-                m,
-                PubSubMsg::Assignment {
-                    group,
-                    generation: g.generation,
-                    partitions: mine,
-                },
-            );
-        }
-        out.observe(PubSubObs::Rebalanced(Rebalance {
-            group,
-            generation: g.generation,
-            assignment: g
-                .owners
-                .iter()
-                .map(|(&p, &m)| (p, m, g.offset(p)))
-                .collect(),
-        }));
-        let name = &self.settings.groups[group.0 as usize].name;
-        out.milestone(
-            "rebalance-completed",
-            format!(
-                "group {name} is in {} with {} members",
-                g.generation,
-                g.members.len()
-            ),
-        );
-    }
-
-    fn on_commit(
+    /// A member commits. Returns the commit record to append: only the
+    /// partition's owner in the current generation is accepted (the others
+    /// are refused at once), and a commit below the group's offset (one the
+    /// network delayed behind a later one) is dropped.
+    pub(super) fn on_commit(
         &mut self,
         from: NodeId,
-        group: GroupId,
         generation: Generation,
         partition: PartitionId,
         offset: Offset,
         out: &mut Out<PubSubNode>,
-    ) -> bool {
-        let fencing = self.settings.generation_fencing;
-        let Some(g) = self.get(group) else {
-            return false;
-        };
+    ) -> Option<GroupEntry> {
+        let g = &self.state;
         let owner = g.generation == generation && g.owners.get(&partition) == Some(&from);
-        let accepted = owner || !fencing;
-        out.send(
-            from,
-            PubSubMsg::OffsetCommitReply {
-                group,
-                partition,
-                offset,
-                accepted,
-            },
-        );
-        if !accepted {
+        if !owner && self.settings.generation_fencing {
             out.note(format!(
-                "{from} is not the owner of {partition} in {group} {}: its commit is refused",
-                g.generation
+                "{from} is not the owner of {partition} in {} {}: its commit is refused",
+                g.group, g.generation
             ));
-            return false;
+            out.send(
+                from,
+                PubSubMsg::OffsetCommitReply {
+                    group: g.group,
+                    partition,
+                    offset,
+                    accepted: false,
+                },
+            );
+            return None;
         }
         if offset < g.offset(partition) {
-            // A commit the network delayed behind a later one: offsets
-            // never go back.
-            return false;
+            return None;
         }
-        g.offsets.insert(partition, offset);
-        out.observe(PubSubObs::CommitAccepted {
-            group,
+        if self
+            .waiting
+            .iter()
+            .any(|&(_, m, p, o)| (m, p, o) == (from, partition, offset))
+        {
+            // A resend of a commit that is appended and not committed yet:
+            // it is answered when that one is.
+            return None;
+        }
+        Some(GroupEntry::Commit {
             generation,
             partition,
             offset,
             member: from,
-        });
-        true
+        })
+    }
+
+    /// The high watermark of the offsets partition reached `hw`: what it
+    /// passed is committed, and answered now.
+    pub(super) fn on_high_watermark(&mut self, hw: Offset, out: &mut Out<PubSubNode>) {
+        let group = self.state.group;
+        if self.announce.is_some_and(|o| o < hw) {
+            self.announce = None;
+            let g = &self.state;
+            for &m in &g.members {
+                out.send(
+                    m,
+                    PubSubMsg::Assignment {
+                        group,
+                        generation: g.generation,
+                        partitions: self.mine(m),
+                    },
+                );
+            }
+            let name = &self.settings.groups[group.0 as usize].name;
+            out.milestone(
+                "rebalance-completed",
+                format!(
+                    "group {name} is in {} with {} members",
+                    g.generation,
+                    g.members.len()
+                ),
+            );
+        }
+        let (done, waiting): (Vec<_>, Vec<_>) =
+            self.waiting.drain(..).partition(|&(at, ..)| at < hw);
+        self.waiting = waiting;
+        for (_, member, partition, offset) in done {
+            out.send(
+                member,
+                PubSubMsg::OffsetCommitReply {
+                    group,
+                    partition,
+                    offset,
+                    accepted: true,
+                },
+            );
+        }
     }
 }

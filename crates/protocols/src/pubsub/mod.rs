@@ -95,7 +95,7 @@
 //! **Consumer groups.** A *group* reads the first topic; each partition
 //! is owned by one member of the group at a time, so one group is a work
 //! queue and several groups each get every message (publish/subscribe
-//! fan-out). Members join through the *group coordinator*, which gives
+//! fan-out). Members join through the group's *coordinator* (below), which gives
 //! every member its partitions and a *generation* number, and rebalances
 //! (next generation) when a member joins or its session runs out (no
 //! heartbeat for 300 ms). A consumer fetches from the partition's leader,
@@ -111,13 +111,33 @@
 //! (paused, cut off) is fenced (toggle `no-generation-fencing` accepts its
 //! commits and lets it move the group's offsets).
 //!
-//! *Where the coordinator lives.* In Kafka the coordinator is a broker and
-//! offsets live in a replicated internal topic. Here it runs inside the
-//! controller node and shares its durability: its state (members,
-//! generation, owners, offsets) is persisted before any answer leaves, so
-//! a restart can neither reuse a generation nor lose a commit. Moving it to
-//! the leader of an internal `__consumer_offsets` partition, with commits
-//! appended there and answered once committed, is the faithful next step.
+//! *Where the coordinator lives* ([`coordinator`]). As in Kafka, on a
+//! broker: the groups' state is kept in an internal, replicated topic,
+//! `__consumer_offsets`, with one partition per group (numbered after the
+//! other topics' partitions, replicated, led, fenced and made in-sync like
+//! any partition), and a group's coordinator is whichever broker leads its
+//! partition. Every decision of the coordinator is a record it appends
+//! there: a *generation record* for every rebalance (the members, each
+//! partition's owner and the offset it resumes from) and a *commit record*
+//! for every accepted offset commit. It answers only once the record is
+//! committed (the high watermark has passed it, the ISR has at least
+//! `min.insync` members: `acks=all`): the members get their assignments
+//! then, the committer its acknowledgement. So everything a consumer was
+//! told is on `min.insync` replicas the controller may elect, and a
+//! coordinator crash loses no acknowledged commit and no announced
+//! generation. When the controller moves the partition's leadership (as
+//! for any partition: the leader died, or was cut off), the new leader
+//! rebuilds the group by replaying the records of its log and coordinates
+//! from then on; members' sessions start afresh. A generation it finds
+//! above its high watermark is announced once committed. Consumers find
+//! the coordinator the way producers find leaders (Kafka's FindCoordinator,
+//! folded into metadata): the leader of the group's offsets partition in
+//! the newest metadata they have. A broker that does not lead it answers
+//! `NotCoordinator`, and a consumer whose heartbeats go unanswered three
+//! times looks the coordinator up again. A deposed coordinator cannot
+//! commit anything (its followers left its epoch), so it can neither
+//! announce a generation nor acknowledge a commit; the members it still
+//! talks to are fenced by the generation the new one announces.
 //!
 //! **What is durable.** A broker's partition logs (persisted in the step
 //! that changes them, like a log flushed on every write), the latest
@@ -128,8 +148,9 @@
 //! counting those members). Not its HW, which it learns again. A new
 //! leader lets a follower into the ISR only once it has caught up to the
 //! log end at which the leadership began, so a stale HW after a restart
-//! cannot admit a replica that lacks committed records. The controller's
-//! incarnation and partition table. A producer's session counter and
+//! cannot admit a replica that lacks committed records. The groups'
+//! state is in those logs (the offsets topic); a coordinator keeps nothing
+//! else. The controller's incarnation and partition table. A producer's session counter and
 //! message counter, so that a restarted producer opens a new idempotence
 //! session and never reuses a message id.
 //!
@@ -137,7 +158,8 @@
 //! history: the records producers put on the wire, the acknowledgements
 //! they received, every append and truncation of every replica (a shadow
 //! copy of each log), every HW a leader announced, and every controller
-//! decision, every rebalance and accepted commit, every assignment a
+//! decision, every rebalance and accepted commit (read from the offsets
+//! topic's records as they become committed), every assignment a
 //! consumer adopted and every record it processed. It checks rules Q1 to
 //! Q9 of TESTING.md, and at the end of a run a *drain*
 //! ([`sim::Checker::finish`], an additive hook with a default that judges
@@ -172,6 +194,10 @@ use sim::{impl_encode, Duration, Encode, NodeId, Protocol, TraceHasher};
 pub use checker::PubSubChecker;
 pub use msg::{FetchResult, PartitionState, ProduceResult, PubSubMsg};
 pub use node::{PubSubDurable, PubSubNode, PubSubObs, PubSubOp, PubSubTimer};
+
+/// The internal topic that holds the consumer groups' generations and
+/// offset commits, one partition per group.
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
 /// A partition, numbered across all topics: partitions `0..n` of the first
 /// topic, then the next topic's, and so on.
@@ -541,9 +567,27 @@ impl Settings {
         }
     }
 
-    /// How many partitions there are, over all topics.
+    /// How many partitions there are, over all topics, the internal offsets
+    /// topic (one partition per group, after the others) included.
     pub fn partition_count(&self) -> u32 {
+        self.user_partition_count() + self.groups.len() as u32
+    }
+
+    /// How many partitions the topics producers write have.
+    pub fn user_partition_count(&self) -> u32 {
         self.topics.iter().map(|t| t.partitions).sum()
+    }
+
+    /// The partition of the internal offsets topic that holds `group`'s
+    /// generations and commits, and whose leader coordinates the group.
+    pub fn offsets_partition(&self, group: GroupId) -> PartitionId {
+        PartitionId(self.user_partition_count() + group.0)
+    }
+
+    /// The group whose offsets partition `p` is, if it is one.
+    pub fn group_of(&self, p: PartitionId) -> Option<GroupId> {
+        let first = self.user_partition_count();
+        (p.0 >= first && p.0 < self.partition_count()).then(|| GroupId(p.0 - first))
     }
 
     /// Every partition id.
@@ -575,7 +619,10 @@ impl Settings {
             }
             first += t.partitions;
         }
-        p.to_string()
+        match self.group_of(p) {
+            Some(g) => format!("{OFFSETS_TOPIC}/{}", g.0),
+            None => p.to_string(),
+        }
     }
 }
 
@@ -691,9 +738,7 @@ impl Protocol for PubSub {
         } else if id == controller {
             PubSubNode::Controller(controller::Controller::new(id, brokers, settings))
         } else if let Some(&(_, group)) = self.consumer_ids().iter().find(|(c, _)| *c == id) {
-            PubSubNode::Consumer(consumer::Consumer::new(
-                id, group, brokers, controller, settings,
-            ))
+            PubSubNode::Consumer(consumer::Consumer::new(id, group, brokers, settings))
         } else {
             PubSubNode::Producer(producer::Producer::new(id, brokers, settings))
         }

@@ -62,14 +62,88 @@ pub struct Record {
     pub key: u32,
     /// The idempotence stamp, if the producer is idempotent.
     pub seq: Option<ProducerSeq>,
+    /// In a partition of the internal offsets topic: the group coordinator's
+    /// entry (a generation or an offset commit). `None` in every other
+    /// topic.
+    pub entry: Option<GroupEntry>,
 }
 
 impl_encode!(Record {
     epoch,
     id,
     key,
-    seq
+    seq,
+    entry
 });
+
+/// A record of the internal `__consumer_offsets` topic: what the group
+/// coordinator appends, and what a new coordinator rebuilds the group from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupEntry {
+    /// A rebalance: the new generation, its members and each partition's
+    /// owner with the offset it resumes from.
+    Generation {
+        /// The new generation.
+        generation: Generation,
+        /// The members, in id order.
+        members: Vec<NodeId>,
+        /// Each consumed partition's owner and start offset.
+        assignment: Vec<(PartitionId, NodeId, Offset)>,
+    },
+    /// An accepted offset commit.
+    Commit {
+        /// The generation the member committed in.
+        generation: Generation,
+        /// The consumed partition.
+        partition: PartitionId,
+        /// The committed offset.
+        offset: Offset,
+        /// The member that committed.
+        member: NodeId,
+    },
+}
+
+impl Encode for GroupEntry {
+    fn encode(&self, h: &mut TraceHasher) {
+        match self {
+            GroupEntry::Generation {
+                generation,
+                members,
+                assignment,
+            } => (1u8, generation, members, assignment).encode(h),
+            GroupEntry::Commit {
+                generation,
+                partition,
+                offset,
+                member,
+            } => (2u8, generation, partition, offset, member).encode(h),
+        }
+    }
+}
+
+impl fmt::Display for GroupEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GroupEntry::Generation {
+                generation,
+                assignment,
+                ..
+            } => {
+                let owners: Vec<String> = assignment
+                    .iter()
+                    .map(|(p, m, o)| format!("{p}:{m}@{o}"))
+                    .collect();
+                write!(f, "{generation} [{}]", owners.join(" "))
+            }
+            GroupEntry::Commit {
+                generation,
+                partition,
+                offset,
+                member,
+            } => write!(f, "commit {partition}@{offset} by {member} in {generation}"),
+        }
+    }
+}
 
 /// An idempotent producer's stamp: its session (one per start) and the
 /// record's sequence number in that session and partition.
@@ -338,6 +412,12 @@ pub enum PubSubMsg {
         /// is refused).
         accepted: bool,
     },
+    /// Broker to consumer: I do not coordinate this group (I do not lead
+    /// its offsets partition); look the coordinator up again.
+    NotCoordinator {
+        /// The group.
+        group: GroupId,
+    },
     /// Consumer to leader: records from `offset` on.
     ConsumerFetch {
         /// The partition.
@@ -422,6 +502,7 @@ impl Encode for PubSubMsg {
                 offset,
                 result,
             } => (17u8, partition, offset, result).encode(h),
+            PubSubMsg::NotCoordinator { group } => (18u8, group).encode(h),
         }
     }
 }
@@ -444,6 +525,7 @@ impl Message for PubSubMsg {
             PubSubMsg::GroupHeartbeatReply { .. } => "GroupHeartbeatReply",
             PubSubMsg::OffsetCommit { .. } => "OffsetCommit",
             PubSubMsg::OffsetCommitReply { .. } => "OffsetCommitReply",
+            PubSubMsg::NotCoordinator { .. } => "NotCoordinator",
             PubSubMsg::ConsumerFetch { .. } => "ConsumerFetch",
             PubSubMsg::ConsumerFetchReply { .. } => "ConsumerFetchReply",
         }
@@ -555,6 +637,7 @@ impl Message for PubSubMsg {
                 let verdict = if *accepted { "accepted" } else { "refused" };
                 format!("{group} {partition} at {offset}: {verdict}")
             }
+            PubSubMsg::NotCoordinator { group } => format!("{group}: not the coordinator"),
             PubSubMsg::ConsumerFetch { partition, offset } => format!("{partition} from {offset}"),
             PubSubMsg::ConsumerFetchReply {
                 partition,
@@ -583,6 +666,7 @@ impl Message for PubSubMsg {
                 | PubSubMsg::Assignment { .. }
                 | PubSubMsg::GroupHeartbeatReply { .. }
                 | PubSubMsg::OffsetCommitReply { .. }
+                | PubSubMsg::NotCoordinator { .. }
                 | PubSubMsg::ConsumerFetchReply { .. }
         )
     }

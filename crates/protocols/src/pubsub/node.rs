@@ -1,4 +1,4 @@
-//! The pub/sub node: a broker, the controller or a producer, with the
+//! The pub/sub node: a broker, the controller, a producer or a consumer, with the
 //! timers, durable state, operations and observations they share. Each kind
 //! lives in its own module; this one dispatches.
 
@@ -7,7 +7,6 @@ use sim::{Encode, Node, NodeId, NodeScene, Out, TraceHasher};
 use super::broker::{Broker, BrokerDurable};
 use super::consumer::Consumer;
 use super::controller::{Controller, ControllerDurable};
-use super::coordinator::Rebalance;
 use super::msg::{PartitionState, PubSubMsg, Record};
 use super::producer::{Producer, ProducerDurable};
 use super::view::PubSubView;
@@ -28,7 +27,7 @@ pub enum PubSubTimer {
     Retry(PartitionId),
     /// Producer or consumer: ask for metadata again.
     Metadata,
-    /// Controller (as group coordinator): this member's session runs out.
+    /// Broker (as a group's coordinator): this member's session runs out.
     Member(GroupId, NodeId),
     /// Consumer: send the coordinator a heartbeat.
     GroupHeartbeat,
@@ -153,21 +152,6 @@ pub enum PubSubObs {
     GaveUp {
         /// The message.
         id: MsgKey,
-    },
-    /// The coordinator rebalanced a group.
-    Rebalanced(Rebalance),
-    /// The coordinator accepted an offset commit.
-    CommitAccepted {
-        /// The group.
-        group: GroupId,
-        /// The generation the commit was made in.
-        generation: Generation,
-        /// The partition.
-        partition: PartitionId,
-        /// The committed offset.
-        offset: Offset,
-        /// Who committed.
-        member: NodeId,
     },
     /// A consumer adopted an assignment: it now reads these partitions,
     /// from these offsets (and no others).

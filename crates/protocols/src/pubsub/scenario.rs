@@ -132,28 +132,28 @@ impl Scripted for PubSub {
                             )
                         })
                         .collect();
-                    format!("{id} broker {}", parts.join("; "))
-                }
-                Some(PubSubNode::Controller(c)) => {
-                    let table: Vec<String> = c.table().iter().map(|s| s.to_string()).collect();
-                    let groups: Vec<String> = c
-                        .coordinator()
-                        .groups()
-                        .iter()
-                        .map(|g| {
+                    let groups: Vec<String> = b
+                        .coordinators()
+                        .map(|c| {
+                            let g = c.state();
                             let owned: Vec<String> = g
                                 .owners
                                 .iter()
                                 .map(|(p, m)| format!("{p}:{m}@{}", g.offset(*p)))
                                 .collect();
-                            format!("{} {} [{}]", g.group, g.generation, owned.join(" "))
+                            format!(
+                                "; coordinates {} {} [{}]",
+                                g.group,
+                                g.generation,
+                                owned.join(" ")
+                            )
                         })
                         .collect();
-                    format!(
-                        "{id} controller {}; groups {}",
-                        table.join("; "),
-                        groups.join("; ")
-                    )
+                    format!("{id} broker {}{}", parts.join("; "), groups.concat())
+                }
+                Some(PubSubNode::Controller(c)) => {
+                    let table: Vec<String> = c.table().iter().map(|s| s.to_string()).collect();
+                    format!("{id} controller {}", table.join("; "))
                 }
                 Some(PubSubNode::Producer(p)) => format!(
                     "{id} producer: {} acknowledged, {} pending",

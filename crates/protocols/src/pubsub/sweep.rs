@@ -134,8 +134,18 @@ impl Sweepable for PubSub {
                 }
             }
         }
-        for (g, state) in controller.coordinator().groups().iter().enumerate() {
-            let name = &self.settings.groups[g].name;
+        for g in self.settings.group_ids() {
+            let name = &self.settings.groups[g.0 as usize].name;
+            let op = self.settings.offsets_partition(g);
+            let leader = controller.table()[op.0 as usize]
+                .leader
+                .ok_or("no coordinator")?;
+            let state = world
+                .node(leader)
+                .and_then(PubSubNode::as_broker)
+                .and_then(|b| b.coordinator(g))
+                .ok_or_else(|| format!("group {name} has no coordinator on {leader}"))?
+                .state();
             for p in self.settings.consumed() {
                 // The table is empty until the controller's first decision
                 // (the app polls this from the start of a run).

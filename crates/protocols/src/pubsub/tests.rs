@@ -362,14 +362,30 @@ impl Run {
         self.world.protocol().consumer_ids()
     }
 
-    fn coordinator_offset(&self, g: GroupId, p: PartitionId) -> Offset {
+    /// The broker that coordinates `g`: the leader of its offsets
+    /// partition, as the controller decided it.
+    fn coordinator(&self, g: GroupId) -> NodeId {
         let protocol = self.world.protocol();
         let controller = self
             .world
             .node(protocol.controller_id())
             .and_then(PubSubNode::as_controller)
             .expect("the controller is up");
-        controller.coordinator().groups()[g.0 as usize].offset(p)
+        let p = protocol.settings.offsets_partition(g);
+        controller.table()[p.0 as usize]
+            .leader
+            .expect("the offsets partition has a leader")
+    }
+
+    fn coordinator_offset(&self, g: GroupId, p: PartitionId) -> Offset {
+        let b = self.coordinator(g);
+        self.world
+            .node(b)
+            .and_then(PubSubNode::as_broker)
+            .and_then(|b| b.coordinator(g))
+            .expect("the coordinator is up and has taken over")
+            .state()
+            .offset(p)
     }
 }
 
@@ -491,7 +507,7 @@ fn commit_after_processing_redelivers_after_a_crash() {
 #[test]
 fn a_consumer_crash_moves_its_partition_and_the_new_owner_redelivers() {
     let (mut run, owner) = about_to_process(2, None, 10);
-    let coordinator = run.world.protocol().controller_id();
+    let coordinator = run.coordinator(GroupId(0));
     // The commit after processing never reaches the coordinator.
     run.apply(Input::Cut {
         from: owner,
@@ -583,7 +599,6 @@ fn an_at_most_once_group_that_processes_a_message_twice_breaks_its_promise() {
     let protocol = PubSub::new(3, 1, 1)
         .with_groups(vec![group("billing", 2)])
         .with_toggle(Toggle::CommitBeforeProcessing);
-    let coordinator = protocol.controller_id();
     let producer = protocol.producer_ids()[0];
     assert_eq!(protocol.settings.groups[0].mode, Delivery::AtMostOnce);
     let mut run = Run::new(protocol, 13);
@@ -594,6 +609,7 @@ fn an_at_most_once_group_that_processes_a_message_twice_breaks_its_promise() {
         .map(|(c, _)| c)
         .find(|&c| !run.consumer(c).assigned().is_empty())
         .expect("an owner of p0");
+    let coordinator = run.coordinator(GroupId(0));
     run.apply(Input::Cut {
         from: owner,
         to: coordinator,
@@ -636,16 +652,22 @@ fn views_show_logs_with_committed_marks_the_groups_and_the_positions() {
     };
     assert_eq!(p.acknowledged, 2);
     assert_eq!(p.in_flight.len(), 1, "the third waits for acks=all");
-    let controller = run.world.protocol().controller_id();
-    let PubSubView::Controller(c) = run.world.node(controller).expect("up").view() else {
-        panic!("the controller's view");
+    // The group's coordinator is the leader of its offsets partition
+    // (__consumer_offsets/0, preferred on n3), which shows the group.
+    let coordinator = run.coordinator(GroupId(0));
+    assert_eq!(coordinator, N3);
+    let PubSubView::Broker(b) = run.world.node(coordinator).expect("up").view() else {
+        panic!("a broker's view");
     };
-    assert_eq!(c.groups.len(), 1);
+    assert_eq!(b.groups.len(), 1);
     assert_eq!(
-        c.groups[0].owners[0].2,
+        b.groups[0].owners[0].2,
         Offset(2),
         "billing committed p0 up to 2"
     );
+    let offsets = &b.replicas[2];
+    assert_eq!(offsets.name, "__consumer_offsets/0");
+    assert!(offsets.leading);
     let (consumer, _) = run.consumers()[0];
     let PubSubView::Consumer(v) = run.world.node(consumer).expect("up").view() else {
         panic!("a consumer's view");
@@ -654,4 +676,64 @@ fn views_show_logs_with_committed_marks_the_groups_and_the_positions() {
     assert_eq!(v.partitions.len(), 2);
     assert!(v.partitions.iter().all(|p| p.lag == 0));
     assert_eq!(v.processed, 2);
+}
+
+// ----- the coordinator on a broker ------------------------------------------
+
+#[test]
+fn a_commit_is_acknowledged_only_once_the_offsets_partition_has_committed_it() {
+    let (mut run, producer) = with_groups(vec![group("billing", 1)], None, 22);
+    run.run_for(Duration::from_ms(300));
+    let g = GroupId(0);
+    let coordinator = run.coordinator(g);
+    assert_eq!(coordinator, N3, "the preferred leader of __consumer_offsets/0");
+    // The coordinator's followers stop hearing it: its offsets partition's
+    // high watermark cannot move (the ISR never shrinks below min.insync).
+    cut_both_ways(&mut run, N3, N1);
+    cut_both_ways(&mut run, N3, N2);
+    run.publish(producer, 0);
+    run.run_for(Duration::from_ms(500));
+    let (consumer, _) = run.consumers()[0];
+    let pos = run.consumer(consumer).assigned()[&PartitionId(0)].clone();
+    assert_eq!(run.deliveries.len(), 1, "processed");
+    assert_eq!(pos.committed, Offset(1), "committed");
+    assert_eq!(pos.confirmed, Offset(0), "but not acknowledged yet");
+    run.apply(Input::HealAll);
+    run.run_for(Duration::from_ms(500));
+    let pos = run.consumer(consumer).assigned()[&PartitionId(0)].clone();
+    assert_eq!(pos.confirmed, Offset(1), "acknowledged once committed");
+    run.finish();
+    assert_eq!(run.checkers.violations(), &[]);
+}
+
+#[test]
+fn the_coordinator_moves_with_its_offsets_partition_and_keeps_every_acknowledged_commit() {
+    let (mut run, producer) = with_groups(vec![group("billing", 1)], None, 21);
+    for key in [0, 2] {
+        run.publish(producer, key);
+    }
+    run.run_for(Duration::from_ms(600));
+    let g = GroupId(0);
+    let (consumer, _) = run.consumers()[0];
+    let old = run.coordinator(g);
+    let pos = run.consumer(consumer).assigned()[&PartitionId(0)].clone();
+    assert_eq!(pos.confirmed, Offset(2));
+    run.apply(Input::Crash(old));
+    run.run_for(Duration::from_ms(1_000));
+    let new = run.coordinator(g);
+    assert_ne!(new, old, "the controller moved __consumer_offsets/0");
+    assert_eq!(
+        run.coordinator_offset(g, PartitionId(0)),
+        Offset(2),
+        "rebuilt from the log"
+    );
+    assert_eq!(run.consumer(consumer).coordinator(), Some(new), "found");
+    run.publish(producer, 0);
+    run.run_for(Duration::from_ms(500));
+    assert_eq!(run.coordinator_offset(g, PartitionId(0)), Offset(3));
+    let pos = run.consumer(consumer).assigned()[&PartitionId(0)].clone();
+    assert_eq!(pos.confirmed, Offset(3), "the new coordinator acknowledges");
+    run.finish();
+    assert_eq!(run.checkers.violations(), &[]);
+    assert_eq!(run.deliveries.len(), 3, "nothing processed twice");
 }

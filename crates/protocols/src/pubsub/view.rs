@@ -1,9 +1,10 @@
 //! Typed views of the queue's nodes, for the app's widgets: what a broker's
 //! partition logs hold (offsets, epochs, the high watermark, the in-sync
 //! set), what a producer has sent, has pending and had acknowledged, what a
-//! consumer owns and how far it is (position, committed offset, lag), and
-//! the controller's table and groups. Plain data, compared by value, so a
-//! widget redraws only when its node changed.
+//! consumer owns and how far it is (position, committed offset, lag), the
+//! controller's table, and each group as its coordinator (the broker that
+//! leads the group's offsets partition) sees it. Plain data, compared by
+//! value, so a widget redraws only when its node changed.
 
 use sim::NodeId;
 
@@ -54,8 +55,10 @@ pub struct ReplicaView {
 pub struct BrokerView {
     /// The broker.
     pub id: NodeId,
-    /// Its replicas, by partition.
+    /// Its replicas, by partition (the internal offsets topic's included).
     pub replicas: Vec<ReplicaView>,
+    /// The groups it coordinates: those whose offsets partition it leads.
+    pub groups: Vec<GroupView>,
 }
 
 /// One group as the coordinator sees it.
@@ -84,8 +87,6 @@ pub struct ControllerView {
     pub table: Vec<PartitionState>,
     /// The brokers whose session is live.
     pub alive: Vec<NodeId>,
-    /// The consumer groups.
-    pub groups: Vec<GroupView>,
 }
 
 /// A batch in flight to a partition.
