@@ -17,8 +17,8 @@ use super::producer::METADATA_RETRY;
 use super::view::{ConsumerView, PositionView};
 use super::{Delivery, Generation, GroupId, MsgKey, Offset, PartitionId, Settings};
 
-/// How many heartbeats in a row may go unanswered before a consumer looks
-/// its coordinator up again.
+/// How many heartbeats in a row may go unanswered (or polls pass with a
+/// commit unacknowledged) before a consumer looks its coordinator up again.
 pub const COORDINATOR_SILENCE: u32 = 3;
 
 /// A consumer's state for one assigned partition.
@@ -57,6 +57,8 @@ pub struct Consumer {
     settings: Rc<Settings>,
     /// Heartbeats sent since the coordinator last answered anything.
     unanswered: u32,
+    /// Polls in a row with a commit not acknowledged yet.
+    unconfirmed_polls: u32,
     generation: Generation,
     assigned: BTreeMap<PartitionId, Position>,
     metadata: BTreeMap<PartitionId, PartitionState>,
@@ -79,6 +81,7 @@ impl Consumer {
             brokers,
             settings,
             unanswered: 0,
+            unconfirmed_polls: 0,
             generation: Generation(0),
             assigned: BTreeMap::new(),
             metadata: BTreeMap::new(),
@@ -414,6 +417,20 @@ impl Consumer {
             PubSubTimer::Poll => {
                 if self.assigned.values().any(|p| p.waiting) {
                     self.ask_metadata(out);
+                }
+                // A commit that stays unacknowledged poll after poll may
+                // be going to a coordinator that lost its lead without
+                // knowing it (cut off from the controller): it still
+                // answers heartbeats, but can commit nothing. Look the
+                // coordinator up again.
+                if self.assigned.values().any(|p| p.confirmed < p.committed) {
+                    self.unconfirmed_polls += 1;
+                    if self.unconfirmed_polls >= COORDINATOR_SILENCE {
+                        self.unconfirmed_polls = 0;
+                        self.ask_metadata(out);
+                    }
+                } else {
+                    self.unconfirmed_polls = 0;
                 }
                 let ps: Vec<PartitionId> = self.assigned.keys().copied().collect();
                 for p in ps {

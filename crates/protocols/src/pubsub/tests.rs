@@ -686,7 +686,10 @@ fn a_commit_is_acknowledged_only_once_the_offsets_partition_has_committed_it() {
     run.run_for(Duration::from_ms(300));
     let g = GroupId(0);
     let coordinator = run.coordinator(g);
-    assert_eq!(coordinator, N3, "the preferred leader of __consumer_offsets/0");
+    assert_eq!(
+        coordinator, N3,
+        "the preferred leader of __consumer_offsets/0"
+    );
     // The coordinator's followers stop hearing it: its offsets partition's
     // high watermark cannot move (the ISR never shrinks below min.insync).
     cut_both_ways(&mut run, N3, N1);
