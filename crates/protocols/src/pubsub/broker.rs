@@ -938,7 +938,11 @@ impl Broker {
             return;
         };
         let entry = match msg {
-            PubSubMsg::JoinGroup { .. } => c.on_join(from, out),
+            PubSubMsg::JoinGroup { .. } => {
+                let i = self.settings.offsets_partition(group).0 as usize;
+                let r = &self.replicas[i];
+                c.on_join(from, &r.log[..r.hw.index().min(r.log.len())], out)
+            }
             PubSubMsg::GroupHeartbeat { generation, .. } => {
                 c.on_heartbeat(from, *generation, out);
                 None

@@ -33,6 +33,9 @@ pub struct Position {
     pub confirmed: Offset,
     /// The batch being processed, from this offset, if any.
     pub batch: Option<(Offset, Vec<Record>)>,
+    /// Whether the batch's processing has started (at-most-once: only once
+    /// the commit past it is acknowledged).
+    pub processing: bool,
     /// Whether a fetch is out with no answer yet. Still unanswered at the
     /// next poll, it suggests the leader moved or died: ask for metadata.
     pub waiting: bool,
@@ -110,9 +113,15 @@ impl Consumer {
         &self.assigned
     }
 
-    /// Whether a batch is being processed.
+    /// Whether a batch is being processed (or, at-most-once, waits for
+    /// its commit to be acknowledged).
     pub fn busy(&self) -> bool {
         self.assigned.values().any(|p| p.batch.is_some())
+    }
+
+    /// Whether a batch's processing has started.
+    pub fn processing(&self) -> bool {
+        self.assigned.values().any(|p| p.processing)
     }
 
     fn mode(&self) -> Delivery {
@@ -222,8 +231,21 @@ impl Consumer {
                 offset,
                 accepted: true,
             } if *group == self.group => {
+                let at_most_once = self.mode() == Delivery::AtMostOnce;
+                let t = self.settings.processing_time;
                 if let Some(pos) = self.assigned.get_mut(partition) {
                     pos.confirmed = pos.confirmed.max(*offset);
+                    // At-most-once: the commit past the batch is durable,
+                    // so the batch may be processed now (a synchronous
+                    // commit, as with Kafka's commitSync).
+                    if at_most_once
+                        && pos.batch.is_some()
+                        && !pos.processing
+                        && pos.confirmed >= pos.next
+                    {
+                        pos.processing = true;
+                        out.set_timer(PubSubTimer::Process(*partition), t, t);
+                    }
                 }
             }
             PubSubMsg::OffsetCommitReply {
@@ -295,6 +317,7 @@ impl Consumer {
                         committed: o,
                         confirmed: o,
                         batch: None,
+                        processing: false,
                         waiting: false,
                         hw: o,
                     },
@@ -337,12 +360,15 @@ impl Consumer {
                 pos.next = next;
                 pos.batch = Some((offset, records.to_vec()));
                 if mode == Delivery::AtMostOnce {
-                    // Commit first: if this consumer dies before the batch
+                    // Commit first, and process once the commit is
+                    // acknowledged: if this consumer dies before the batch
                     // is processed, nobody will process it.
                     pos.committed = next;
                     self.commit(p, next, out);
+                } else {
+                    pos.processing = true;
+                    out.set_timer(PubSubTimer::Process(p), processing, processing);
                 }
-                out.set_timer(PubSubTimer::Process(p), processing, processing);
             }
             ConsumerFetchResult::Records { .. } => {}
             ConsumerFetchResult::OutOfRange { log_end } => {
@@ -371,6 +397,7 @@ impl Consumer {
         let Some((from, records)) = pos.batch.take() else {
             return;
         };
+        pos.processing = false;
         let ids: Vec<MsgKey> = records.iter().map(|r| r.id).collect();
         for (k, r) in records.iter().enumerate() {
             out.observe(PubSubObs::Delivered {

@@ -80,6 +80,9 @@ impl_encode!(Rebalance {
     assignment
 });
 
+/// Each consumed partition's owner and the offset it resumes from.
+pub type Assignment = Vec<(PartitionId, NodeId, Offset)>;
+
 /// The coordinator of one group, on the leader of its offsets partition.
 /// Volatile: a broker that takes the lead rebuilds it from its log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,9 +91,10 @@ pub struct GroupCoordinator {
     /// The group as of the log end (appended records included, committed
     /// or not: they are this leader's own, or will be committed by it).
     state: GroupState,
-    /// The offset of the latest generation record, while its assignments
-    /// have not gone out yet (they go when the high watermark passes it).
-    announce: Option<Offset>,
+    /// The latest generation record (its offset, and each partition's
+    /// owner with the offset it resumes from), while its assignments have
+    /// not gone out yet: they go when the high watermark passes it.
+    announce: Option<(Offset, Assignment)>,
     /// Commits appended and not answered yet: the record's offset, the
     /// member, the partition and the committed offset.
     waiting: Vec<(Offset, NodeId, PartitionId, Offset)>,
@@ -123,13 +127,13 @@ impl GroupCoordinator {
         let mut last_generation = None;
         for (o, r) in log.iter().enumerate() {
             if let Some(e) = &r.entry {
-                if matches!(e, GroupEntry::Generation { .. }) {
-                    last_generation = Some(Offset(o as u64));
+                if let GroupEntry::Generation { assignment, .. } = e {
+                    last_generation = Some((Offset(o as u64), assignment.clone()));
                 }
                 c.apply(e);
             }
         }
-        c.announce = last_generation.filter(|&o| o >= hw);
+        c.announce = last_generation.filter(|(o, _)| *o >= hw);
         for &m in &c.state.members {
             c.arm(m, out);
         }
@@ -168,7 +172,9 @@ impl GroupCoordinator {
     pub(super) fn appended(&mut self, at: Offset, entry: &GroupEntry) {
         self.apply(entry);
         match entry {
-            GroupEntry::Generation { .. } => self.announce = Some(at),
+            GroupEntry::Generation { assignment, .. } => {
+                self.announce = Some((at, assignment.clone()))
+            }
             GroupEntry::Commit {
                 partition,
                 offset,
@@ -183,20 +189,13 @@ impl GroupCoordinator {
         out.set_timer(PubSubTimer::Member(self.state.group, member), t, t);
     }
 
-    fn mine(&self, member: NodeId) -> Vec<(PartitionId, Offset)> {
-        let g = &self.state;
-        g.owners
-            .iter()
-            .filter(|&(_, &o)| o == member)
-            .map(|(&p, _)| (p, g.offset(p)))
-            .collect()
-    }
-
-    /// A member asks to join. Returns the generation record to append, if
-    /// the group must rebalance.
+    /// A member asks to join; `committed` is the committed prefix of the
+    /// offsets partition. Returns the generation record to append, if the
+    /// group must rebalance.
     pub(super) fn on_join(
         &mut self,
         from: NodeId,
+        committed: &[Record],
         out: &mut Out<PubSubNode>,
     ) -> Option<GroupEntry> {
         self.arm(from, out);
@@ -204,14 +203,33 @@ impl GroupCoordinator {
         if self.state.members.contains(&from) {
             // A member that lost its assignment (it restarted, or missed
             // the message): the current one again, if it is committed
-            // (otherwise it goes out when it is).
+            // (otherwise it goes out when it is), with the offsets
+            // committed so far: never one whose commit record may still
+            // vanish.
             if self.announce.is_none() {
+                let mut offsets: BTreeMap<PartitionId, Offset> = BTreeMap::new();
+                for r in committed {
+                    if let Some(GroupEntry::Commit {
+                        partition, offset, ..
+                    }) = &r.entry
+                    {
+                        let o = offsets.entry(*partition).or_default();
+                        *o = (*o).max(*offset);
+                    }
+                }
+                let partitions = self
+                    .state
+                    .owners
+                    .iter()
+                    .filter(|&(_, &o)| o == from)
+                    .map(|(&p, _)| (p, offsets.get(&p).copied().unwrap_or_default()))
+                    .collect();
                 out.send(
                     from,
                     PubSubMsg::Assignment {
                         group,
                         generation: self.state.generation,
-                        partitions: self.mine(from),
+                        partitions,
                     },
                 );
             }
@@ -338,16 +356,22 @@ impl GroupCoordinator {
     /// passed is committed, and answered now.
     pub(super) fn on_high_watermark(&mut self, hw: Offset, out: &mut Out<PubSubNode>) {
         let group = self.state.group;
-        if self.announce.is_some_and(|o| o < hw) {
-            self.announce = None;
+        if let Some((_, assignment)) = self.announce.take_if(|(o, _)| *o < hw) {
+            // The offsets the generation record names: later commit
+            // records may not be committed yet.
             let g = &self.state;
             for &m in &g.members {
+                let partitions = assignment
+                    .iter()
+                    .filter(|&&(_, o, _)| o == m)
+                    .map(|&(p, _, o)| (p, o))
+                    .collect();
                 out.send(
                     m,
                     PubSubMsg::Assignment {
                         group,
                         generation: g.generation,
-                        partitions: self.mine(m),
+                        partitions,
                     },
                 );
             }

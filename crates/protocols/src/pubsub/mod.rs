@@ -104,11 +104,13 @@
 //! processes a batch, and commits the offset after it to the coordinator:
 //! after processing (*at-least-once*: a crash in between makes the next
 //! owner process the batch again) or before (*at-most-once*, toggle
-//! `commit-before-processing`: a crash in between loses the batch for the
-//! group). A new owner resumes from the committed offset. Commits carry the
-//! generation, and the coordinator accepts them only from the partition's
-//! owner in the current generation: a member that missed a rebalance
-//! (paused, cut off) is fenced (toggle `no-generation-fencing` accepts its
+//! `commit-before-processing`: the consumer waits for the commit's
+//! acknowledgement, Kafka's `commitSync`, then processes, and a crash in
+//! between loses the batch for the group). A new owner resumes from the
+//! committed offset. Commits carry the generation, and the coordinator
+//! accepts them only from the partition's owner in the current
+//! generation: a member that missed a rebalance (paused, cut off) is
+//! fenced (toggle `no-generation-fencing` accepts its
 //! commits and lets it move the group's offsets).
 //!
 //! *Where the coordinator lives* ([`coordinator`]). As in Kafka, on a
