@@ -16,7 +16,7 @@
 
 use protocols::pubsub::node::PubSubNode;
 use protocols::pubsub::view::{
-    BrokerView, ConsumerView, ControllerView, ProducerView, PubSubView, ReplicaView,
+    BrokerView, ConsumerView, ControllerView, GroupView, ProducerView, PubSubView, ReplicaView,
 };
 use protocols::pubsub::{node_set, PubSub};
 use sim::{AnySim, NodeId, Run};
@@ -55,7 +55,7 @@ fn replica_line(r: &ReplicaView) -> String {
 
 fn broker_strip(b: &BrokerView) -> Vec<Cell> {
     let mut cells = Vec::new();
-    for r in &b.replicas {
+    for r in b.replicas.iter().filter(|r| !r.internal) {
         cells.push(Cell {
             text: format!("{}{}", r.partition, if r.leading { "*" } else { "" }),
             tone: "more",
@@ -151,10 +151,13 @@ pub fn strip(run: &dyn AnySim, id: NodeId) -> Option<Vec<Cell>> {
 }
 
 fn broker_detail(b: &BrokerView) -> Html {
+    // The topics' partitions; the internal offsets partitions show through
+    // the groups this broker coordinates.
+    let topics: Vec<&ReplicaView> = b.replicas.iter().filter(|r| !r.internal).collect();
     html! {
         <section class="raft-detail pubsub-detail" aria-label="Broker state">
-            <p class="raft-summary pubsub-summary">{format!("{}: broker, leads {} of {} partition(s)", b.id, b.replicas.iter().filter(|r| r.leading).count(), b.replicas.len())}</p>
-            { for b.replicas.iter().map(|r| {
+            <p class="raft-summary pubsub-summary">{format!("{}: broker, leads {} of {} partition(s)", b.id, topics.iter().filter(|r| r.leading).count(), topics.len())}</p>
+            { for topics.iter().map(|r| {
                 let shown = &r.log[r.log.len().saturating_sub(DETAIL_RECORDS)..];
                 html! {
                     <table class="raft-log pubsub-log" data-partition={r.partition.0.to_string()}>
@@ -177,7 +180,28 @@ fn broker_detail(b: &BrokerView) -> Html {
                     </table>
                 }
             }) }
+            { group_tables(&b.groups) }
         </section>
+    }
+}
+
+/// The groups a broker coordinates (those whose `__consumer_offsets`
+/// partition it leads).
+fn group_tables(groups: &[GroupView]) -> Html {
+    html! {
+        <>
+            { for groups.iter().map(|g| html! {
+                <table class="raft-progress pubsub-table">
+                    <caption>{format!("Group {} ({}), {}, members {}", g.name, g.mode, g.generation, node_set(&g.members))}</caption>
+                    <thead><tr><th>{"partition"}</th><th>{"owner"}</th><th>{"committed"}</th></tr></thead>
+                    <tbody>
+                        { for g.owners.iter().map(|(p, owner, off)| html! {
+                            <tr><td>{p.to_string()}</td><td>{owner.map_or("-".to_string(), |o| o.to_string())}</td><td>{off.to_string()}</td></tr>
+                        }) }
+                    </tbody>
+                </table>
+            }) }
+        </>
     }
 }
 
@@ -200,17 +224,6 @@ fn controller_detail(c: &ControllerView) -> Html {
                     }) }
                 </tbody>
             </table>
-            { for c.groups.iter().map(|g| html! {
-                <table class="raft-progress pubsub-table">
-                    <caption>{format!("Group {} ({}), {}, members {}", g.name, g.mode, g.generation, node_set(&g.members))}</caption>
-                    <thead><tr><th>{"partition"}</th><th>{"owner"}</th><th>{"committed"}</th></tr></thead>
-                    <tbody>
-                        { for g.owners.iter().map(|(p, owner, off)| html! {
-                            <tr><td>{p.to_string()}</td><td>{owner.map_or("-".to_string(), |o| o.to_string())}</td><td>{off.to_string()}</td></tr>
-                        }) }
-                    </tbody>
-                </table>
-            }) }
         </section>
     }
 }

@@ -1020,6 +1020,7 @@ impl Broker {
                 ReplicaView {
                     partition: r.partition,
                     name: self.settings.partition_name(r.partition),
+                    internal: self.settings.group_of(r.partition).is_some(),
                     leading: r.is_leader(),
                     state: r.state.clone(),
                     hw: r.hw,
@@ -1068,7 +1069,13 @@ impl Broker {
     }
 
     pub(super) fn scene(&self) -> NodeScene {
-        let leads = self.replicas.iter().filter(|r| r.is_leader()).count();
+        // The role is about the topics producers write: leading only an
+        // offsets partition makes a broker a coordinator (a row below).
+        let leads = self
+            .replicas
+            .iter()
+            .filter(|r| r.is_leader() && self.settings.group_of(r.partition).is_none())
+            .count();
         let role = if leads > 0 { "leader" } else { "follower" };
         let mut scene = NodeScene::new(NodeKind::Server, role, self.id.to_string())
             .badge(format!("leads {leads}"), "role");

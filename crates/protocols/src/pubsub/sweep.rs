@@ -137,9 +137,11 @@ impl Sweepable for PubSub {
         for g in self.settings.group_ids() {
             let name = &self.settings.groups[g.0 as usize].name;
             let op = self.settings.offsets_partition(g);
-            let leader = controller.table()[op.0 as usize]
-                .leader
-                .ok_or("no coordinator")?;
+            let leader = controller
+                .table()
+                .get(op.0 as usize)
+                .and_then(|s| s.leader)
+                .ok_or_else(|| format!("group {name} has no coordinator"))?;
             let state = world
                 .node(leader)
                 .and_then(PubSubNode::as_broker)

@@ -36,6 +36,10 @@ pub struct ReplicaView {
     pub partition: PartitionId,
     /// Its name, such as `events/0`.
     pub name: String,
+    /// Whether it is a partition of the internal `__consumer_offsets`
+    /// topic (a group's generations and commits), not of a topic producers
+    /// write.
+    pub internal: bool,
     /// Whether this broker leads it.
     pub leading: bool,
     /// The controller's latest decision this broker knows.
