@@ -31,7 +31,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
             <dl class="conditions">
                 <dt>{"health"}</dt><dd class={format!("health-{}", c.health)}>{c.health.to_string()}</dd>
                 <dt>{"speed"}</dt><dd>{if c.slowdown.0 == 1_000 { "normal".to_string() } else { format!("{} slower", c.slowdown) }}</dd>
-                <dt>{"clock"}</dt><dd>{if c.clock_rate.0 == 1_000 { "true".to_string() } else { format!("runs at {}", c.clock_rate) }}</dd>
+                <dt>{"clock"}</dt><dd>{if c.clock_rate.0 == 1_000 { "keeps true time".to_string() } else { format!("runs at {}", c.clock_rate) }}</dd>
             </dl>
                         if c.health == Health::Crashed {
                 <p class="panel-note">{"Crashed: its volatile state is gone. A restart rebuilds it from what it persisted:"}</p>
