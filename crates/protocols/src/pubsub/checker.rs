@@ -184,13 +184,15 @@ impl PubSubChecker {
                     .take(5)
                     .map(|id| id.to_string())
                     .collect();
+                let more = if again > 5 { ", ..." } else { "" };
+                let messages = if again == 1 { "message" } else { "messages" };
                 found.push(Violation {
                     rule: "Q5",
                     step: world.steps(),
                     time: world.now(),
                     nodes: Vec::new(),
                     message: format!(
-                        "group {} (at-most-once) processed {again} messages more than once ({})",
+                        "group {} (at-most-once) processed {again} {messages} more than once ({}{more})",
                         spec.name,
                         shown.join(", ")
                     ),
@@ -816,5 +818,245 @@ impl Checker<PubSub> for PubSubChecker {
                 } => self.on_delivered(node, *group, *partition, *offset, *id, report),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use sim::{Checkers, Fate, InFlight, MsgId, Out, StepEvent, Time, WorldConfig};
+
+    use super::*;
+    use crate::pubsub::msg::Outgoing;
+    use crate::pubsub::{Acks, GroupSpec};
+
+    /// The checker under test, shared with the test so that its counters
+    /// can be read after `Checkers` has fed it.
+    #[derive(Clone)]
+    struct Probe(Rc<RefCell<PubSubChecker>>);
+
+    impl Checker<PubSub> for Probe {
+        fn rules(&self) -> &'static [Rule] {
+            RULES
+        }
+
+        fn observe(
+            &mut self,
+            record: &StepRecord<PubSubNode>,
+            world: &World<PubSub>,
+            report: &mut Report<'_>,
+        ) {
+            self.0.borrow_mut().observe(record, world, report);
+        }
+
+        fn finish(&self, world: &World<PubSub>) -> Vec<Violation> {
+            self.0.borrow().finish(world)
+        }
+    }
+
+    /// A hand-made history, fed step by step to the checker.
+    struct History {
+        world: World<PubSub>,
+        checker: Rc<RefCell<PubSubChecker>>,
+        checkers: Checkers<PubSub>,
+        step: u64,
+    }
+
+    impl History {
+        /// Three brokers, one producer (`NodeId(4)`, shown n5) and one
+        /// group `g` of one consumer (`NodeId(5)`) with delivery `mode`, reading one partition.
+        fn new(mode: Delivery) -> History {
+            let protocol = PubSub::new(3, 1, 1).with_groups(vec![GroupSpec {
+                name: "g".to_string(),
+                members: 1,
+                mode,
+            }]);
+            let checker = Rc::new(RefCell::new(PubSubChecker::new()));
+            History {
+                world: World::new(protocol, WorldConfig::with_seed(1)),
+                checkers: Checkers::new(vec![Box::new(Probe(checker.clone()))]),
+                checker,
+                step: 0,
+            }
+        }
+
+        /// One step of `node`, handling `event`, with these effects: the
+        /// rules it broke.
+        fn step(
+            &mut self,
+            node: u32,
+            event: StepEvent<PubSubNode>,
+            sends: Vec<(u32, PubSubMsg)>,
+            obs: Vec<PubSubObs>,
+        ) -> Vec<&'static str> {
+            let mut out = Out::new();
+            for (to, m) in sends {
+                out.send(NodeId(to), m);
+            }
+            for o in obs {
+                out.observe(o);
+            }
+            let record = StepRecord {
+                step: self.step,
+                time: Time(self.step * 1_000),
+                event,
+                node: Some(NodeId(node)),
+                out,
+                sent: Vec::new(),
+                timers_set: Vec::new(),
+            };
+            self.step += 1;
+            let before = self.checkers.violations().len();
+            self.checkers.observe(&record, &self.world);
+            self.checkers.violations()[before..]
+                .iter()
+                .map(|v| v.rule)
+                .collect()
+        }
+
+        /// A step of `node` that only reports `obs`.
+        fn report(&mut self, node: u32, obs: Vec<PubSubObs>) -> Vec<&'static str> {
+            self.step(node, StepEvent::Start(NodeId(node)), Vec::new(), obs)
+        }
+
+        /// The producer's message 1 (key 0) written to p0 by its leader
+        /// `NodeId(0)` and a follower, committed and acknowledged.
+        fn publish_one(&mut self) {
+            let id = msg();
+            let p = PartitionId(0);
+            let e = Epoch(1);
+            let decided = PubSubObs::Decided(PartitionState {
+                partition: p,
+                leader: Some(NodeId(0)),
+                epoch: e,
+                version: 1,
+                isr: vec![NodeId(0), NodeId(1)],
+            });
+            assert!(self.report(3, vec![decided]).is_empty());
+            let leads = PubSubObs::BecameLeader {
+                partition: p,
+                epoch: e,
+            };
+            assert!(self.report(0, vec![leads]).is_empty());
+            let produce = PubSubMsg::Produce {
+                partition: p,
+                batch: Rc::from(vec![Outgoing {
+                    id,
+                    key: 0,
+                    seq: None,
+                }]),
+                acks: Acks::All,
+            };
+            let published = PubSubObs::Published { id, partition: p };
+            let start = StepEvent::Start(NodeId(4));
+            assert!(self
+                .step(4, start, vec![(0, produce)], vec![published])
+                .is_empty());
+            let record = Record {
+                epoch: e,
+                id,
+                key: 0,
+                seq: None,
+                entry: None,
+            };
+            for b in [0, 1] {
+                let appended = PubSubObs::Appended {
+                    partition: p,
+                    from: Offset(0),
+                    records: vec![record.clone()],
+                };
+                assert!(self.report(b, vec![appended]).is_empty());
+            }
+            let hw = PubSubObs::HighWatermark {
+                partition: p,
+                epoch: e,
+                hw: Offset(1),
+            };
+            assert!(self.report(0, vec![hw]).is_empty());
+            let reply = InFlight {
+                id: MsgId(1),
+                from: NodeId(0),
+                to: NodeId(4),
+                sent: Time(self.step * 1_000),
+                arrives: Time(self.step * 1_000),
+                fate: Fate::Delivering,
+                duplicate_of: None,
+                msg: PubSubMsg::ProduceReply {
+                    partition: p,
+                    first: id,
+                    result: ProduceResult::Ok(Rc::from(vec![(id, Offset(0))])),
+                },
+            };
+            assert!(self
+                .step(4, StepEvent::Deliver(reply), Vec::new(), Vec::new())
+                .is_empty());
+            assert_eq!(self.checker.borrow().acked().len(), 1);
+        }
+
+        /// The consumer is given p0 from offset 0 in `generation`, and
+        /// processes the message there.
+        fn process_from_start(&mut self, generation: u64) {
+            let assigned = PubSubObs::Assigned {
+                group: GroupId(0),
+                generation: Generation(generation),
+                partitions: vec![(PartitionId(0), Offset(0))],
+            };
+            let delivered = PubSubObs::Delivered {
+                group: GroupId(0),
+                partition: PartitionId(0),
+                offset: Offset(0),
+                id: msg(),
+            };
+            assert!(self.report(5, vec![assigned, delivered]).is_empty());
+        }
+
+        /// The final drain's verdicts.
+        fn finish(&mut self) -> Vec<Violation> {
+            let before = self.checkers.violations().len();
+            self.checkers.finish(&self.world);
+            self.checkers.violations()[before..].to_vec()
+        }
+    }
+
+    fn msg() -> MsgKey {
+        MsgKey {
+            producer: NodeId(4),
+            n: 1,
+        }
+    }
+
+    /// The history both tests share: one acknowledged message, processed,
+    /// then processed again after a rebalance hands its partition back
+    /// from offset 0 (the commit of the first processing never counted).
+    fn processed_twice(mode: Delivery) -> History {
+        let mut h = History::new(mode);
+        h.publish_one();
+        h.process_from_start(1);
+        h.process_from_start(2);
+        let c = h.checker.borrow().counters();
+        assert_eq!((c.delivered, c.redelivered), (1, 1));
+        h
+    }
+
+    #[test]
+    fn an_at_most_once_group_that_processes_a_message_twice_breaks_q5() {
+        let mut h = processed_twice(Delivery::AtMostOnce);
+        let found = h.finish();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rule, "Q5");
+        assert_eq!(
+            found[0].message,
+            "group g (at-most-once) processed 1 message more than once (n5#1)"
+        );
+    }
+
+    #[test]
+    fn an_at_least_once_group_that_processes_a_message_twice_only_counts_it() {
+        let mut h = processed_twice(Delivery::AtLeastOnce);
+        let found = h.finish();
+        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(h.checker.borrow().counters().redelivered, 1);
     }
 }
