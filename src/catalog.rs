@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use protocols::paxos::{MultiPaxos, Paxos, Toggle as PaxosToggle};
-use protocols::pubsub::{Delivery, GroupSpec, PubSub, Toggle as PubSubToggle};
+use protocols::pubsub::{Acks, Delivery, GroupSpec, PubSub, Toggle as PubSubToggle};
 use protocols::raft::sweep::SWEEP_CLIENTS;
 use protocols::raft::{Raft, Toggle as RaftToggle};
 use sim::sweep::{record_seed, Failure, SeedOutcome};
@@ -66,6 +66,13 @@ pub enum OptionKind {
         /// The default range.
         default: (u64, u64),
     },
+    /// One of a few words, such as `0`, `1` or `all`.
+    Choice {
+        /// The words it takes, in the order help lists them.
+        values: &'static [&'static str],
+        /// The default, one of `values`.
+        default: &'static str,
+    },
 }
 
 /// A checked option value.
@@ -79,6 +86,8 @@ pub enum OptionValue {
     Millis(u64),
     /// A range of milliseconds.
     MillisRange(u64, u64),
+    /// One of a choice's words.
+    Choice(&'static str),
 }
 
 impl OptionSpec {
@@ -91,6 +100,7 @@ impl OptionSpec {
             OptionKind::MillisRange {
                 default: (a, b), ..
             } => OptionValue::MillisRange(a, b),
+            OptionKind::Choice { default, .. } => OptionValue::Choice(default),
         }
     }
 
@@ -134,6 +144,18 @@ impl OptionSpec {
                     Ok(OptionValue::MillisRange(a, b))
                 }
             }
+            OptionKind::Choice { values, .. } => values
+                .iter()
+                .find(|&&v| v == text)
+                .map(|&v| OptionValue::Choice(v))
+                .ok_or_else(|| {
+                    let (last, rest) = values.split_last().expect("a choice has values");
+                    let rest: Vec<String> = rest.iter().map(|v| format!("\"{v}\"")).collect();
+                    format!(
+                        "{label} is {} or \"{last}\", not \"{text}\"",
+                        rest.join(", ")
+                    )
+                }),
         }
     }
 }
@@ -145,6 +167,7 @@ impl OptionValue {
             OptionValue::Switch(on) => if *on { "1" } else { "0" }.to_string(),
             OptionValue::Count(v) | OptionValue::Millis(v) => v.to_string(),
             OptionValue::MillisRange(a, b) => format!("{a}-{b}"),
+            OptionValue::Choice(v) => v.to_string(),
         }
     }
 }
@@ -225,8 +248,21 @@ pub fn entries() -> Vec<Entry> {
 /// column, and sweeps run up to 9 brokers too.
 const MAX_BROKERS: u32 = 9;
 
+/// The words option `acks` takes.
+const ACKS: &[&str] = &["0", "1", "all"];
+
+/// The words options `billing-mode` and `audit-mode` take.
+const DELIVERY: &[&str] = &["at-least-once", "at-most-once"];
+
 /// The pub/sub queue: producers, brokers with replicated partition logs,
 /// a controller, consumer groups. The servers are the brokers.
+///
+/// Options `acks`, `billing-mode` and `audit-mode` set what the toggles
+/// `acks-leader-only` and `commit-before-processing` also set. A toggle
+/// wins over an option left at its default (acks=all, at-least-once), so a
+/// toggle keeps working in any setup; an option set to something else that
+/// the toggle contradicts (acks=0 with `acks-leader-only`) is refused with
+/// a sentence. An option that agrees with the toggle is fine.
 fn pubsub_entry() -> Entry {
     Entry {
         name: "pubsub",
@@ -249,8 +285,14 @@ fn pubsub_entry() -> Entry {
             OptionSpec {
                 name: "producers",
                 label: "Producers",
-                help: "How many producer nodes publish messages (acks=all, idempotent, with retries).",
+                help: "How many producer nodes publish messages (idempotent, with retries).",
                 kind: OptionKind::Count { min: 0, max: 5, default: 1 },
+            },
+            OptionSpec {
+                name: "acks",
+                label: "acks",
+                help: "What a producer waits for: 0 nothing (fire and forget), 1 the leader's own append, all the whole in-sync set. Only all survives a leader's crash; the toggle acks-leader-only sets 1.",
+                kind: OptionKind::Choice { values: ACKS, default: "all" },
             },
             OptionSpec {
                 name: "billing",
@@ -259,10 +301,22 @@ fn pubsub_entry() -> Entry {
                 kind: OptionKind::Count { min: 0, max: 6, default: 2 },
             },
             OptionSpec {
+                name: "billing-mode",
+                label: "Group billing delivery",
+                help: "at-least-once: process, then commit (a crash in between processes again); at-most-once: commit, then process (a crash in between loses the batch). The toggle commit-before-processing makes every group at-most-once.",
+                kind: OptionKind::Choice { values: DELIVERY, default: "at-least-once" },
+            },
+            OptionSpec {
                 name: "audit",
                 label: "Group audit (consumers)",
                 help: "How many consumers a second group, audit, has; it gets every message too (fan-out; 0: no such group).",
                 kind: OptionKind::Count { min: 0, max: 6, default: 0 },
+            },
+            OptionSpec {
+                name: "audit-mode",
+                label: "Group audit delivery",
+                help: "When the group audit commits: at-least-once or at-most-once, as for billing.",
+                kind: OptionKind::Choice { values: DELIVERY, default: "at-least-once" },
             },
             OptionSpec {
                 name: "mininsync",
@@ -734,6 +788,10 @@ fn build_pubsub(setup: &Setup, config: WorldConfig) -> Result<Box<dyn AnySim>, S
         Some(OptionValue::Count(v)) => v as usize,
         other => unreachable!("the catalog defines {name} as a count, not {other:?}"),
     };
+    let choice = |name| match setup.option(name) {
+        Some(OptionValue::Choice(v)) => v,
+        other => unreachable!("the catalog defines {name} as a choice, not {other:?}"),
+    };
     if setup.servers > MAX_BROKERS {
         return Err(format!(
             "The pub/sub queue runs {} to {MAX_BROKERS} brokers, not {}.",
@@ -748,13 +806,28 @@ fn build_pubsub(setup: &Setup, config: WorldConfig) -> Result<Box<dyn AnySim>, S
             "min.insync.replicas is at most the number of brokers ({brokers}), not {min_insync}."
         ));
     }
-    let groups = ["billing", "audit"]
+    let acks = match choice("acks") {
+        "0" => Acks::Zero,
+        "1" => Acks::Leader,
+        _ => Acks::All,
+    };
+    let toggled = |t: PubSubToggle| setup.toggles.iter().any(|n| n == t.name());
+    if acks == Acks::Zero && toggled(PubSubToggle::AcksLeaderOnly) {
+        return Err(format!(
+            "The option acks is 0, but the toggle {} sets acks=1; leave acks at all (or 1), or switch the toggle off.",
+            PubSubToggle::AcksLeaderOnly.name()
+        ));
+    }
+    let groups = [("billing", "billing-mode"), ("audit", "audit-mode")]
         .into_iter()
-        .filter(|g| count(g) > 0)
-        .map(|g| GroupSpec {
+        .filter(|(g, _)| count(g) > 0)
+        .map(|(g, mode)| GroupSpec {
             name: g.to_string(),
             members: count(g),
-            mode: Delivery::AtLeastOnce,
+            mode: match choice(mode) {
+                "at-most-once" => Delivery::AtMostOnce,
+                _ => Delivery::AtLeastOnce,
+            },
         })
         .collect();
     let mut queue =
@@ -762,7 +835,10 @@ fn build_pubsub(setup: &Setup, config: WorldConfig) -> Result<Box<dyn AnySim>, S
     if min_insync > 0 {
         queue.settings.min_insync = min_insync;
     }
-    // Toggles apply last: min-insync-one wins over the option.
+    queue.settings.acks = acks;
+    // Toggles apply last: min-insync-one wins over the option, and
+    // acks-leader-only and commit-before-processing over the defaults of
+    // acks and the groups' delivery (a contradiction was refused above).
     for name in &setup.toggles {
         let toggle = PubSubToggle::from_name(name)
             .ok_or_else(|| format!("The pub/sub queue has no toggle \"{name}\"."))?;
@@ -989,6 +1065,119 @@ mod tests {
         setup.servers = 12;
         let e = build(&setup).err().unwrap();
         assert!(e.contains("3 to 9 brokers, not 12"), "{e}");
+    }
+
+    /// The queue's settings as the app builds them from a setup.
+    fn queue_settings(setup: &Setup) -> protocols::pubsub::Settings {
+        let run = build(setup).unwrap();
+        let run = run
+            .as_any()
+            .downcast_ref::<Run<PubSub>>()
+            .expect("a queue run");
+        run.sim().world().protocol().settings.clone()
+    }
+
+    fn queue_setup(options: &[(&str, &str)], toggles: &[&str]) -> Result<Setup, String> {
+        let shared = Shared {
+            protocol: "pubsub".into(),
+            servers: 3,
+            seed: 1,
+            network: LinkParams::default(),
+            toggles: toggles.iter().map(|t| t.to_string()).collect(),
+            options: options
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            inputs: Vec::new(),
+            time: Time::ZERO,
+            hash: None,
+            embed: None,
+            speed: None,
+            step: None,
+            sweep: None,
+        };
+        Setup::from_shared(&shared)
+    }
+
+    /// acks and the groups' delivery modes are read from links, default
+    /// to acks=all and at-least-once, and reach the protocol's settings.
+    #[test]
+    fn queue_acks_and_delivery_options_reach_the_settings() {
+        use protocols::pubsub::Acks;
+        let s = queue_settings(&queue_setup(&[("audit", "1")], &[]).unwrap());
+        assert_eq!(s.acks, Acks::All);
+        let modes: Vec<Delivery> = s.groups.iter().map(|g| g.mode).collect();
+        assert_eq!(modes, [Delivery::AtLeastOnce, Delivery::AtLeastOnce]);
+        for (text, acks) in [("0", Acks::Zero), ("1", Acks::Leader), ("all", Acks::All)] {
+            let setup = queue_setup(&[("acks", text)], &[]).unwrap();
+            assert_eq!(setup.option("acks"), Some(OptionValue::Choice(text)));
+            assert_eq!(queue_settings(&setup).acks, acks);
+        }
+        let setup = queue_setup(&[("audit", "1"), ("audit-mode", "at-most-once")], &[]).unwrap();
+        let s = queue_settings(&setup);
+        let modes: Vec<(&str, Delivery)> =
+            s.groups.iter().map(|g| (g.name.as_str(), g.mode)).collect();
+        assert_eq!(
+            modes,
+            [
+                ("billing", Delivery::AtLeastOnce),
+                ("audit", Delivery::AtMostOnce)
+            ]
+        );
+        // The link the setup makes says the same.
+        let shared = setup.to_shared(Vec::new(), Time::ZERO, None, None);
+        assert_eq!(shared.options["audit-mode"], "at-most-once");
+        assert_eq!(Setup::from_shared(&shared).unwrap(), setup);
+    }
+
+    /// A bad value gets a sentence that names the option and what it takes.
+    #[test]
+    fn queue_choice_options_refuse_other_words() {
+        let e = queue_setup(&[("acks", "2")], &[]).unwrap_err();
+        assert_eq!(
+            e,
+            "The link's option \"acks\" is wrong: acks is \"0\", \"1\" or \"all\", not \"2\"."
+        );
+        let e = queue_setup(&[("billing-mode", "exactly-once")], &[]).unwrap_err();
+        assert_eq!(
+            e,
+            "The link's option \"billing-mode\" is wrong: Group billing delivery is \"at-least-once\" or \"at-most-once\", not \"exactly-once\"."
+        );
+        // Words are exact: no case folding, no abbreviations.
+        assert!(queue_setup(&[("acks", "ALL")], &[]).is_err());
+        assert!(queue_setup(&[("audit-mode", "at-most")], &[]).is_err());
+    }
+
+    /// The toggles win over the options' defaults, agree with a matching
+    /// value, and a contradicting value is refused with a sentence.
+    #[test]
+    fn queue_toggles_and_options_do_not_conflict() {
+        use protocols::pubsub::Acks;
+        // acks-leader-only over the default acks=all, and with acks=1.
+        for options in [&[][..], &[("acks", "all")][..], &[("acks", "1")][..]] {
+            let setup = queue_setup(options, &["acks-leader-only"]).unwrap();
+            assert_eq!(queue_settings(&setup).acks, Acks::Leader, "{options:?}");
+        }
+        // acks=0 with acks-leader-only is a contradiction.
+        let setup = queue_setup(&[("acks", "0")], &["acks-leader-only"]).unwrap();
+        let e = build(&setup).err().unwrap();
+        assert_eq!(
+            e,
+            "The option acks is 0, but the toggle acks-leader-only sets acks=1; leave acks at all (or 1), or switch the toggle off."
+        );
+        // commit-before-processing makes every group at-most-once, whatever
+        // their options say (at-least-once is the default it overrides).
+        let setup = queue_setup(
+            &[
+                ("audit", "1"),
+                ("billing-mode", "at-least-once"),
+                ("audit-mode", "at-most-once"),
+            ],
+            &["commit-before-processing"],
+        )
+        .unwrap();
+        let s = queue_settings(&setup);
+        assert!(s.groups.iter().all(|g| g.mode == Delivery::AtMostOnce));
     }
 
     #[test]
