@@ -120,12 +120,7 @@ pub fn app() -> Html {
     });
     let defaults = run.network_defaults();
     let steps = run.steps();
-    let summary = format!(
-        "{} · {} servers · seed {}",
-        catalog::entry(&lab.setup.protocol).map_or("?", |e| e.title),
-        lab.setup.servers,
-        lab.setup.seed
-    );
+    let summary = catalog::run_summary(&lab.setup);
     drop(run);
     let nodes = snap.nodes.clone();
     let places = snap.places.clone();

@@ -190,6 +190,9 @@ pub struct Entry {
     pub title: &'static str,
     /// The size a new run starts with.
     pub default_servers: u32,
+    /// What its servers are called, singular and plural ("server",
+    /// "servers"; the queue's are "broker", "brokers").
+    pub server_noun: (&'static str, &'static str),
     /// Its teaching toggles.
     pub toggles: Vec<ToggleSpec>,
     /// Its options.
@@ -202,6 +205,7 @@ pub fn entries() -> Vec<Entry> {
         name: "raft",
         title: "Raft",
         default_servers: 5,
+        server_noun: ("server", "servers"),
         toggles: RaftToggle::ALL.iter().map(|t| ToggleSpec { name: t.name(), explanation: t.explanation() }).collect(),
         options: vec![
             OptionSpec {
@@ -268,6 +272,7 @@ fn pubsub_entry() -> Entry {
         name: "pubsub",
         title: "Pub/sub queue",
         default_servers: 3,
+        server_noun: ("broker", "brokers"),
         toggles: PubSubToggle::ALL
             .iter()
             .map(|t| ToggleSpec {
@@ -344,6 +349,7 @@ fn paxos_entry() -> Entry {
         name: "paxos",
         title: "Paxos",
         default_servers: 3,
+        server_noun: ("server", "servers"),
         toggles: paxos_toggles(),
         options: vec![
             OptionSpec {
@@ -380,6 +386,7 @@ fn multipaxos_entry() -> Entry {
         name: "multipaxos",
         title: "Multi-Paxos",
         default_servers: 3,
+        server_noun: ("server", "servers"),
         toggles: paxos_toggles(),
         options: vec![
             OptionSpec {
@@ -407,6 +414,24 @@ fn multipaxos_entry() -> Entry {
 /// The entry called `name`.
 pub fn entry(name: &str) -> Option<Entry> {
     entries().into_iter().find(|e| e.name == name)
+}
+
+impl Entry {
+    /// `n` of its servers, as people read it: "5 servers", "1 broker".
+    pub fn servers_text(&self, n: u32) -> String {
+        let (one, many) = self.server_noun;
+        format!("{n} {}", if n == 1 { one } else { many })
+    }
+}
+
+/// The header's one line on a run: "Raft · 5 servers · seed 1",
+/// "Pub/sub queue · 3 brokers · seed 1".
+pub fn run_summary(setup: &Setup) -> String {
+    let (title, servers) = match entry(&setup.protocol) {
+        Some(e) => (e.title, e.servers_text(setup.servers)),
+        None => ("?", format!("{} servers", setup.servers)),
+    };
+    format!("{title} · {servers} · seed {}", setup.seed)
 }
 
 /// How a run is set up: everything but what happens in it.
@@ -1178,6 +1203,20 @@ mod tests {
         .unwrap();
         let s = queue_settings(&setup);
         assert!(s.groups.iter().all(|g| g.mode == Delivery::AtMostOnce));
+    }
+
+    /// The header names each protocol's servers by its own noun.
+    #[test]
+    fn the_run_summary_counts_servers_by_their_name() {
+        let mut setup = Setup::default();
+        assert_eq!(run_summary(&setup), "Raft · 5 servers · seed 1");
+        setup.protocol = "pubsub".into();
+        setup.servers = 3;
+        assert_eq!(run_summary(&setup), "Pub/sub queue · 3 brokers · seed 1");
+        setup.servers = 1;
+        assert_eq!(run_summary(&setup), "Pub/sub queue · 1 broker · seed 1");
+        setup.protocol = "paxos".into();
+        assert_eq!(run_summary(&setup), "Paxos · 1 server · seed 1");
     }
 
     #[test]

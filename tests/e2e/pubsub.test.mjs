@@ -128,7 +128,7 @@ test('chosen in settings, the queue reads left to right and shows partition logs
   }
   await page.getByRole('button', { name: 'Start new run' }).click();
   await page.locator('g.node.kind-producer').waitFor();
-  assert.match(await page.locator('.run-summary').innerText(), /^Pub\/sub queue · 3 servers · seed \d+$/);
+  assert.match(await page.locator('.run-summary').innerText(), /^Pub\/sub queue · 3 brokers · seed \d+$/);
   assert.match(page.url(), /p=pubsub/);
   let nodes = await stage(page);
   // 3 brokers and the controller, one producer, two consumers of billing.
