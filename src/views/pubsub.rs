@@ -11,8 +11,9 @@
 //! position, committed offset and lag, and the controller's table and
 //! groups.
 //!
-//! The tables wear Raft's table classes (`raft-log`, `raft-progress`) for
-//! their look, next to their own `pubsub-*` classes.
+//! The section and its tables have their own classes (`pubsub-detail`,
+//! `pubsub-summary`, `pubsub-log`, `pubsub-table`), styled in
+//! `static/style.css` like Raft's.
 
 use protocols::pubsub::node::PubSubNode;
 use protocols::pubsub::view::{
@@ -155,12 +156,12 @@ fn broker_detail(b: &BrokerView) -> Html {
     // the groups this broker coordinates.
     let topics: Vec<&ReplicaView> = b.replicas.iter().filter(|r| !r.internal).collect();
     html! {
-        <section class="raft-detail pubsub-detail" aria-label="Broker state">
-            <p class="raft-summary pubsub-summary">{format!("{}: broker, leads {} of {} partition(s)", b.id, topics.iter().filter(|r| r.leading).count(), topics.len())}</p>
+        <section class="pubsub-detail" aria-label="Broker state">
+            <p class="pubsub-summary">{format!("{}: broker, leads {} of {} partition(s)", b.id, topics.iter().filter(|r| r.leading).count(), topics.len())}</p>
             { for topics.iter().map(|r| {
                 let shown = &r.log[r.log.len().saturating_sub(DETAIL_RECORDS)..];
                 html! {
-                    <table class="raft-log pubsub-log" data-partition={r.partition.0.to_string()}>
+                    <table class="pubsub-log" data-partition={r.partition.0.to_string()}>
                         <caption>{replica_line(r)}</caption>
                         if let Some(isr) = &r.pending_isr {
                             <caption>{format!("Proposed in-sync set {}, not decided yet", node_set(isr))}</caption>
@@ -191,7 +192,7 @@ fn group_tables(groups: &[GroupView]) -> Html {
     html! {
         <>
             { for groups.iter().map(|g| html! {
-                <table class="raft-progress pubsub-table">
+                <table class="pubsub-table">
                     <caption>{format!("Group {} ({}), {}, members {}", g.name, g.mode, g.generation, node_set(&g.members))}</caption>
                     <thead><tr><th>{"partition"}</th><th>{"owner"}</th><th>{"committed"}</th></tr></thead>
                     <tbody>
@@ -207,9 +208,9 @@ fn group_tables(groups: &[GroupView]) -> Html {
 
 fn controller_detail(c: &ControllerView) -> Html {
     html! {
-        <section class="raft-detail pubsub-detail" aria-label="Controller state">
-            <p class="raft-summary pubsub-summary">{format!("{}: controller (incarnation {}); brokers alive {}", c.id, c.incarnation, node_set(&c.alive))}</p>
-            <table class="raft-progress pubsub-table">
+        <section class="pubsub-detail" aria-label="Controller state">
+            <p class="pubsub-summary">{format!("{}: controller (incarnation {}); brokers alive {}", c.id, c.incarnation, node_set(&c.alive))}</p>
+            <table class="pubsub-table">
                 <caption>{"Partition table"}</caption>
                 <thead><tr><th>{"partition"}</th><th>{"leader"}</th><th>{"epoch"}</th><th>{"in-sync"}</th><th>{"version"}</th></tr></thead>
                 <tbody>
@@ -231,12 +232,12 @@ fn controller_detail(c: &ControllerView) -> Html {
 fn producer_detail(p: &ProducerView) -> Html {
     let pending: usize = p.in_flight.iter().map(|f| f.messages.len()).sum();
     html! {
-        <section class="raft-detail pubsub-detail" aria-label="Producer state">
-            <p class="raft-summary pubsub-summary">{format!("{}: producer, {}, session {}", p.id, p.acks, p.session)}</p>
+        <section class="pubsub-detail" aria-label="Producer state">
+            <p class="pubsub-summary">{format!("{}: producer, {}, session {}", p.id, p.acks, p.session)}</p>
             <p class="pubsub-counts">{format!("Sent {}, pending {} (in flight {}, queued {}), acknowledged {}", p.created, pending + p.queued, pending, p.queued, p.acknowledged)}</p>
             if p.sent_unacked > 0 { <p>{format!("{} sent with acks=0, never acknowledged.", p.sent_unacked)}</p> }
             if p.gave_up > 0 { <p>{format!("Gave up on {} after the last retry.", p.gave_up)}</p> }
-            <table class="raft-progress pubsub-table">
+            <table class="pubsub-table">
                 <caption>{"In flight"}</caption>
                 <tbody>
                     { for p.in_flight.iter().map(|f| html! {
@@ -244,7 +245,7 @@ fn producer_detail(p: &ProducerView) -> Html {
                     }) }
                 </tbody>
             </table>
-            <table class="raft-progress pubsub-table">
+            <table class="pubsub-table">
                 <caption>{"Latest acknowledged"}</caption>
                 <tbody>
                     { for p.recent.iter().map(|(id, part, off)| html! {
@@ -258,9 +259,9 @@ fn producer_detail(p: &ProducerView) -> Html {
 
 fn consumer_detail(c: &ConsumerView) -> Html {
     html! {
-        <section class="raft-detail pubsub-detail" aria-label="Consumer state">
-            <p class="raft-summary pubsub-summary">{format!("{}: consumer in group {} ({}), {}; processed {}", c.id, c.group, c.mode, c.generation, c.processed)}</p>
-            <table class="raft-progress pubsub-table pubsub-positions">
+        <section class="pubsub-detail" aria-label="Consumer state">
+            <p class="pubsub-summary">{format!("{}: consumer in group {} ({}), {}; processed {}", c.id, c.group, c.mode, c.generation, c.processed)}</p>
+            <table class="pubsub-table pubsub-positions">
                 <caption>{"Assigned partitions"}</caption>
                 <thead><tr><th>{"partition"}</th><th>{"position"}</th><th>{"committed"}</th><th>{"lag"}</th><th>{"processing"}</th></tr></thead>
                 <tbody>
