@@ -369,6 +369,25 @@ pub fn settings_panel(props: &SettingsProps) -> Html {
                                 });
                                 html! { <label class="check" data-option={name}><input type="checkbox" checked={on} {onchange} />{" "}{o.label}<span class="check-help">{o.help}</span></label> }
                             }
+                            OptionKind::Choice { values, .. } => {
+                                let form = form.clone();
+                                let onchange = Callback::from(move |e: Event| {
+                                    if let Some(s) = e.target_dyn_into::<web_sys::HtmlSelectElement>() {
+                                        let mut f = (*form).clone();
+                                        f.options.insert(name.to_string(), s.value());
+                                        form.set(f);
+                                    }
+                                });
+                                let id = format!("setting-{name}");
+                                html! {
+                                    <div class="field" data-option={name}>
+                                        <label for={id.clone()}>{o.label}</label>
+                                        <select id={id} {onchange} title={o.help}>
+                                            { for values.iter().map(|&v| html! { <option value={v} selected={v == text}>{v}</option> }) }
+                                        </select>
+                                    </div>
+                                }
+                            }
                             _ => text_field(name, o.label, text, o.help, Rc::new(move |f, v| { f.options.insert(name.to_string(), v); })),
                         }
                     }) }

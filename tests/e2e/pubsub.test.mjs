@@ -160,6 +160,29 @@ test('chosen in settings, the queue reads left to right and shows partition logs
   assert.deepEqual(problems, []);
 });
 
+test('settings choose acks and a group\'s delivery; acks=0 with acks-leader-only is refused and the run kept', async (t) => {
+  const { page, problems } = await open(t, 'v=1&p=pubsub&n=3&seed=1');
+  const kept = page.url();
+  await page.getByRole('tab', { name: 'Settings' }).click();
+  const form = page.getByRole('form', { name: 'Settings for a new run' });
+  assert.equal(await form.locator('#setting-acks').inputValue(), 'all');
+  assert.equal(await form.locator('#setting-billing-mode').inputValue(), 'at-least-once');
+  await form.locator('#setting-acks').selectOption('0');
+  await form.locator('[data-toggle="acks-leader-only"] input').check();
+  await form.getByRole('button', { name: 'Start new run' }).click();
+  await page.locator('.notice[role=alert]')
+    .filter({ hasText: 'The option acks is 0, but the toggle acks-leader-only sets acks=1' }).waitFor();
+  assert.equal(page.url(), kept, 'the run is kept');
+  await form.locator('[data-toggle="acks-leader-only"] input').uncheck();
+  await form.locator('#setting-billing-mode').selectOption('at-most-once');
+  await form.getByRole('button', { name: 'Start new run' }).click();
+  await page.waitForURL(/opt=[^&]*acks:0/);
+  assert.match(page.url(), /opt=[^&]*billing-mode:at-most-once/);
+  assert.match(await inspect(page, 4), /^n5: producer, acks=0,/);
+  assert.match(await inspect(page, 5), /^n6: consumer in group \S+ \(at-most-once\)/);
+  assert.deepEqual(problems, []);
+});
+
 test('a partition leader crashes with acks=all and nothing acknowledged is lost', async (t) => {
   const { page, problems } = await open(t, 'v=1&p=pubsub&n=3&seed=2&opt=billing:1,partitions:1');
   const [producer] = (await stage(page)).filter((n) => n.kind === 'producer').map((n) => n.node);
