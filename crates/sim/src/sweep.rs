@@ -718,6 +718,30 @@ impl Generator {
         leader: impl FnOnce() -> Option<NodeId>,
         op: impl FnOnce(u64, &mut SimRng) -> Op,
     ) -> Vec<Input<Op>> {
+        // The schedule does not depend on the protocol: it is planned once,
+        // with the operation left as `()`, and only the one request a call
+        // can make gets its operation (drawn as before, from the workload
+        // stream, after the schedule's own draws).
+        let mut leader = Some(leader);
+        let inputs = self.next_planned(now, &mut || leader.take().and_then(|leader| leader()));
+        let mut op = Some(op);
+        inputs
+            .into_iter()
+            .map(|input| {
+                input.map_op(|()| {
+                    let op = op.take().expect("a call makes at most one request");
+                    op(self.ops, &mut self.workload_rng)
+                })
+            })
+            .collect()
+    }
+
+    /// [`Generator::next_inputs`] without operations: a request carries `()`.
+    fn next_planned(
+        &mut self,
+        now: Time,
+        leader: &mut dyn FnMut() -> Option<NodeId>,
+    ) -> Vec<Input<()>> {
         let Some(((t, _), plan)) = self.agenda.pop_first() else {
             return Vec::new();
         };
@@ -730,7 +754,7 @@ impl Generator {
                 let aimed = self
                     .rng
                     .chance(self.params.crash_leader)
-                    .then(leader)
+                    .then(&mut *leader)
                     .flatten()
                     .filter(|l| not_crashed(self.health[l.index()]));
                 let mut targets = servers.clone();
@@ -865,8 +889,7 @@ impl Generator {
                     return Vec::new();
                 };
                 self.ops += 1;
-                let op = op(self.ops, &mut self.workload_rng);
-                vec![Input::Request { node, op }]
+                vec![Input::Request { node, op: () }]
             }
         }
     }
