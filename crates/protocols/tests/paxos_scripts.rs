@@ -3,87 +3,25 @@
 //! instead. Each teaching toggle's script must break exactly the rules the
 //! toggle names, and none with the toggle switched off.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use protocols::paxos::{Paxos, Toggle};
 use protocols::script::{run_file, Runner};
 
+mod common;
+use common::{check_file, milestones, violated_rules};
+
 fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/paxos")
+    common::dir("paxos")
 }
 
-fn rewrite() -> bool {
-    std::env::var_os("REWRITE").is_some_and(|v| v != "0")
-}
-
-/// Runs one file, checks (or rewrites) its expected output, and returns the
-/// finished runner.
-fn check_file(path: &Path) -> Runner<Paxos> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let (actual, runner) =
-        run_file::<Paxos>(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    if rewrite() {
-        std::fs::write(path, &actual).expect("rewrite the script");
-    } else if actual != text {
-        let diff: Vec<String> = text
-            .lines()
-            .zip(actual.lines())
-            .enumerate()
-            .filter(|(_, (a, b))| a != b)
-            .take(5)
-            .map(|(i, (a, b))| format!("line {}:\n  expected: {a}\n  actual:   {b}", i + 1))
-            .collect();
-        panic!(
-            "{} differs from its expected trace (REWRITE=1 to accept):\n{}",
-            path.display(),
-            diff.join("\n")
-        );
-    }
-    runner
-}
-
-fn violated_rules(runner: &Runner<Paxos>) -> Vec<&'static str> {
-    let mut rules: Vec<&'static str> = runner
-        .checkers()
-        .expect("set up")
-        .violations()
-        .iter()
-        .map(|v| v.rule)
-        .collect();
-    rules.sort_unstable();
-    rules.dedup();
-    rules
-}
-
-fn milestones(runner: &Runner<Paxos>, kind: &str) -> u64 {
-    runner.milestones().get(kind).copied().unwrap_or(0)
+fn toggle_runs(t: Toggle) -> (Runner<Paxos>, Runner<Paxos>) {
+    common::toggle_runs(&dir(), t.name())
 }
 
 #[test]
 fn scenario_scripts_match_their_traces_and_break_no_rule() {
-    let mut names = Vec::new();
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir())
-        .expect("testdata/paxos exists")
-        .map(|e| e.expect("a directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
-        .collect();
-    paths.sort();
-    for path in paths {
-        let runner = check_file(&path);
-        let name = path
-            .file_name()
-            .expect("a file")
-            .to_string_lossy()
-            .to_string();
-        if !name.starts_with("toggle-") {
-            assert_eq!(
-                violated_rules(&runner),
-                Vec::<&str>::new(),
-                "{name} broke a rule"
-            );
-            names.push(name);
-        }
-    }
+    let names = common::check_scenarios::<Paxos>(&dir());
     for expected in [
         "one-proposer.txt",
         "dueling-proposers.txt",
@@ -93,37 +31,6 @@ fn scenario_scripts_match_their_traces_and_break_no_rule() {
     ] {
         assert!(names.iter().any(|n| n == expected), "{expected} is missing");
     }
-}
-
-/// The toggle's scenario with the toggle switched off: the same script
-/// without its `toggle=` setting.
-fn without_toggle(text: &str) -> String {
-    text.lines()
-        .map(|l| {
-            if l.starts_with("setup ") {
-                l.split_whitespace()
-                    .filter(|w| !w.starts_with("toggle="))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn toggle_runs(t: Toggle) -> (Runner<Paxos>, Runner<Paxos>) {
-    let path = dir().join(format!("toggle-{}.txt", t.name()));
-    let on = check_file(&path);
-    let text = std::fs::read_to_string(&path).expect("read");
-    assert!(
-        text.contains(&format!("toggle={}", t.name())),
-        "the script switches its toggle on"
-    );
-    let (_, off) =
-        run_file::<Paxos>(&without_toggle(&text)).expect("the script runs without its toggle");
-    (on, off)
 }
 
 #[test]
@@ -164,7 +71,7 @@ fn without_backoff_dueling_proposers_livelock() {
 
 #[test]
 fn the_second_proposer_adopts_the_value_a_promise_reports() {
-    let runner = check_file(&dir().join("proposer-crash.txt"));
+    let runner = check_file::<Paxos>(&dir().join("proposer-crash.txt"));
     let world = runner.world().expect("set up");
     for id in world.protocol().server_ids() {
         let s = world.node(id).and_then(|n| n.as_server()).expect("up");
@@ -179,7 +86,7 @@ fn the_second_proposer_adopts_the_value_a_promise_reports() {
 #[test]
 fn a_new_leader_fills_holes_with_no_ops_and_executes_in_order() {
     use protocols::paxos::{Slot, Value};
-    let runner = check_file(&dir().join("multipaxos-leader-change.txt"));
+    let runner = check_file::<Paxos>(&dir().join("multipaxos-leader-change.txt"));
     let world = runner.world().expect("set up");
     let leader = world
         .protocol()
