@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { OUTPUT, launchBrowser, serveDist, watchProblems } from './harness.mjs';
+import { OUTPUT, launchBrowser, openApp, serveDist } from './harness.mjs';
 
 const SERVERS = 'g.node.kind-server';
 
@@ -26,21 +26,11 @@ after(async () => {
   await server?.close();
 });
 
-/** Opens the app at `fragment` in a new page; screenshots it at the end. */
+/** A full load of the app at `fragment` (screenshotted when the test ends). */
 async function open(t, fragment) {
-  const page = await browser.context.newPage();
-  page.setDefaultTimeout(20_000);
-  const problems = watchProblems(page);
-  t.after(async () => {
-    mkdirSync(OUTPUT, { recursive: true });
-    const slug = t.name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
-    await page.screenshot({ path: path.join(OUTPUT, `${slug}-end.png`) }).catch(() => {});
-    await page.close();
-  });
-  await page.goto(server.url + `#${fragment}`);
-  await page.locator(SERVERS).first().waitFor();
-  await page.waitForFunction(() => typeof window.wasmBindings?.debug_panic === 'function');
-  return { page, problems };
+  const opened = await openApp(t, browser.context, `${server.url}#${fragment}`);
+  await opened.page.locator(SERVERS).first().waitFor();
+  return opened;
 }
 
 /** What the Checkers panel says: each safety rule's status, and the

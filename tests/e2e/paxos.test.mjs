@@ -4,11 +4,9 @@
 // `trunk build --release`.
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { OUTPUT, launchBrowser, serveDist, watchProblems } from './harness.mjs';
+import { launchBrowser, openApp, serveDist } from './harness.mjs';
 
 const SERVERS = 'g.node.kind-server';
 
@@ -25,21 +23,11 @@ after(async () => {
   await server?.close();
 });
 
-/** Opens the app at `fragment` in a new page; screenshots it at the end. */
+/** A full load of the app at `fragment` (screenshotted when the test ends). */
 async function open(t, fragment) {
-  const page = await browser.context.newPage();
-  page.setDefaultTimeout(20_000);
-  const problems = watchProblems(page);
-  t.after(async () => {
-    mkdirSync(OUTPUT, { recursive: true });
-    const slug = t.name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
-    await page.screenshot({ path: path.join(OUTPUT, `${slug}-end.png`) }).catch(() => {});
-    await page.close();
-  });
-  await page.goto(server.url + `#${fragment}`);
-  await page.locator(SERVERS).first().waitFor();
-  await page.waitForFunction(() => typeof window.wasmBindings?.debug_panic === 'function');
-  return { page, problems };
+  const opened = await openApp(t, browser.context, `${server.url}#${fragment}`);
+  await opened.page.locator(SERVERS).first().waitFor();
+  return opened;
 }
 
 /** Every server on the stage: role, badge text and the strip's cells. */
