@@ -95,13 +95,77 @@ fn scenario_end<P: sim::Sweepable>(
     script_end.max(sim::Time(bound.0))
 }
 
+/// What the three bundles' tests share: a toggle script's run as a bundle
+/// line, a script's latency as the app's network, and the check that the
+/// bundled file matches its scripts.
+#[cfg(test)]
+mod bundle {
+    use protocols::script::{Runner, Scripted};
+    use sim::{InputRecord, Interactive, Latency, LinkParams, Time};
+
+    use crate::catalog::Setup;
+
+    /// The bundle line of a toggle script's run: the toggle, where the
+    /// scenario ends (us) and the link, played fast enough that the
+    /// toggle's effect shows within a minute of play.
+    pub fn line<P: Scripted + Interactive>(
+        toggle: &str,
+        runner: &Runner<P>,
+        setup: Setup,
+        end: Time,
+    ) -> String {
+        let protocol = runner
+            .world()
+            .expect("the script sets up a world")
+            .protocol();
+        let inputs: Vec<InputRecord<String>> = runner
+            .input_log()
+            .iter()
+            .map(|r| InputRecord {
+                step: r.step,
+                time: r.time,
+                input: r.input.clone().map_op(|op| protocol.format_op(&op)),
+            })
+            .collect();
+        let mut shared = setup.to_shared(inputs, Time::ZERO, None, None);
+        shared.speed = Some(100);
+        format!("{toggle}\t{}\t{}\n", end.0, shared.encode())
+    }
+
+    /// A script's `latency=lo..hi` (milliseconds, `ms` optional).
+    pub fn latency(value: &str) -> LinkParams {
+        let ms = |v: &str| {
+            sim::Duration::from_ms(v.trim_end_matches("ms").parse().expect("milliseconds"))
+        };
+        let (lo, hi) = value.split_once("..").unwrap_or((value, value));
+        LinkParams {
+            latency: Latency::uniform(ms(lo), ms(hi)),
+            ..LinkParams::default()
+        }
+    }
+
+    /// The bundled file equals what its scripts generate now, or, with
+    /// `REWRITE` set, is rewritten.
+    pub fn check(bundled: &str, fresh: &str, out: &str) {
+        if std::env::var_os("REWRITE").is_some() {
+            std::fs::create_dir_all(std::path::Path::new(out).parent().unwrap()).unwrap();
+            std::fs::write(out, fresh).unwrap();
+        } else {
+            assert_eq!(
+                bundled, fresh,
+                "{out} is stale: run REWRITE=1 cargo test -p clusterscope scenarios"
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
     use protocols::raft::{Raft, Toggle};
     use protocols::script::run_file;
-    use sim::{InputRecord, Interactive, Latency, LinkParams, LivenessStatus, Time};
+    use sim::{LivenessStatus, Time};
 
     use super::*;
     use crate::catalog::{self, OptionValue, Setup};
@@ -126,14 +190,7 @@ mod tests {
             ..Setup::default()
         };
         if let Some(l) = args.get("latency") {
-            let (lo, hi) = l.split_once("..").unwrap_or((l, l));
-            setup.network = LinkParams {
-                latency: Latency::uniform(
-                    sim::Duration::from_ms(ms(lo)),
-                    sim::Duration::from_ms(ms(hi)),
-                ),
-                ..LinkParams::default()
-            };
+            setup.network = bundle::latency(l);
         }
         for (key, value) in args {
             let v = match key.as_str() {
@@ -167,25 +224,12 @@ mod tests {
             let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
             let (_, runner) = run_file::<Raft>(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
             let world = runner.world().expect("the script sets up a world");
-            let raft = world.protocol();
-            let inputs: Vec<InputRecord<String>> = runner
-                .input_log()
-                .iter()
-                .map(|r| InputRecord {
-                    step: r.step,
-                    time: r.time,
-                    input: r.input.clone().map_op(|op| raft.format_op(&op)),
-                })
-                .collect();
-            let mut shared =
-                setup_of(runner.setup_args()).to_shared(inputs, Time::ZERO, None, None);
-            // Fast enough that the toggle's effect shows within a minute of play.
-            shared.speed = Some(100);
-            out.push_str(&format!(
-                "{}\t{}\t{}\n",
+            let end = scenario_end(world.now(), world.protocol(), toggle.trips().is_empty());
+            out.push_str(&bundle::line(
                 toggle.name(),
-                scenario_end(world.now(), raft, toggle.trips().is_empty()).0,
-                shared.encode()
+                &runner,
+                setup_of(runner.setup_args()),
+                end,
             ));
         }
         out
@@ -193,13 +237,7 @@ mod tests {
 
     #[test]
     fn bundled_scenarios_match_their_scripts() {
-        let fresh = generate();
-        if std::env::var_os("REWRITE").is_some() {
-            std::fs::create_dir_all(std::path::Path::new(OUT).parent().unwrap()).unwrap();
-            std::fs::write(OUT, &fresh).unwrap();
-        } else {
-            assert_eq!(RAFT, fresh, "static/scenarios/raft.txt is stale: run REWRITE=1 cargo test -p clusterscope scenarios");
-        }
+        bundle::check(RAFT, &generate(), OUT);
     }
 
     /// Opened through the app's own path (link, catalog, replay), each
@@ -314,7 +352,7 @@ mod paxos_tests {
 
     use protocols::paxos::{Paxos, Toggle};
     use protocols::script::run_file;
-    use sim::{InputRecord, Interactive, Latency, LinkParams, LivenessStatus, Time};
+    use sim::{LivenessStatus, Time};
 
     use super::*;
     use crate::catalog::{self, OptionValue, Setup};
@@ -339,14 +377,7 @@ mod paxos_tests {
             ..Setup::default()
         };
         if let Some(l) = args.get("latency") {
-            let (lo, hi) = l.split_once("..").unwrap_or((l, l));
-            setup.network = LinkParams {
-                latency: Latency::uniform(
-                    sim::Duration::from_ms(ms(lo)),
-                    sim::Duration::from_ms(ms(hi)),
-                ),
-                ..LinkParams::default()
-            };
+            setup.network = bundle::latency(l);
         }
         for (key, value) in args {
             let v = match key.as_str() {
@@ -375,26 +406,12 @@ mod paxos_tests {
             let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
             let (_, runner) = run_file::<Paxos>(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
             let world = runner.world().expect("the script sets up a world");
-            let paxos = world.protocol();
-            let inputs: Vec<InputRecord<String>> = runner
-                .input_log()
-                .iter()
-                .map(|r| InputRecord {
-                    step: r.step,
-                    time: r.time,
-                    input: r.input.clone().map_op(|op| paxos.format_op(&op)),
-                })
-                .collect();
-            let mut shared =
-                setup_of(runner.setup_args()).to_shared(inputs, Time::ZERO, None, None);
-            // Slow enough to follow each message, fast enough to see the
-            // toggle's effect within a minute of play.
-            shared.speed = Some(100);
-            out.push_str(&format!(
-                "{}\t{}\t{}\n",
+            let end = scenario_end(world.now(), world.protocol(), toggle.trips().is_empty());
+            out.push_str(&bundle::line(
                 toggle.name(),
-                scenario_end(world.now(), paxos, toggle.trips().is_empty()).0,
-                shared.encode()
+                &runner,
+                setup_of(runner.setup_args()),
+                end,
             ));
         }
         out
@@ -402,12 +419,7 @@ mod paxos_tests {
 
     #[test]
     fn bundled_paxos_scenarios_match_their_scripts() {
-        let fresh = generate();
-        if std::env::var_os("REWRITE").is_some() {
-            std::fs::write(OUT, &fresh).unwrap();
-        } else {
-            assert_eq!(PAXOS, fresh, "static/scenarios/paxos.txt is stale: run REWRITE=1 cargo test -p clusterscope scenarios");
-        }
+        bundle::check(PAXOS, &generate(), OUT);
     }
 
     /// Opened through the app's own path, each Paxos scenario breaks
@@ -608,7 +620,7 @@ mod pubsub_tests {
 
     use protocols::pubsub::{PubSub, Toggle};
     use protocols::script::{run_file, Runner};
-    use sim::{InputRecord, Interactive, Latency, LinkParams, Time};
+    use sim::Time;
 
     use super::*;
     use crate::catalog::{OptionValue, Setup};
@@ -643,14 +655,7 @@ mod pubsub_tests {
         for (key, value) in args {
             match key.as_str() {
                 "brokers" | "seed" => {}
-                "latency" => {
-                    let ms = |v: &str| sim::Duration::from_ms(v.parse().expect("milliseconds"));
-                    let (lo, hi) = value.split_once("..").unwrap_or((value, value));
-                    setup.network = LinkParams {
-                        latency: Latency::uniform(ms(lo), ms(hi)),
-                        ..LinkParams::default()
-                    };
-                }
+                "latency" => setup.network = bundle::latency(value),
                 "toggle" => setup.toggles.push(value.clone()),
                 "partitions" | "producers" | "mininsync" => {
                     setup
@@ -692,25 +697,12 @@ mod pubsub_tests {
         );
         for toggle in BUNDLED {
             let runner = run_script(toggle);
-            let world = runner.world().expect("the script sets up a world");
-            let queue = world.protocol();
-            let inputs: Vec<InputRecord<String>> = runner
-                .input_log()
-                .iter()
-                .map(|r| InputRecord {
-                    step: r.step,
-                    time: r.time,
-                    input: r.input.clone().map_op(|op| queue.format_op(&op)),
-                })
-                .collect();
-            let mut shared =
-                setup_of(runner.setup_args()).to_shared(inputs, Time::ZERO, None, None);
-            shared.speed = Some(100);
-            out.push_str(&format!(
-                "{}\t{}\t{}\n",
+            let end = runner.world().expect("the script sets up a world").now();
+            out.push_str(&bundle::line(
                 toggle.name(),
-                world.now().0,
-                shared.encode()
+                &runner,
+                setup_of(runner.setup_args()),
+                end,
             ));
         }
         out
@@ -718,12 +710,7 @@ mod pubsub_tests {
 
     #[test]
     fn bundled_pubsub_scenarios_match_their_scripts() {
-        let fresh = generate();
-        if std::env::var_os("REWRITE").is_some() {
-            std::fs::write(OUT, &fresh).unwrap();
-        } else {
-            assert_eq!(PUBSUB, fresh, "static/scenarios/pubsub.txt is stale: run REWRITE=1 cargo test -p clusterscope scenarios");
-        }
+        bundle::check(PUBSUB, &generate(), OUT);
     }
 
     /// Opened through the app's own path, each queue scenario breaks the
