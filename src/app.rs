@@ -249,6 +249,7 @@ pub fn app() -> Html {
             on_speed={on_speed}
             on_request={dispatch(|| Action::Request(None))}
             on_heal_all={{ let on_input = on_input.clone(); Callback::from(move |_| on_input.emit(Input::HealAll)) }}
+            on_drain={dispatch(|| Action::Drain)}
         />
     };
     let timeline_bar = html! { <TimelineBar data={timeline} on_seek={on_seek} /> };
@@ -639,6 +640,10 @@ fn use_keyboard(
                     }
                     "p" => {
                         partition.set(true);
+                        true
+                    }
+                    "d" => {
+                        dispatcher.dispatch(Action::Drain);
                         true
                     }
                     _ => false,

@@ -26,6 +26,9 @@ pub const MAX_FRAME_MS: f64 = 100.0;
 pub const MAX_STEPS_PER_ROUND: u64 = 100_000;
 /// See [`MAX_STEPS_PER_ROUND`].
 pub const ROUND_TIME_UNITS: u64 = 20;
+/// The most steps a drain may run looking for the cluster to settle (the
+/// liveness bound usually ends it far sooner).
+pub const MAX_STEPS_PER_DRAIN: u64 = 1_000_000;
 
 /// Playback speed in virtual time per wall time, on a log scale from 1/1000
 /// to 10. The default shows a message crossing the stage in about a second.
@@ -114,6 +117,10 @@ pub enum Action {
     Apply(Input<String>),
     /// Send the protocol's sample client request.
     Request(Option<NodeId>),
+    /// End the faults, wait for the cluster to settle, and run the
+    /// checkers' end-of-run verdicts (a queue's lost and duplicated
+    /// messages): see [`sim::Input::Drain`].
+    Drain,
     /// One animation frame: `wall_ms` of wall time passed.
     Frame(f64),
     /// Change the playback speed.
@@ -294,6 +301,41 @@ impl Lab {
         self.catch_violation(seen_before);
     }
 
+    /// What a drain found, when its verdicts broke nothing (a broken rule
+    /// replaces this with its own notice).
+    fn drained_notice(&mut self, ended: usize) {
+        let run = self.run.borrow();
+        let Some(drain) = run.liveness().and_then(|l| l.drain.clone()) else {
+            return;
+        };
+        let faults = match ended {
+            0 => "no fault to end".to_string(),
+            1 => "ended 1 fault".to_string(),
+            n => format!("ended {n} faults"),
+        };
+        let text = match drain.checked {
+            Some((_, at)) if drain.settled => format!(
+                "Drained: {faults} at {}; the cluster settled {} later, and the final check found nothing broken.",
+                drain.requested,
+                at.saturating_since(drain.requested)
+            ),
+            Some((_, at)) => format!(
+                "Drained: {faults} at {}; the cluster had not settled by {at}, and the final check there found nothing broken.",
+                drain.requested
+            ),
+            None => format!(
+                "Drained: {faults} at {}; the cluster has not settled yet (the run stopped at {}), so nothing is checked yet.",
+                drain.requested,
+                run.now()
+            ),
+        };
+        drop(run);
+        self.notice = Some(Notice {
+            tone: Tone::Info,
+            text,
+        });
+    }
+
     fn forked_notice(&mut self, fork: Option<sim::Fork>) {
         if let Some(f) = fork {
             self.notice = Some(Notice {
@@ -361,6 +403,25 @@ impl Reducible for Lab {
             Action::Apply(input) => {
                 let result = lab.run.borrow_mut().apply(input);
                 lab.acted(result, seen);
+            }
+            Action::Drain => {
+                lab.playing = false;
+                let result = lab.run.borrow_mut().drain(MAX_STEPS_PER_DRAIN);
+                match result {
+                    Ok((fork, ended)) => {
+                        lab.drained_notice(ended);
+                        if fork.is_some() {
+                            lab.forked_notice(fork);
+                        }
+                    }
+                    Err(e) => {
+                        lab.notice = Some(Notice {
+                            tone: Tone::Error,
+                            text: capitalise(&e.to_string()),
+                        })
+                    }
+                }
+                lab.catch_violation(seen);
             }
             Action::Request(node) => {
                 let result = lab.run.borrow_mut().sample_request(node);

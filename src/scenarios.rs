@@ -486,6 +486,7 @@ mod paxos_tests {
 /// safety rule), and a function of the moment when seeking.
 #[cfg(test)]
 mod liveness_tests {
+    use std::collections::BTreeMap;
     use std::rc::Rc;
 
     use sim::{LivenessStatus, Time};
@@ -549,6 +550,67 @@ mod liveness_tests {
         );
     }
 
+    /// "Drain and check" on a queue run: the cut link heals, the crashed
+    /// broker stays down (two of three are up), the cluster settles, the
+    /// final check finds nothing lost, and a link to that moment opens the
+    /// same run with the same verdict.
+    #[test]
+    fn a_drain_settles_the_queue_checks_it_and_a_link_reproduces_it() {
+        let mut lab = Rc::new(
+            Lab::new(Setup {
+                protocol: "pubsub".into(),
+                ..Setup::default()
+            })
+            .unwrap(),
+        );
+        lab = lab.reduce(Action::Seek(Time(1_000_000)));
+        for _ in 0..3 {
+            lab = lab.reduce(Action::Request(None));
+        }
+        lab = lab.reduce(Action::Apply(sim::Input::Crash(sim::NodeId(0))));
+        lab = lab.reduce(Action::Apply(sim::Input::Cut {
+            from: sim::NodeId(1),
+            to: sim::NodeId(2),
+        }));
+        lab = lab.reduce(Action::Seek(Time(1_500_000)));
+        lab = lab.reduce(Action::Drain);
+        let notice = lab.notice.as_ref().expect("a notice").text.clone();
+        assert!(
+            notice.starts_with("Drained: ended 1 fault at 1500.000 ms; the cluster settled"),
+            "{notice}"
+        );
+        assert!(
+            notice.ends_with("the final check found nothing broken."),
+            "{notice}"
+        );
+        let (drain, counters, hash, inputs) = {
+            let run = lab.run.borrow();
+            let drain = run.liveness().unwrap().drain.clone().unwrap();
+            assert!(run.violations().is_empty(), "{:?}", run.violations());
+            let counters: BTreeMap<&str, u64> = run.counters().into_iter().collect();
+            (drain, counters, run.trace_hash(), run.inputs())
+        };
+        let (step, at) = drain.checked.unwrap();
+        assert!(drain.settled && at > Time(1_500_000));
+        assert_eq!(
+            lab.run.borrow().steps(),
+            step + 1,
+            "the run stops at the check"
+        );
+        assert_eq!(
+            (counters["lost"], counters["acknowledged"]),
+            (0, 3),
+            "{counters:?}"
+        );
+        let kinds: Vec<&str> = inputs.iter().map(|r| r.input.kind()).collect();
+        assert_eq!(kinds[kinds.len() - 2..], ["heal-all", "drain"]);
+        // The link carries the drain: the same moment, the same verdict.
+        let opened = Lab::open(&lab.share(None)).unwrap();
+        let run = opened.run.borrow();
+        assert_eq!(run.trace_hash(), hash);
+        assert_eq!(run.liveness().unwrap().drain, Some(drain));
+    }
+
     /// Plays the no-backoff scenario the way a person does: it pauses at
     /// the failure with an amber notice, breaks no safety rule, and seeking
     /// back before it shows the check pending again.
@@ -609,11 +671,10 @@ mod liveness_tests {
 }
 
 /// The pub/sub queue's bundle, generated from
-/// `crates/protocols/testdata/pubsub/toggle-*.txt` like Raft's. A scenario
-/// is bundled only if its rules break while the run plays: the toggles
-/// whose scripts find their loss only in the final drain (`finish`), such as
-/// `min-insync-one` and `commit-before-processing`, wait for the app to run
-/// the drain, or the scenario would turn nothing red.
+/// `crates/protocols/testdata/pubsub/toggle-*.txt` like Raft's. The scripts
+/// that find their loss only in the final check (`min-insync-one`,
+/// `commit-before-processing`) end in `drain`, the app's "Drain and check",
+/// so the link carries the drain and the app reaches the same verdict.
 #[cfg(test)]
 mod pubsub_tests {
     use std::collections::BTreeMap;
@@ -630,15 +691,6 @@ mod pubsub_tests {
         "/crates/protocols/testdata/pubsub"
     );
     const OUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/static/scenarios/pubsub.txt");
-
-    /// The toggles whose rules break while the run plays, before any drain.
-    const BUNDLED: [Toggle; 5] = [
-        Toggle::AcksLeaderOnly,
-        Toggle::UncleanLeaderElection,
-        Toggle::ReadAboveHighWatermark,
-        Toggle::RetriesWithoutIdempotence,
-        Toggle::NoGenerationFencing,
-    ];
 
     /// The app's setup for a queue script's `setup` line.
     fn setup_of(args: &BTreeMap<String, String>) -> Setup {
@@ -680,13 +732,11 @@ mod pubsub_tests {
         setup
     }
 
-    /// Runs a toggle's script up to its final drain.
+    /// Runs a toggle's script.
     fn run_script(toggle: Toggle) -> Runner<PubSub> {
         let path = format!("{SCRIPTS}/toggle-{}.txt", toggle.name());
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let before_drain = text.split("\nfinish\n").next().unwrap();
-        let (_, runner) =
-            run_file::<PubSub>(before_drain).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let (_, runner) = run_file::<PubSub>(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
         runner
     }
 
@@ -695,7 +745,7 @@ mod pubsub_tests {
             "# Generated by `REWRITE=1 cargo test -p clusterscope scenarios` from\n\
              # crates/protocols/testdata/pubsub/toggle-*.txt: toggle, end (us), link.\n",
         );
-        for toggle in BUNDLED {
+        for toggle in Toggle::ALL {
             let runner = run_script(toggle);
             let end = runner.world().expect("the script sets up a world").now();
             out.push_str(&bundle::line(
@@ -714,8 +764,8 @@ mod pubsub_tests {
     }
 
     /// Opened through the app's own path, each queue scenario breaks the
-    /// rules its script breaks before the drain, and those are rules its
-    /// toggle is meant to break.
+    /// rules its script breaks (in the final check too), and those are rules
+    /// its toggle is meant to break.
     #[test]
     fn each_pubsub_scenario_trips_exactly_its_rules_in_the_app() {
         let bundled: Vec<&str> = all()
@@ -723,8 +773,8 @@ mod pubsub_tests {
             .filter(|s| s.protocol == "pubsub")
             .map(|s| s.toggle)
             .collect();
-        assert_eq!(bundled, BUNDLED.map(Toggle::name));
-        for toggle in BUNDLED {
+        assert_eq!(bundled, Toggle::ALL.map(Toggle::name));
+        for toggle in Toggle::ALL {
             let scenario = find("pubsub", toggle.name()).expect("bundled");
             let shared = Shared::decode(scenario.fragment).unwrap();
             let lab = Lab::open(&shared).unwrap_or_else(|e| panic!("{}: {e}", toggle.name()));

@@ -815,6 +815,7 @@ fn encode_entry(r: &InputRecord<String>) -> String {
             v
         }
         Input::HealAll => vec!["healall".into()],
+        Input::Drain => vec!["drain".into()],
         Input::DropMessage(id) => vec!["drop".into(), id.0.to_string()],
         Input::Request { node, op } => vec!["req".into(), encode_node(*node), escape(op)],
         Input::SetNetwork(p) => {
@@ -1012,6 +1013,10 @@ fn parse_input(kind: &str, args: &[&str]) -> Result<Input<String>, String> {
             want(0)?;
             Input::HealAll
         }
+        "drain" => {
+            want(0)?;
+            Input::Drain
+        }
         "drop" => {
             want(1)?;
             let id = args[0].parse::<u64>().map_err(|_| {
@@ -1150,6 +1155,11 @@ mod tests {
                     step: 18,
                     time: Time(4_000),
                     input: Input::HealAll,
+                },
+                InputRecord {
+                    step: 19,
+                    time: Time(4_000),
+                    input: Input::Drain,
                 },
             ],
             time: Time(4_500_250),

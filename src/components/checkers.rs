@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use sim::{LivenessState, LivenessStatus, Rule, Violation};
+use sim::{DrainState, LivenessState, LivenessStatus, Rule, Violation};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -76,6 +76,9 @@ fn liveness_item(state: &LivenessState, later: &[Violation], on_jump: &Callback<
                 } else {
                     <p class="liveness-state">{text}</p>
                 }
+                if let Some(d) = &state.drain {
+                    { drain_line(d, on_jump) }
+                }
                 if let (None, Some(v)) = (failed_now, fails_later) {
                     <button type="button" class="liveness-failure later" onclick={jump(v.step)}
                         title="This run fails the liveness check later: go to that moment">
@@ -84,6 +87,34 @@ fn liveness_item(state: &LivenessState, later: &[Violation], on_jump: &Callback<
                 }
             </li>
         </ul>
+    }
+}
+
+/// Where the latest drain stands ("Drain and check").
+fn drain_line(d: &DrainState, on_jump: &Callback<u64>) -> Html {
+    match d.checked {
+        None => html! {
+            <p class="drain pending" data-drain="pending">
+                {format!("Final check asked for at {}: waiting for the cluster to settle.", d.requested)}
+            </p>
+        },
+        Some((step, at)) => {
+            let on_jump = on_jump.clone();
+            let text = if d.settled {
+                format!(
+                    "Final check at {at}: the cluster settled {} after the drain at {}.",
+                    at.saturating_since(d.requested),
+                    d.requested
+                )
+            } else {
+                format!("Final check at {at}: the cluster had not settled {} after the drain at {}; checked anyway.", at.saturating_since(d.requested), d.requested)
+            };
+            html! {
+                <button type="button" class="drain checked" data-drain="checked"
+                    title="Go to the moment of the final check"
+                    onclick={Callback::from(move |_: MouseEvent| on_jump.emit(step + 1))}>{text}</button>
+            }
+        }
     }
 }
 

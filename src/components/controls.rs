@@ -22,6 +22,7 @@ pub struct ControlsProps {
     pub on_speed: Callback<f64>,
     pub on_request: Callback<()>,
     pub on_heal_all: Callback<()>,
+    pub on_drain: Callback<()>,
 }
 
 /// Slider position (0 to 1000) for a speed, on a log scale.
@@ -103,6 +104,7 @@ pub fn controls_bar(props: &ControlsProps) -> Html {
             }
             if show("faults") {
                 <button type="button" class="button" title="Heal every cut link and partition" onclick={click(&props.on_heal_all)}>{"Heal all links"}</button>
+                <button type="button" class="button" title="End the faults (crashed servers stay down unless a majority needs them), let the cluster settle, then run the end-of-run checks: what was lost or duplicated (d)" aria-keyshortcuts="d" onclick={click(&props.on_drain)}>{"Drain and check"}</button>
             }
         </nav>
     }

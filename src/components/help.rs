@@ -15,6 +15,10 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("c", "Send a client request"),
     ("p", "Partition the network"),
     (
+        "d",
+        "Drain and check: end the faults, let the cluster settle, run the final checks",
+    ),
+    (
         "Page Up / Page Down",
         "Move along the timeline (when it has focus)",
     ),

@@ -25,7 +25,9 @@
 //! request n4 <operation>       hand an operation to a node (the protocol parses it)
 //! status                       the protocol's summary of every node
 //! violations                   every violation so far
-//! finish                       the checkers' end-of-run verdicts (a queue's final drain)
+//! finish                       the checkers' end-of-run verdicts now (a queue's final drain)
+//! drain [quiet]                end every fault, wait until the cluster settles, then
+//!                              the end-of-run verdicts: what the app's "Drain and check" does
 //! ```
 //!
 //! Any other command is offered to the protocol ([`Scripted::command`]).
@@ -34,17 +36,23 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use sim::{
-    Checkers, Direction, Duration, Input, InputRecord, Latency, LinkParams, NodeId, OpOf,
-    PartitionKind, Protocol, StepRecord, World, WorldConfig,
+    Checkers, Direction, Duration, Input, InputRecord, Latency, LinkParams, Liveness, NodeId, OpOf,
+    PartitionKind, Rule, StepRecord, Sweepable, World, WorldConfig,
+};
+
+/// The liveness monitor's name in scripts (it reports no violations; a
+/// `drain` waits for it).
+const LIVENESS: Rule = Rule {
+    id: "L",
+    name: "Liveness",
+    description: "The cluster settles once its faults end.",
 };
 
 /// A protocol that scenario scripts can drive.
-pub trait Scripted: Protocol + Sized {
+pub trait Scripted: Sweepable {
     /// The protocol configured by a `setup` line's `key=value` pairs (the
     /// runner takes `seed` and `latency` itself and passes the rest).
     fn from_setup(args: &BTreeMap<String, String>) -> Result<Self, String>;
-    /// Fresh checkers for the run.
-    fn checkers(&self) -> Checkers<Self>;
     /// Parses the operation words of `request <node> <words...>`.
     fn parse_op(&self, words: &[&str]) -> Result<OpOf<Self>, String>;
     /// A protocol-specific command, such as Raft's `campaign n1`; `None` if
@@ -218,6 +226,16 @@ impl<P: Scripted> Runner<P> {
                     .map(|v| format!("    !! {}: {}", v.rule, v.message))
                     .collect());
             }
+            "drain" => {
+                let found_before = self.checkers.as_ref().expect("set up").violations().len();
+                let ends = sim::ending_every_fault(world);
+                for input in ends {
+                    self.apply(input, &mut out)?;
+                }
+                self.apply(Input::Drain, &mut out)?;
+                self.run_to_drained(found_before, verbosity, &mut out);
+                return Ok(out);
+            }
             "crash" => Input::Crash(node(0)?),
             "restart" => Input::Restart(node(0)?),
             "pause" => Input::Pause(node(0)?),
@@ -308,7 +326,11 @@ impl<P: Scripted> Runner<P> {
             config.network.latency = Latency::uniform(parse_duration(lo)?, parse_duration(hi)?);
         }
         let protocol = P::from_setup(&kv)?;
-        self.checkers = Some(protocol.checkers());
+        // The protocol's checkers, and the liveness monitor that tells a
+        // `drain` when the run has settled.
+        let mut checkers = protocol.checkers();
+        checkers.push(Box::new(Liveness::new(&protocol, LIVENESS)));
+        self.checkers = Some(checkers);
         self.world = Some(World::new(protocol, config));
         self.printed = 0;
         self.milestones.clear();
@@ -361,6 +383,42 @@ impl<P: Scripted> Runner<P> {
             world.step();
             steps += 1;
             self.after_step(verbosity, out);
+        }
+    }
+
+    /// After a `drain`: runs until the liveness monitor has seen the
+    /// cluster settle (or its bound pass) and the checkers have given their
+    /// end-of-run verdicts, which `after_step` prints.
+    fn run_to_drained(&mut self, found_before: usize, verbosity: Verbosity, out: &mut Vec<String>) {
+        let start = self.world.as_ref().expect("set up").now();
+        let drain = |r: &Self| {
+            r.checkers
+                .as_ref()
+                .and_then(Checkers::liveness)
+                .and_then(|l| l.drain.clone())
+                .expect("a drain was applied")
+        };
+        let mut steps = 0;
+        while drain(self).checked.is_none() {
+            let world = self.world.as_mut().expect("set up");
+            if world.next_event_time().is_none() || steps >= MAX_STEPS_PER_COMMAND {
+                out.push("the run stopped before it settled: nothing checked".to_string());
+                return;
+            }
+            world.step();
+            steps += 1;
+            self.after_step(verbosity, out);
+        }
+        let d = drain(self);
+        let (_, at) = d.checked.expect("checked");
+        let waited = at.saturating_since(start);
+        out.push(if d.settled {
+            format!("settled after {waited}; checked")
+        } else {
+            format!("not settled after {waited}; checked anyway")
+        });
+        if self.checkers.as_ref().expect("set up").violations().len() == found_before {
+            out.push("nothing found at the end".to_string());
         }
     }
 

@@ -85,9 +85,17 @@ pub trait Checker<P: Protocol>: CheckerClone<P> {
     /// a message queue's final drain ("every acknowledged message was
     /// delivered"). Called once, at the end of a run that has settled (the
     /// sweep calls it after its liveness phase). The default judges nothing.
-    fn finish(&self, world: &World<P>) -> Vec<Violation> {
+    fn finish(&mut self, world: &World<P>) -> Vec<Violation> {
         let _ = world;
         Vec::new()
+    }
+
+    /// Whether the end-of-run verdicts are due after the step just
+    /// observed: the liveness monitor says so once a drain
+    /// ([`crate::Input::Drain`]) has seen the cluster settle. The default
+    /// never asks.
+    fn finish_due(&self) -> bool {
+        false
     }
 
     /// The liveness monitor's state, for the one checker that is one
@@ -175,6 +183,15 @@ impl<P: Protocol> Checkers<P> {
         for c in &mut self.checkers {
             c.observe(record, world, &mut report);
         }
+        if self.checkers.iter().any(|c| c.finish_due()) {
+            let from = self.violations.len();
+            self.finish(world);
+            // Found in this step, whatever the checker stamped.
+            for v in &mut self.violations[from..] {
+                v.step = record.step;
+                v.time = record.time;
+            }
+        }
         self.violations.len() - before
     }
 
@@ -182,7 +199,7 @@ impl<P: Protocol> Checkers<P> {
     /// and records what they found; returns how many violations that was.
     pub fn finish(&mut self, world: &World<P>) -> usize {
         let before = self.violations.len();
-        for c in &self.checkers {
+        for c in &mut self.checkers {
             let found = c.finish(world);
             self.violations.extend(found);
         }
@@ -232,7 +249,7 @@ mod tests {
             _report: &mut Report<'_>,
         ) {
         }
-        fn finish(&self, world: &World<Broadcast>) -> Vec<Violation> {
+        fn finish(&mut self, world: &World<Broadcast>) -> Vec<Violation> {
             vec![Violation {
                 rule: "E1",
                 step: world.steps(),

@@ -12,7 +12,7 @@ use std::fmt;
 use crate::checker::{Rule, Violation};
 use crate::ids::{MsgId, NodeId};
 use crate::input::{Input, InputRecord};
-use crate::liveness::{Liveness, LivenessState};
+use crate::liveness::{ending_every_fault, Liveness, LivenessState};
 use crate::network::{Conditions, InputError, Link, LinkParams};
 use crate::node::{Message, Milestone, Node, NodeKind, NodeScene};
 use crate::sim::{Fork, Sim};
@@ -238,6 +238,14 @@ pub trait AnySim {
     /// `max_units` of the protocol's time unit (a quiet cluster has no next
     /// round; it must not run for minutes looking for one).
     fn run_to_milestone(&mut self, max_steps: u64, max_units: u64) -> Option<Milestone>;
+    /// "Drain and check": applies the inputs that end the faults
+    /// ([`ending_every_fault`]) and [`Input::Drain`], then runs on, at most
+    /// `max_steps` steps, until the checkers have given their end-of-run
+    /// verdicts (the liveness monitor decides when: see
+    /// [`crate::liveness`]). Returns a fork, if the first input made one,
+    /// and how many faults were ended; the verdicts are in
+    /// [`AnySim::violations`] and the state in [`LivenessState::drain`].
+    fn drain(&mut self, max_steps: u64) -> Result<(Option<Fork>, usize), ActionError>;
     /// The protocol's natural time unit (Raft: the longest election timeout).
     fn time_unit(&self) -> Duration;
     /// Goes to time `t`.
@@ -591,6 +599,27 @@ impl<P: Interactive> AnySim for Run<P> {
         });
         self.absorb_violations(before);
         outcome
+    }
+
+    fn drain(&mut self, max_steps: u64) -> Result<(Option<Fork>, usize), ActionError> {
+        let ends = ending_every_fault(self.sim.world());
+        let ended = ends.len();
+        let mut fork = None;
+        for input in ends.into_iter().chain([Input::Drain]) {
+            let f = self.apply_input(input)?;
+            fork = fork.or(f);
+        }
+        let checked = |run: &Self| {
+            run.liveness()
+                .and_then(|l| l.drain.as_ref())
+                .is_none_or(|d| d.checked.is_some())
+        };
+        for _ in 0..max_steps {
+            if checked(self) || self.step().is_none() {
+                break;
+            }
+        }
+        Ok((fork, ended))
     }
 
     fn run_to_milestone(&mut self, max_steps: u64, max_units: u64) -> Option<Milestone> {

@@ -87,6 +87,13 @@ pub enum Input<Op> {
         /// Parameters for this link alone.
         params: Option<LinkParams>,
     },
+    /// Start the final check: once the cluster has settled (the liveness
+    /// monitor's predicate holds, or its bound passes), the checkers give
+    /// their end-of-run verdicts ([`crate::Checker::finish`], such as a
+    /// queue's "every acknowledged message was delivered"). It changes
+    /// nothing in the world; the inputs that end every fault first are
+    /// [`crate::liveness::ending_every_fault`].
+    Drain,
 }
 
 impl<Op> Input<Op> {
@@ -108,6 +115,7 @@ impl<Op> Input<Op> {
             Input::Request { .. } => "request",
             Input::SetNetwork(_) => "set-network",
             Input::SetLink { .. } => "set-link",
+            Input::Drain => "drain",
         }
     }
 
@@ -143,6 +151,7 @@ impl<Op> Input<Op> {
             Input::DropMessage(id) => Input::DropMessage(id),
             Input::SetNetwork(p) => Input::SetNetwork(p),
             Input::SetLink { from, to, params } => Input::SetLink { from, to, params },
+            Input::Drain => Input::Drain,
         })
     }
 
@@ -212,6 +221,7 @@ impl<Op: fmt::Debug> fmt::Display for Input<Op> {
                 to,
                 params: None,
             } => write!(f, "reset link {from} -> {to} to the defaults"),
+            Input::Drain => f.write_str("drain: check once the cluster has settled"),
         }
     }
 }
@@ -234,6 +244,7 @@ impl<Op: Encode> Encode for Input<Op> {
             Input::Request { node, op } => (13u8, node, op).encode(h),
             Input::SetNetwork(p) => (14u8, p).encode(h),
             Input::SetLink { from, to, params } => (15u8, from, to, params).encode(h),
+            Input::Drain => 16u8.encode(h),
         }
     }
 }

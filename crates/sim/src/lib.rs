@@ -228,7 +228,7 @@ pub use facade::{
 };
 pub use ids::{MsgId, NodeId};
 pub use input::{Input, InputRecord};
-pub use liveness::{Liveness, LivenessState, LivenessStatus};
+pub use liveness::{ending_every_fault, DrainState, Liveness, LivenessState, LivenessStatus};
 pub use network::{
     Conditions, Direction, Health, InputError, Latency, Link, LinkParams, Network, PartitionKind,
     Tail,

@@ -40,11 +40,13 @@ use std::marker::PhantomData;
 
 use crate::checker::{Checker, Report, Rule, Violation};
 use crate::ids::NodeId;
+use crate::input::Input;
 use crate::network::Health;
+use crate::network::LinkParams;
 use crate::sweep::{not_converged, Convergence, Sweepable, LIVENESS_UNITS, POLLS_PER_UNIT};
 use crate::time::{Duration, Permille, Ppm, Time};
 use crate::trace::{StepEvent, StepRecord};
-use crate::world::{NodeOf, World};
+use crate::world::{NodeOf, OpOf, World};
 
 /// The most failures a monitor keeps (the oldest stay).
 pub const MAX_FAILURES: usize = 256;
@@ -79,6 +81,20 @@ pub enum LivenessStatus {
     },
 }
 
+/// A final check under way or done (see [`crate::Input::Drain`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DrainState {
+    /// When the drain was asked for.
+    pub requested: Time,
+    /// The step that asked for it.
+    pub step: u64,
+    /// The step and time at which the cluster had settled (or the bound
+    /// passed) and the checkers gave their verdicts; `None` while waiting.
+    pub checked: Option<(u64, Time)>,
+    /// Whether it had settled then (`false`: the bound passed first).
+    pub settled: bool,
+}
+
 /// What the app shows of the liveness check.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LivenessState {
@@ -93,6 +109,8 @@ pub struct LivenessState {
     /// Every failure so far, as violations of [`LivenessState::rule`] (not
     /// a safety rule: the app keeps them apart).
     pub failures: Vec<Violation>,
+    /// The latest final check, if one was asked for.
+    pub drain: Option<DrainState>,
 }
 
 /// The liveness monitor of one run (see the module documentation).
@@ -101,6 +119,8 @@ pub struct Liveness<P> {
     interval: Duration,
     next_poll: Time,
     convergence: Convergence,
+    /// The drain's verdicts are due at the step just observed.
+    finish_due: bool,
     _protocol: PhantomData<fn() -> P>,
 }
 
@@ -111,6 +131,7 @@ impl<P> Clone for Liveness<P> {
             interval: self.interval,
             next_poll: self.next_poll,
             convergence: self.convergence.clone(),
+            finish_due: self.finish_due,
             _protocol: PhantomData,
         }
     }
@@ -128,10 +149,12 @@ impl<P: Sweepable> Liveness<P> {
                 status: LivenessStatus::Waiting("the run has not started".to_string()),
                 healed: Vec::new(),
                 failures: Vec::new(),
+                drain: None,
             },
             interval: Duration(unit.scale(1, POLLS_PER_UNIT).0.max(1)),
             next_poll: Time::ZERO,
             convergence: Convergence::default(),
+            finish_due: false,
             _protocol: PhantomData,
         }
     }
@@ -227,6 +250,18 @@ impl<P: Sweepable + 'static> Checker<P> for Liveness<P> {
         world: &World<P>,
         _report: &mut Report<'_>,
     ) {
+        self.finish_due = false;
+        if let StepEvent::Input(Input::Drain) = record.event {
+            // A new episode from here, even if nothing changed: work that
+            // came in since the last one held must settle too.
+            self.state.status = LivenessStatus::Waiting(String::new());
+            self.state.drain = Some(DrainState {
+                requested: record.time,
+                step: record.step,
+                checked: None,
+                settled: false,
+            });
+        }
         if record.time < self.next_poll {
             // An input (a fault, a heal) may start or end an episode at
             // once; a milestone may be convergence.
@@ -234,16 +269,110 @@ impl<P: Sweepable + 'static> Checker<P> for Liveness<P> {
                 self.episode(record.time, world);
                 self.look(record.time, world);
             }
-            return;
+        } else {
+            let i = self.interval.0;
+            self.next_poll = Time((record.time.0 / i + 1).saturating_mul(i));
+            self.poll(record.step, record.time, world);
         }
-        let i = self.interval.0;
-        self.next_poll = Time((record.time.0 / i + 1).saturating_mul(i));
-        self.poll(record.step, record.time, world);
+        // A drain waits for the episode it began (or a later one) to be
+        // decided, then asks for the verdicts.
+        let decided = match self.state.status {
+            LivenessStatus::Held { .. } => Some(true),
+            LivenessStatus::Failed { .. } => Some(false),
+            _ => None,
+        };
+        if let (Some(settled), Some(d)) = (decided, self.state.drain.as_mut()) {
+            if d.checked.is_none() {
+                d.checked = Some((record.step, record.time));
+                d.settled = settled;
+                self.finish_due = true;
+            }
+        }
+    }
+
+    fn finish_due(&self) -> bool {
+        self.finish_due
     }
 
     fn liveness(&self) -> Option<&LivenessState> {
         Some(&self.state)
     }
+}
+
+/// The inputs that end the faults for a final check, in order: every
+/// crashed server stays down for good (as if its disk were lost: the
+/// sweep's liveness phase leaves a minority so) unless the servers that are
+/// up fall short of a majority, when the lowest crashed ones restart;
+/// crashed clients restart; paused nodes resume; every node runs at normal
+/// speed and clock rate; every cut link heals; and the network defaults and
+/// every link's own parameters lose, duplicate and hold back nothing
+/// (latencies are kept). With them applied, the nodes that are up form the
+/// healed group. The app's "Drain and check" applies them, then
+/// [`Input::Drain`]. Empty if there is nothing to end.
+pub fn ending_every_fault<P: Sweepable>(world: &World<P>) -> Vec<Input<OpOf<P>>> {
+    let mut inputs = Vec::new();
+    let servers = world.protocol().servers();
+    let crashed = |n: NodeId| world.conditions(n).health == Health::Crashed;
+    let mut short =
+        (servers.len() / 2 + 1).saturating_sub(servers.iter().filter(|&&s| !crashed(s)).count());
+    let count = world.node_count() as u32;
+    for node in (0..count).map(NodeId) {
+        let c = world.conditions(node);
+        match c.health {
+            Health::Crashed if !servers.contains(&node) || short > 0 => {
+                short -= usize::from(servers.contains(&node));
+                inputs.push(Input::Restart(node));
+            }
+            Health::Crashed => continue,
+            Health::Paused => inputs.push(Input::Resume(node)),
+            Health::Up => {}
+        }
+        if c.slowdown != Permille::ONE {
+            inputs.push(Input::Slow {
+                node,
+                factor: Permille::ONE,
+            });
+        }
+        if c.clock_rate != Permille::ONE {
+            inputs.push(Input::Skew {
+                node,
+                rate: Permille::ONE,
+            });
+        }
+    }
+    let net = world.network();
+    let links = || {
+        (0..count).flat_map(|a| {
+            (0..count)
+                .filter(move |&b| b != a)
+                .map(move |b| (NodeId(a), NodeId(b)))
+        })
+    };
+    if links().any(|(a, b)| net.is_cut(a, b)) {
+        inputs.push(Input::HealAll);
+    }
+    let cleaned = |p: &LinkParams| LinkParams {
+        drop: Ppm::NEVER,
+        duplicate: Ppm::NEVER,
+        delay_spike: Ppm::NEVER,
+        ..*p
+    };
+    let defaults = net.defaults();
+    if cleaned(defaults) != *defaults {
+        inputs.push(Input::SetNetwork(cleaned(defaults)));
+    }
+    for (from, to) in links() {
+        if let Some(own) = &net.link(from, to).params {
+            if cleaned(own) != *own {
+                inputs.push(Input::SetLink {
+                    from,
+                    to,
+                    params: Some(cleaned(own)),
+                });
+            }
+        }
+    }
+    inputs
 }
 
 /// Whether a link loses nothing, duplicates nothing and holds nothing back.
@@ -445,5 +574,113 @@ mod tests {
             sim.seek_step(*s);
             assert_eq!(&status(&sim), st, "step {s}");
         }
+    }
+
+    /// A checker whose end-of-run verdict names the step it was asked at.
+    #[derive(Clone)]
+    struct Verdict;
+
+    impl Checker<Broadcast> for Verdict {
+        fn rules(&self) -> &'static [Rule] {
+            &[]
+        }
+        fn observe(
+            &mut self,
+            _record: &StepRecord<NodeOf<Broadcast>>,
+            _world: &World<Broadcast>,
+            _report: &mut Report<'_>,
+        ) {
+        }
+        fn finish(&mut self, world: &World<Broadcast>) -> Vec<Violation> {
+            vec![Violation {
+                rule: "V",
+                step: world.steps(),
+                time: world.now(),
+                nodes: Vec::new(),
+                message: "asked".to_string(),
+            }]
+        }
+    }
+
+    #[test]
+    fn a_drain_ends_every_fault_waits_to_settle_then_asks_for_the_verdicts_once() {
+        let b = Broadcast::for_sweep(5, None).unwrap();
+        let checkers = Checkers::new(vec![Box::new(Liveness::new(&b, RULE)), Box::new(Verdict)]);
+        let mut sim = Sim::new(World::new(b, WorldConfig::with_seed(3)), checkers);
+        sim.run_until(Time(300_000), u64::MAX);
+        assert!(ending_every_fault(sim.world()).is_empty());
+        sim.apply(Input::Crash(NodeId(0))).unwrap();
+        sim.apply(Input::Pause(NodeId(1))).unwrap();
+        sim.apply(Input::Cut {
+            from: NodeId(2),
+            to: NodeId(3),
+        })
+        .unwrap();
+        sim.apply(Input::Slow {
+            node: NodeId(3),
+            factor: Permille(3_000),
+        })
+        .unwrap();
+        let lossy = LinkParams {
+            drop: Ppm(100_000),
+            ..*sim.world().network().defaults()
+        };
+        sim.apply(Input::SetLink {
+            from: NodeId(4),
+            to: NodeId(2),
+            params: Some(lossy),
+        })
+        .unwrap();
+        sim.run_until(Time(600_000), u64::MAX);
+        let ends = ending_every_fault(sim.world());
+        // n0 stays down for good: four of five are up.
+        let kinds: Vec<&str> = ends.iter().map(Input::kind).collect();
+        assert_eq!(kinds, ["resume", "slow", "heal-all", "set-link"]);
+        for input in ends {
+            sim.apply(input).unwrap();
+        }
+        assert!(ending_every_fault(sim.world()).is_empty());
+        assert_eq!(
+            healed_group(sim.world().protocol(), sim.world())
+                .unwrap()
+                .len(),
+            4
+        );
+        // Work still under way when the drain is asked for: it waits.
+        sim.apply(Input::Request {
+            node: NodeId(2),
+            op: 77,
+        })
+        .unwrap();
+        sim.apply(Input::Drain).unwrap();
+        let asked = sim.world().steps() - 1;
+        let drain = sim.liveness().unwrap().drain.clone().unwrap();
+        assert_eq!((drain.step, drain.checked), (asked, None));
+        assert!(sim.violations().is_empty());
+        sim.run_until(Time(5_000_000), u64::MAX);
+        let drain = sim.liveness().unwrap().drain.clone().unwrap();
+        let (step, time) = drain.checked.expect("settled within the bound");
+        assert!(drain.settled && step > asked);
+        // Asked once, stamped with the step that settled.
+        let v = sim.violations();
+        assert_eq!(v.len(), 1);
+        assert_eq!((v[0].rule, v[0].step, v[0].time), ("V", step, time));
+        // A function of the step: before it, not asked yet.
+        sim.seek_step(step);
+        assert!(sim.violations().is_empty());
+        sim.seek_step(step + 1);
+        assert_eq!(sim.violations().len(), 1);
+    }
+
+    #[test]
+    fn a_drain_restarts_crashed_servers_only_to_make_a_majority() {
+        let mut sim = sim();
+        sim.run_until(Time(300_000), u64::MAX);
+        for n in [4, 1, 2, 3] {
+            sim.apply(Input::Crash(NodeId(n))).unwrap();
+        }
+        // One of five is up: the two lowest crashed restart.
+        let ends = ending_every_fault(sim.world());
+        assert_eq!(ends, [Input::Restart(NodeId(1)), Input::Restart(NodeId(2))]);
     }
 }

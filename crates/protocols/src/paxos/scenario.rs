@@ -12,11 +12,11 @@
 
 use std::collections::BTreeMap;
 
-use sim::{Checkers, Health, Input, NodeId, World};
+use sim::{Health, Input, NodeId, World};
 
 use super::msg::{show_ballot, Slot};
 use super::node::{PaxosNode, PaxosOp, Proposer, Server};
-use super::{Mode, Paxos, PaxosChecker, PaxosLike, Toggle};
+use super::{Mode, Paxos, PaxosLike, Toggle};
 use crate::kv::KvOp;
 use crate::script::{parse_duration, parse_node, Scripted};
 
@@ -87,10 +87,6 @@ impl Scripted for Paxos {
             paxos = paxos.with_toggle(t);
         }
         Ok(paxos)
-    }
-
-    fn checkers(&self) -> Checkers<Paxos> {
-        Checkers::new(vec![Box::new(PaxosChecker::for_protocol(self))])
     }
 
     fn parse_op(&self, words: &[&str]) -> Result<PaxosOp, String> {

@@ -91,8 +91,9 @@ pub struct Counters {
     pub delivered: u64,
     /// Messages a group processed again (at-least-once redelivery).
     pub redelivered: u64,
-    /// Acknowledged messages found lost while the run played (Q1: another
-    /// message committed at their offset); the final drain finds more.
+    /// Acknowledged messages lost: found while the run played (Q1: another
+    /// message committed at their offset), and by the final drain (never
+    /// processed by a group, or unreadable). Each message counts once.
     pub lost: u64,
 }
 
@@ -124,6 +125,8 @@ pub struct PubSubChecker {
     delivered: BTreeMap<GroupId, BTreeSet<MsgKey>>,
     /// Per group: the messages its consumers processed more than once.
     redelivered: BTreeMap<GroupId, BTreeSet<MsgKey>>,
+    /// Every message counted as lost, so that each counts once.
+    lost: BTreeSet<MsgKey>,
     counters: Counters,
 }
 
@@ -156,19 +159,26 @@ impl PubSubChecker {
     /// partition left offline, or led by a replica without the message,
     /// has lost it for its readers. Call it at the end of a run, once the
     /// cluster has had time to settle.
-    pub fn drain(&self, world: &World<PubSub>) -> Vec<Violation> {
-        if world.protocol().settings.groups.is_empty() {
-            self.drain_logs(world)
+    /// Returns the violations and the messages they found lost.
+    pub fn drain(&self, world: &World<PubSub>) -> (Vec<Violation>, BTreeSet<MsgKey>) {
+        let mut lost = BTreeSet::new();
+        let found = if world.protocol().settings.groups.is_empty() {
+            self.drain_logs(world, &mut lost)
         } else {
-            self.drain_groups(world)
-        }
+            self.drain_groups(world, &mut lost)
+        };
+        (found, lost)
     }
 
     /// The final drain with consumer groups: every acknowledged message of
     /// the topic they read that a group never processed is lost for that
     /// group, reported per group with its delivery mode (the "acknowledged
     /// minus delivered" of Jepsen's queue checkers).
-    pub fn drain_groups(&self, world: &World<PubSub>) -> Vec<Violation> {
+    fn drain_groups(
+        &self,
+        world: &World<PubSub>,
+        lost_all: &mut BTreeSet<MsgKey>,
+    ) -> Vec<Violation> {
         let settings = &world.protocol().settings;
         let consumed: BTreeSet<PartitionId> = settings.consumed().collect();
         let mut found = Vec::new();
@@ -208,6 +218,7 @@ impl PubSubChecker {
             if lost.is_empty() {
                 continue;
             }
+            lost_all.extend(lost.iter().copied());
             let shown: Vec<String> = lost.iter().take(5).map(|id| id.to_string()).collect();
             let more = if lost.len() > 5 { ", ..." } else { "" };
             let why = match spec.mode {
@@ -236,7 +247,7 @@ impl PubSubChecker {
 
     /// The final drain without groups: every acknowledged message whose
     /// partition's leader cannot serve it.
-    pub fn drain_logs(&self, world: &World<PubSub>) -> Vec<Violation> {
+    fn drain_logs(&self, world: &World<PubSub>, lost_all: &mut BTreeSet<MsgKey>) -> Vec<Violation> {
         // Per partition: why its messages cannot be read, and which.
         let mut lost: BTreeMap<PartitionId, (String, Vec<(MsgKey, Offset)>)> = BTreeMap::new();
         for (&id, &(p, o)) in &self.acked {
@@ -254,6 +265,7 @@ impl PubSubChecker {
                         .is_some_and(|r| r.id == id)
             });
             if !readable {
+                lost_all.insert(id);
                 let why = match leader {
                     None => format!("{p} is offline"),
                     Some(l) if world.node(l).is_none() => format!("{p}'s leader {l} is down"),
@@ -291,6 +303,12 @@ impl PubSubChecker {
             .collect()
     }
 
+    fn count_lost(&mut self, id: MsgKey) {
+        if self.lost.insert(id) {
+            self.counters.lost += 1;
+        }
+    }
+
     fn on_sent(&mut self, msg: &PubSubMsg) {
         if let PubSubMsg::Produce {
             partition, batch, ..
@@ -318,7 +336,7 @@ impl PubSubChecker {
         self.acked_at.entry((p, o)).or_insert(id);
         if let Some(&(c, _)) = self.committed(p).get(o.index()) {
             if c != id {
-                self.counters.lost += 1;
+                self.count_lost(id);
                 report.violation(
                     "Q1",
                     &[producer],
@@ -590,7 +608,9 @@ impl PubSubChecker {
             }
             if let Some(&a) = self.acked_at.get(&(p, Offset(o as u64))) {
                 if a != id {
-                    self.counters.lost += 1;
+                    if self.lost.insert(a) {
+                        self.counters.lost += 1;
+                    }
                     report.violation(
                         "Q1",
                         &[b, a.producer],
@@ -739,8 +759,13 @@ impl Checker<PubSub> for PubSubChecker {
         ]
     }
 
-    fn finish(&self, world: &World<PubSub>) -> Vec<Violation> {
-        self.drain(world)
+    /// The final drain; the messages it finds lost count as lost.
+    fn finish(&mut self, world: &World<PubSub>) -> Vec<Violation> {
+        let (found, lost) = self.drain(world);
+        for id in lost {
+            self.count_lost(id);
+        }
+        found
     }
 
     fn observe(
@@ -851,8 +876,8 @@ mod tests {
             self.0.borrow_mut().observe(record, world, report);
         }
 
-        fn finish(&self, world: &World<PubSub>) -> Vec<Violation> {
-            self.0.borrow().finish(world)
+        fn finish(&mut self, world: &World<PubSub>) -> Vec<Violation> {
+            self.0.borrow_mut().finish(world)
         }
     }
 

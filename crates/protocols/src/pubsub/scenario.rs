@@ -8,12 +8,12 @@
 
 use std::collections::BTreeMap;
 
-use sim::{Checkers, Health, Input, NodeId, Sweepable, World};
+use sim::{Health, Input, NodeId, Sweepable, World};
 
 use crate::script::Scripted;
 
 use super::node::{PubSubNode, PubSubOp};
-use super::{Acks, Delivery, GroupSpec, PubSub, PubSubChecker, Toggle};
+use super::{Acks, Delivery, GroupSpec, PubSub, Toggle};
 
 fn groups(spec: &str) -> Result<Vec<GroupSpec>, String> {
     spec.split(',')
@@ -92,10 +92,6 @@ impl Scripted for PubSub {
             queue = queue.with_toggle(t);
         }
         Ok(queue)
-    }
-
-    fn checkers(&self) -> Checkers<PubSub> {
-        Checkers::new(vec![Box::new(PubSubChecker::new())])
     }
 
     fn parse_op(&self, words: &[&str]) -> Result<PubSubOp, String> {

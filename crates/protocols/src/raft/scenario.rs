@@ -8,10 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use sim::{Checkers, Health, Input, NodeId, World};
+use sim::{Health, Input, NodeId, World};
 
 use super::node::{RaftNode, RaftOp, Server};
-use super::{KvOp, Raft, RaftChecker, Toggle};
+use super::{KvOp, Raft, Toggle};
 use crate::script::{parse_duration, parse_node, Scripted};
 
 fn range(v: &str) -> Result<(sim::Duration, sim::Duration), String> {
@@ -76,10 +76,6 @@ impl Scripted for Raft {
             raft = raft.with_toggle(t);
         }
         Ok(raft)
-    }
-
-    fn checkers(&self) -> Checkers<Raft> {
-        Checkers::new(vec![Box::new(RaftChecker::new())])
     }
 
     fn parse_op(&self, words: &[&str]) -> Result<RaftOp, String> {
