@@ -308,11 +308,21 @@ impl Lab {
         let Some(drain) = run.liveness().and_then(|l| l.drain.clone()) else {
             return;
         };
-        let faults = match ended {
+        let mut faults = match ended {
             0 => "no fault to end".to_string(),
             1 => "ended 1 fault".to_string(),
             n => format!("ended {n} faults"),
         };
+        // Crashed servers stay down, as if their disks were lost.
+        let down: Vec<String> = (0..run.node_count() as u32)
+            .map(NodeId)
+            .filter(|&n| run.node(n).conditions.health == sim::Health::Crashed)
+            .map(|n| n.to_string())
+            .collect();
+        if !down.is_empty() {
+            let verb = if down.len() == 1 { "stays" } else { "stay" };
+            faults = format!("{faults} ({} {verb} down, as if lost)", down.join(", "));
+        }
         let text = match drain.checked {
             Some((_, at)) if drain.settled => format!(
                 "Drained: {faults} at {}; the cluster settled {} later, and the final check found nothing broken.",

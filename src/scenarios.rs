@@ -576,7 +576,9 @@ mod liveness_tests {
         lab = lab.reduce(Action::Drain);
         let notice = lab.notice.as_ref().expect("a notice").text.clone();
         assert!(
-            notice.starts_with("Drained: ended 1 fault at 1500.000 ms; the cluster settled"),
+            notice.starts_with(
+                "Drained: ended 1 fault (n1 stays down, as if lost) at 1500.000 ms; the cluster settled"
+            ),
             "{notice}"
         );
         assert!(
