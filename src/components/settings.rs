@@ -336,7 +336,7 @@ pub fn settings_panel(props: &SettingsProps) -> Html {
                     { for catalog::entries().iter().map(|e| html! { <option value={e.name} selected={e.name == form.protocol}>{e.title}</option> }) }
                 </select>
             </div>
-            { text_field("servers", "Servers", form.servers.clone(), "3 to 9 are comfortable, up to 25 work", Rc::new(|f, v| f.servers = v)) }
+            { text_field("servers", if form.protocol == "pubsub" { "Brokers" } else { "Servers" }, form.servers.clone(), "3 to 9 are comfortable, up to 25 work", Rc::new(|f, v| f.servers = v)) }
             <div class="field-row">
                 { text_field("seed", "Seed", form.seed.clone(), "Every random choice of the run follows from the seed", Rc::new(|f, v| f.seed = v)) }
                 <button type="button" class="button" onclick={new_seed} title="Pick a random seed">{"New seed"}</button>
