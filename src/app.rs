@@ -47,8 +47,20 @@ fn initial_lab() -> Lab {
         return Lab::new(Setup::default()).expect("the default setup builds");
     }
     match Shared::decode(fragment) {
-        Ok(shared) => Lab::open(&shared)
-            .unwrap_or_else(|e| fallback(format!("This link could not be opened: {e}"))),
+        Ok(shared) => match Lab::open(&shared) {
+            Ok(mut lab) => {
+                // A bundled scenario, opened by a reload into the download
+                // that runs it, says so as it does when opened in place.
+                let scenario = crate::scenarios::all()
+                    .into_iter()
+                    .find(|s| s.fragment == fragment);
+                if let Some(s) = scenario {
+                    lab.notice = Some(s.notice());
+                }
+                lab
+            }
+            Err(e) => fallback(format!("This link could not be opened: {e}")),
+        },
         Err(e) => fallback(format!(
             "This link could not be read: {}.",
             crate::lab::capitalise(&e.to_string())
@@ -177,9 +189,13 @@ pub fn app() -> Html {
     };
     let on_scenario = {
         let lab = lab.clone();
-        Callback::from(move |toggle: String| {
-            let protocol = lab.setup.protocol.clone();
-            let opened = crate::scenarios::find(&protocol, &toggle)
+        Callback::from(move |(protocol, toggle): (String, String)| {
+            let scenario = crate::scenarios::find(&protocol, &toggle);
+            if let Some(s) = scenario.as_ref().filter(|s| !catalog::compiled(s.protocol)) {
+                reload_with(s.fragment);
+                return;
+            }
+            let opened = scenario
                 .ok_or_else(|| format!("There is no scenario for the toggle {toggle}."))
                 .and_then(|s| s.open());
             match opened {
@@ -193,7 +209,13 @@ pub fn app() -> Html {
     };
     let on_apply_settings = {
         let lab = lab.clone();
-        Callback::from(move |s: Setup| lab.dispatch(Action::Load(Box::new(s))))
+        Callback::from(move |s: Setup| {
+            if !catalog::compiled(&s.protocol) {
+                reload_with(&s.to_shared(Vec::new(), Time::ZERO, None, None).encode());
+                return;
+            }
+            lab.dispatch(Action::Load(Box::new(s)))
+        })
     };
 
     let embed = lab.embed.clone();
@@ -538,6 +560,22 @@ fn use_link_in_address_bar(lab: &LabHandle) {
     });
 }
 
+/// Opens `fragment`, a link to a protocol this download does not run:
+/// the address bar gets the link and the page reloads, and the loader in
+/// index.html fetches the download that runs it (see
+/// [`catalog::bundle_of`]). The run shown is replaced, as opening any link
+/// or applying settings replaces it.
+fn reload_with(fragment: &str) {
+    let location = gloo::utils::window().location();
+    if location.hash().unwrap_or_default().trim_start_matches('#') == fragment {
+        let _ = location.reload();
+    } else {
+        // The hashchange this fires reloads (`use_open_pasted_links`):
+        // a reload here as well would abort that one.
+        let _ = location.set_hash(fragment);
+    }
+}
+
 /// A link pasted into the address bar of an open page changes only the
 /// fragment: open it, replacing the run only if it reads and replays.
 #[hook]
@@ -550,7 +588,16 @@ fn use_open_pasted_links(lab: &LabHandle) {
             if fragment.is_empty() {
                 return;
             }
-            let opened = Shared::decode(fragment)
+            let decoded = Shared::decode(fragment);
+            if decoded
+                .as_ref()
+                .is_ok_and(|shared| !catalog::compiled(&shared.protocol))
+            {
+                // Another download runs it (see `reload_with`).
+                let _ = gloo::utils::window().location().reload();
+                return;
+            }
+            let opened = decoded
                 .map_err(|e| {
                     format!(
                         "This link could not be read: {}.",

@@ -7,16 +7,52 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use protocols::paxos::{MultiPaxos, Paxos, Toggle as PaxosToggle};
-use protocols::pubsub::{Acks, Delivery, GroupSpec, PubSub, Toggle as PubSubToggle};
-use protocols::raft::sweep::SWEEP_CLIENTS;
-use protocols::raft::{Raft, Toggle as RaftToggle};
+use protocols::paxos::Toggle as PaxosToggle;
+#[cfg(feature = "paxos")]
+use protocols::paxos::{MultiPaxos, Paxos};
+use protocols::pubsub::Toggle as PubSubToggle;
+#[cfg(feature = "pubsub")]
+use protocols::pubsub::{Acks, Delivery, GroupSpec, PubSub};
+use protocols::raft::Toggle as RaftToggle;
+#[cfg(feature = "raft")]
+use protocols::raft::{sweep::SWEEP_CLIENTS, Raft};
 use sim::sweep::{record_seed, Failure, SeedOutcome};
 use sim::{
     AnySim, Duration, InputRecord, Interactive, LinkParams, Run, Time, Violation, WorldConfig,
 };
 
 use clusterscope::share::{Embed, Shared, Sweep, SERVERS};
+
+/// The protocol of the default run: Raft, unless this download was built
+/// without it.
+const DEFAULT_PROTOCOL: &str = if cfg!(feature = "raft") {
+    "raft"
+} else if cfg!(feature = "paxos") {
+    "paxos"
+} else {
+    "pubsub"
+};
+
+/// The download (cargo feature) that runs `protocol`. The release build
+/// makes one per protocol family, so that a page loads only the code of the
+/// protocol it shows (`cargo xtask dist`, and the loader in index.html,
+/// which picks the download by the link's `p=`).
+pub fn bundle_of(protocol: &str) -> &'static str {
+    match protocol {
+        "paxos" | "multipaxos" => "paxos",
+        "pubsub" => "pubsub",
+        _ => "raft",
+    }
+}
+
+/// Whether this download runs `protocol` (every download lists them all in
+/// Settings; choosing one it lacks reloads the page with the right one).
+pub fn compiled(protocol: &str) -> bool {
+    let bundle = bundle_of(protocol);
+    (bundle == "raft" && cfg!(feature = "raft"))
+        || (bundle == "paxos" && cfg!(feature = "paxos"))
+        || (bundle == "pubsub" && cfg!(feature = "pubsub"))
+}
 
 /// A protocol option, such as PreVote or the election timeout range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -453,11 +489,13 @@ pub struct Setup {
 
 impl Default for Setup {
     /// Five Raft servers with seed 1: the same first run for everyone, so a
-    /// lecturer can say "press play and watch n3".
+    /// lecturer can say "press play and watch n3". (A download built
+    /// without Raft starts its own protocol's default.)
     fn default() -> Setup {
+        let protocol = DEFAULT_PROTOCOL;
         Setup {
-            protocol: "raft".into(),
-            servers: 5,
+            protocol: protocol.into(),
+            servers: entry(protocol).map_or(5, |e| e.default_servers),
             seed: 1,
             network: LinkParams::default(),
             toggles: Vec::new(),
@@ -583,17 +621,20 @@ pub fn expand_sweep(shared: &Shared) -> Result<SweepRun, String> {
     let setup = Setup::from_shared(shared)?;
     let entry = entry(&setup.protocol).expect("from_shared checked the protocol");
     let (config, inputs, outcome, options) = match setup.protocol.as_str() {
+        #[cfg(feature = "raft")]
         "raft" => {
             let (config, inputs, outcome) = record::<Raft>(&setup, entry.title)?;
             let clients = ("clients".to_string(), SWEEP_CLIENTS.to_string());
             (config, inputs, outcome, BTreeMap::from([clients]))
         }
+        #[cfg(feature = "paxos")]
         "paxos" => {
             let (config, inputs, outcome) = record::<Paxos>(&setup, entry.title)?;
             // A single-decree sweep makes every server a proposer.
             let proposers = ("proposers".to_string(), setup.servers.to_string());
             (config, inputs, outcome, BTreeMap::from([proposers]))
         }
+        #[cfg(feature = "paxos")]
         "multipaxos" => {
             // The app runs Multi-Paxos as a `Paxos` in its Multi mode: the
             // same run and trace hash as the sweep's `MultiPaxos`, with one
@@ -607,6 +648,7 @@ pub fn expand_sweep(shared: &Shared) -> Result<SweepRun, String> {
             );
             (config, inputs, outcome, BTreeMap::from([clients]))
         }
+        #[cfg(feature = "pubsub")]
         "pubsub" => {
             let (config, inputs, outcome) = record::<PubSub>(&setup, entry.title)?;
             // What `PubSub::for_sweep` builds, as the app's options.
@@ -731,43 +773,54 @@ pub fn build(setup: &Setup) -> Result<Box<dyn AnySim>, String> {
         processing: Duration::from_us(200),
     };
     match setup.protocol.as_str() {
-        "raft" => {
-            let count = |name| match setup.option(name) {
-                Some(OptionValue::Count(v)) => v,
-                other => unreachable!("the catalog defines {name} as a count, not {other:?}"),
-            };
-            let switch = |name| match setup.option(name) {
-                Some(OptionValue::Switch(on)) => on,
-                other => unreachable!("the catalog defines {name} as a switch, not {other:?}"),
-            };
-            let mut raft = Raft::new(setup.servers as usize, count("clients") as usize);
-            let s = &mut raft.settings;
-            if let Some(OptionValue::MillisRange(a, b)) = setup.option("election") {
-                (s.election_timeout_min, s.election_timeout_max) =
-                    (Duration::from_ms(a), Duration::from_ms(b));
-            }
-            if let Some(OptionValue::Millis(ms)) = setup.option("heartbeat") {
-                s.heartbeat_interval = Duration::from_ms(ms);
-            }
-            s.max_entries_per_append = count("batch") as usize;
-            s.pre_vote = switch("prevote");
-            s.check_quorum = switch("checkquorum");
-            // Toggles apply last: the one that turns PreVote and CheckQuorum
-            // off, or fixes the election timeout, wins over the options.
-            for name in &setup.toggles {
-                let toggle = RaftToggle::from_name(name)
-                    .ok_or_else(|| format!("Raft has no toggle \"{name}\"."))?;
-                raft = raft.with_toggle(toggle);
-            }
-            Ok(Box::new(Run::new(raft, config)))
-        }
+        #[cfg(feature = "raft")]
+        "raft" => build_raft(setup, config),
+        #[cfg(feature = "paxos")]
         "paxos" | "multipaxos" => build_paxos(setup, config),
+        #[cfg(feature = "pubsub")]
         "pubsub" => build_pubsub(setup, config),
+        other if entry(other).is_some() => Err(format!(
+            "This download has no {other} in it: the page reloads with the one that does."
+        )),
         other => Err(format!("This version has no protocol \"{other}\".")),
     }
 }
 
+/// Builds Raft from the setup's options.
+#[cfg(feature = "raft")]
+fn build_raft(setup: &Setup, config: WorldConfig) -> Result<Box<dyn AnySim>, String> {
+    let count = |name| match setup.option(name) {
+        Some(OptionValue::Count(v)) => v,
+        other => unreachable!("the catalog defines {name} as a count, not {other:?}"),
+    };
+    let switch = |name| match setup.option(name) {
+        Some(OptionValue::Switch(on)) => on,
+        other => unreachable!("the catalog defines {name} as a switch, not {other:?}"),
+    };
+    let mut raft = Raft::new(setup.servers as usize, count("clients") as usize);
+    let s = &mut raft.settings;
+    if let Some(OptionValue::MillisRange(a, b)) = setup.option("election") {
+        (s.election_timeout_min, s.election_timeout_max) =
+            (Duration::from_ms(a), Duration::from_ms(b));
+    }
+    if let Some(OptionValue::Millis(ms)) = setup.option("heartbeat") {
+        s.heartbeat_interval = Duration::from_ms(ms);
+    }
+    s.max_entries_per_append = count("batch") as usize;
+    s.pre_vote = switch("prevote");
+    s.check_quorum = switch("checkquorum");
+    // Toggles apply last: the one that turns PreVote and CheckQuorum
+    // off, or fixes the election timeout, wins over the options.
+    for name in &setup.toggles {
+        let toggle =
+            RaftToggle::from_name(name).ok_or_else(|| format!("Raft has no toggle \"{name}\"."))?;
+        raft = raft.with_toggle(toggle);
+    }
+    Ok(Box::new(Run::new(raft, config)))
+}
+
 /// Builds single-decree Paxos or Multi-Paxos from the setup's options.
+#[cfg(feature = "paxos")]
 fn build_paxos(setup: &Setup, config: WorldConfig) -> Result<Box<dyn AnySim>, String> {
     let count = |name| match setup.option(name) {
         Some(OptionValue::Count(v)) => v as usize,
@@ -808,6 +861,7 @@ fn build_paxos(setup: &Setup, config: WorldConfig) -> Result<Box<dyn AnySim>, St
 /// Builds the pub/sub queue from the setup's options: the servers are its
 /// brokers; groups billing and audit, when they have consumers, read the
 /// topic (as in the sweeps, billing first).
+#[cfg(feature = "pubsub")]
 fn build_pubsub(setup: &Setup, config: WorldConfig) -> Result<Box<dyn AnySim>, String> {
     let count = |name| match setup.option(name) {
         Some(OptionValue::Count(v)) => v as usize,
@@ -879,6 +933,28 @@ mod tests {
     use sim::{Ppm, Sweepable};
 
     use super::*;
+
+    /// Every protocol belongs to one download (xtask/src/dist.rs builds one
+    /// per cargo feature and maps the links' `p=` the same way), and a
+    /// native build, with every feature, runs them all.
+    #[test]
+    fn every_protocol_has_a_download_and_the_full_build_runs_all() {
+        let downloads: Vec<(&str, &str)> = entries()
+            .iter()
+            .map(|e| (e.name, bundle_of(e.name)))
+            .collect();
+        assert_eq!(
+            downloads,
+            [
+                ("raft", "raft"),
+                ("paxos", "paxos"),
+                ("multipaxos", "paxos"),
+                ("pubsub", "pubsub")
+            ]
+        );
+        assert!(entries().iter().all(|e| compiled(e.name)));
+        assert_eq!(Setup::default().protocol, "raft");
+    }
     use crate::lab::{Lab, Tone};
 
     fn sweep_outcome(servers: usize, toggle: Option<&str>, seed: u64) -> SeedOutcome {

@@ -65,14 +65,20 @@ impl Scenario {
         let shared = Shared::decode(self.fragment)
             .map_err(|e| format!("The bundled scenario for {} is damaged: {e}.", self.toggle))?;
         let mut lab = Lab::open(&shared)?;
-        lab.notice = Some(Notice {
+        lab.notice = Some(self.notice());
+        Ok(lab)
+    }
+
+    /// What the page says when it opens the scenario (also when it opens
+    /// after a reload into the download that runs it).
+    pub fn notice(&self) -> Notice {
+        Notice {
             tone: Tone::Info,
             text: format!(
                 "Scenario for the toggle {}: press play (or n for the next round) and watch the Checkers panel.",
                 self.toggle
             ),
-        });
-        Ok(lab)
+        }
     }
 }
 

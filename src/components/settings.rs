@@ -16,8 +16,9 @@ use clusterscope::share::SERVERS;
 pub struct SettingsProps {
     pub setup: Setup,
     pub on_apply: Callback<Setup>,
-    /// Opens a toggle's scripted scenario, by toggle name.
-    pub on_scenario: Callback<String>,
+    /// Opens a toggle's scripted scenario: (protocol, toggle), the
+    /// protocol chosen in the form (which may not be the run's yet).
+    pub on_scenario: Callback<(String, String)>,
 }
 
 /// The form's fields as typed, so a half-typed value is never lost.
@@ -409,7 +410,8 @@ pub fn settings_panel(props: &SettingsProps) -> Html {
                         let has_scenario = crate::scenarios::find(&form.protocol, &name).is_some();
                         let load = {
                             let (cb, name) = (props.on_scenario.clone(), name.clone());
-                            Callback::from(move |_: MouseEvent| cb.emit(name.clone()))
+                            let protocol = form.protocol.clone();
+                            Callback::from(move |_: MouseEvent| cb.emit((protocol.clone(), name.clone())))
                         };
                         html! {
                             <div class="toggle" data-toggle={t.name}>

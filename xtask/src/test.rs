@@ -90,7 +90,7 @@ const STEPS: &[Step] = &[
     Step {
         name: "release build (trunk build --release)",
         needs: None,
-        run: |tools| dist::build_release(tools).map(|()| Outcome::Check(true)),
+        run: |tools| dist::build_release(tools).map(|_| Outcome::Check(true)),
     },
     Step {
         name: "browser end-to-end tests (tests/e2e)",
