@@ -1,9 +1,8 @@
 //! The queue in the app: the [`Interactive`] contract. An operation is
 //! written as people type it, `publish 3` (the key picks the partition),
-//! and goes to a producer. Groundwork for issue 7's item 9: the app does not
-//! offer the queue yet.
+//! and goes to a producer.
 
-use sim::{Interactive, NodeId, NodeKind};
+use sim::{Interactive, NodeId, NodeKind, Rule};
 
 use super::node::PubSubOp;
 use super::PubSub;
@@ -12,7 +11,19 @@ use super::PubSub;
 /// picks the partition).
 pub const MAX_KEY: u32 = 1_000_000;
 
+/// The queue's liveness check: the sweep's convergence predicate
+/// ([`sim::Sweepable::converged`] for [`PubSub`]), in a sentence.
+pub const LIVENESS: Rule = Rule {
+    id: "L1",
+    name: "Delivery and progress",
+    description: "Once a majority of brokers and every client can talk again, within the bound every partition has a live leader whose high watermark is its log end, the healed brokers hold that log, every group has processed and committed every partition to its end, and no producer has a message waiting.",
+};
+
 impl Interactive for PubSub {
+    fn liveness_rule(&self) -> Rule {
+        LIVENESS
+    }
+
     fn node_kind(&self, id: NodeId) -> NodeKind {
         if id.index() <= self.brokers {
             // The brokers and the controller.
