@@ -4,7 +4,7 @@
 //! protocol's detail widget; the stage, timeline, event log and checker panel
 //! are drawn from `sim::AnySim` alone.
 
-use std::collections::BTreeMap;
+use sim::sorted::SortedMap;
 use std::rc::Rc;
 
 use protocols::paxos::Toggle as PaxosToggle;
@@ -484,7 +484,7 @@ pub struct Setup {
     /// Teaching toggles switched on, sorted.
     pub toggles: Vec<String>,
     /// Options, by name, already checked; a missing option takes its default.
-    pub options: BTreeMap<String, OptionValue>,
+    pub options: SortedMap<String, OptionValue>,
 }
 
 impl Default for Setup {
@@ -499,7 +499,7 @@ impl Default for Setup {
             seed: 1,
             network: LinkParams::default(),
             toggles: Vec::new(),
-            options: BTreeMap::new(),
+            options: SortedMap::new(),
         }
     }
 }
@@ -525,7 +525,7 @@ impl Setup {
                 ));
             }
         }
-        let mut options = BTreeMap::new();
+        let mut options = SortedMap::new();
         for (name, value) in &shared.options {
             let spec = entry
                 .options
@@ -625,14 +625,14 @@ pub fn expand_sweep(shared: &Shared) -> Result<SweepRun, String> {
         "raft" => {
             let (config, inputs, outcome) = record::<Raft>(&setup, entry.title)?;
             let clients = ("clients".to_string(), SWEEP_CLIENTS.to_string());
-            (config, inputs, outcome, BTreeMap::from([clients]))
+            (config, inputs, outcome, SortedMap::from([clients]))
         }
         #[cfg(feature = "paxos")]
         "paxos" => {
             let (config, inputs, outcome) = record::<Paxos>(&setup, entry.title)?;
             // A single-decree sweep makes every server a proposer.
             let proposers = ("proposers".to_string(), setup.servers.to_string());
-            (config, inputs, outcome, BTreeMap::from([proposers]))
+            (config, inputs, outcome, SortedMap::from([proposers]))
         }
         #[cfg(feature = "paxos")]
         "multipaxos" => {
@@ -646,7 +646,7 @@ pub fn expand_sweep(shared: &Shared) -> Result<SweepRun, String> {
                 "clients".to_string(),
                 protocols::paxos::sweep::SWEEP_CLIENTS.to_string(),
             );
-            (config, inputs, outcome, BTreeMap::from([clients]))
+            (config, inputs, outcome, SortedMap::from([clients]))
         }
         #[cfg(feature = "pubsub")]
         "pubsub" => {
@@ -660,7 +660,7 @@ pub fn expand_sweep(shared: &Shared) -> Result<SweepRun, String> {
                 ("audit", "1".to_string()),
             ];
             let options = options.map(|(k, v)| (k.to_string(), v));
-            (config, inputs, outcome, BTreeMap::from(options))
+            (config, inputs, outcome, SortedMap::from(options))
         }
         other => return Err(format!("This version cannot run sweeps of \"{other}\".")),
     };

@@ -167,7 +167,7 @@ mod bundle {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
+    use sim::sorted::SortedMap;
 
     use protocols::raft::{Raft, Toggle};
     use protocols::script::run_file;
@@ -183,7 +183,7 @@ mod tests {
     const OUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/static/scenarios/raft.txt");
 
     /// The app's setup for a script's `setup` line.
-    fn setup_of(args: &BTreeMap<String, String>) -> Setup {
+    fn setup_of(args: &SortedMap<String, String>) -> Setup {
         let ms = |v: &str| {
             v.trim_end_matches("ms")
                 .parse::<u64>()
@@ -354,7 +354,7 @@ mod tests {
 /// `crates/protocols/testdata/paxos/toggle-*.txt` like Raft's.
 #[cfg(test)]
 mod paxos_tests {
-    use std::collections::BTreeMap;
+    use sim::sorted::SortedMap;
 
     use protocols::paxos::{Paxos, Toggle};
     use protocols::script::run_file;
@@ -370,7 +370,7 @@ mod paxos_tests {
     const OUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/static/scenarios/paxos.txt");
 
     /// The app's setup for a single-decree script's `setup` line.
-    fn setup_of(args: &BTreeMap<String, String>) -> Setup {
+    fn setup_of(args: &SortedMap<String, String>) -> Setup {
         let ms = |v: &str| {
             v.trim_end_matches("ms")
                 .parse::<u64>()
@@ -685,7 +685,7 @@ mod liveness_tests {
 /// so the link carries the drain and the app reaches the same verdict.
 #[cfg(test)]
 mod pubsub_tests {
-    use std::collections::BTreeMap;
+    use sim::sorted::SortedMap;
 
     use protocols::pubsub::{PubSub, Toggle};
     use protocols::script::{run_file, Runner};
@@ -701,7 +701,7 @@ mod pubsub_tests {
     const OUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/static/scenarios/pubsub.txt");
 
     /// The app's setup for a queue script's `setup` line.
-    fn setup_of(args: &BTreeMap<String, String>) -> Setup {
+    fn setup_of(args: &SortedMap<String, String>) -> Setup {
         let mut setup = Setup {
             protocol: "pubsub".into(),
             servers: args["brokers"].parse().unwrap(),
@@ -811,7 +811,7 @@ mod pubsub_tests {
             );
             // The live counters agree: a Q1 loss counts as lost, a Q5
             // duplicate as duplicated.
-            let counters: BTreeMap<&str, u64> = run.counters().into_iter().collect();
+            let counters: SortedMap<&str, u64> = run.counters().into_iter().collect();
             assert_eq!(
                 counters.keys().copied().collect::<Vec<_>>(),
                 [

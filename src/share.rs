@@ -32,7 +32,7 @@
 //! #v=1&p=raft&n=3&seed=5&sweep=1&tog=skip-up-to-date-check&t=2170.41&s=8121&h=...
 //! ```
 
-use std::collections::BTreeMap;
+use sim::sorted::SortedMap;
 use std::fmt;
 
 use sim::{
@@ -65,7 +65,7 @@ pub struct Shared {
     /// Teaching toggles switched on, sorted.
     pub toggles: Vec<String>,
     /// Protocol options, such as `prevote` = `1`.
-    pub options: BTreeMap<String, String>,
+    pub options: SortedMap<String, String>,
     /// The input log, operations as text.
     pub inputs: Vec<InputRecord<String>>,
     /// The moment the link points at.
@@ -281,7 +281,7 @@ impl Shared {
         if fragment.len() > MAX_LINK_BYTES {
             return Err(ShareError::TooLong(fragment.len()));
         }
-        let mut fields: BTreeMap<&'static str, &str> = BTreeMap::new();
+        let mut fields: SortedMap<&'static str, &str> = SortedMap::new();
         for part in fragment.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = part
                 .split_once('=')
@@ -358,7 +358,7 @@ impl Shared {
             ));
         }
 
-        let mut options = BTreeMap::new();
+        let mut options = SortedMap::new();
         if let Some(raw) = fields.get("opt") {
             for pair in raw.split(',') {
                 let (k, v) = pair.split_once(':').ok_or_else(|| {

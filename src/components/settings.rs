@@ -2,7 +2,7 @@
 //! teaching toggles. Applying them starts a new run; a field that does not
 //! make sense says why next to it, and the current run is kept.
 
-use std::collections::BTreeMap;
+use sim::sorted::SortedMap;
 use std::rc::Rc;
 
 use sim::{Duration, Latency, LinkParams, Ppm, Tail};
@@ -32,7 +32,7 @@ struct Form {
     drop: String,
     dup: String,
     toggles: Vec<String>,
-    options: BTreeMap<String, String>,
+    options: SortedMap<String, String>,
 }
 
 impl Form {
@@ -143,7 +143,7 @@ impl Form {
         let drop = pct("drop", &self.drop);
         let dup = pct("dup", &self.dup);
         let entry = catalog::entry(&self.protocol);
-        let mut options = BTreeMap::new();
+        let mut options = SortedMap::new();
         for spec in entry.iter().flat_map(|e| e.options.iter()) {
             let text = self
                 .options
@@ -197,7 +197,7 @@ impl Form {
 fn option_texts(
     protocol: &str,
     value: impl Fn(&str) -> Option<catalog::OptionValue>,
-) -> BTreeMap<String, String> {
+) -> SortedMap<String, String> {
     catalog::entry(protocol)
         .map(|e| {
             e.options

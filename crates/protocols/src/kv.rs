@@ -2,7 +2,7 @@
 //! client sessions that make each request apply at most once (Raft paper §8;
 //! the same table serves Multi-Paxos's at-most-once execution).
 
-use std::collections::BTreeMap;
+use sim::sorted::SortedMap;
 use std::fmt;
 
 use sim::{Encode, NodeId, TraceHasher};
@@ -89,8 +89,8 @@ pub type KvResult = String;
 /// applying the log again from index 1.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Kv {
-    data: BTreeMap<String, String>,
-    sessions: BTreeMap<NodeId, (RequestId, KvResult)>,
+    data: SortedMap<String, String>,
+    sessions: SortedMap<NodeId, (RequestId, KvResult)>,
 }
 
 /// What applying one client command did.
@@ -147,7 +147,7 @@ impl Kv {
     }
 
     /// The stored keys and values, in key order.
-    pub fn data(&self) -> &BTreeMap<String, String> {
+    pub fn data(&self) -> &SortedMap<String, String> {
         &self.data
     }
 }

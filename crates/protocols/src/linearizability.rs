@@ -12,7 +12,7 @@
 //! Operations that never completed may take effect or not. The search has a
 //! step budget: when it runs out the answer is "unknown", never a hang.
 
-use std::collections::{BTreeMap, BTreeSet};
+use sim::sorted::{SortedMap, SortedSet};
 
 use sim::NodeId;
 
@@ -44,8 +44,8 @@ pub enum Verdict {
 /// The client history, split by key.
 #[derive(Clone, Debug, Default)]
 pub struct History {
-    keys: BTreeMap<String, Vec<HistOp>>,
-    open: BTreeMap<(NodeId, RequestId), (String, usize)>,
+    keys: SortedMap<String, Vec<HistOp>>,
+    open: SortedMap<(NodeId, RequestId), (String, usize)>,
 }
 
 /// The default number of search steps per check.
@@ -89,7 +89,7 @@ impl History {
         let mut search = Search {
             ops,
             done: vec![false; ops.len()],
-            memo: BTreeSet::new(),
+            memo: SortedSet::new(),
             budget,
         };
         match search.run(String::new()) {
@@ -130,7 +130,7 @@ impl History {
 pub struct Tracker {
     history: History,
     failed_keys: Vec<String>,
-    recheck_at: BTreeMap<String, usize>,
+    recheck_at: SortedMap<String, usize>,
     unknown_checks: u64,
 }
 
@@ -185,7 +185,7 @@ impl Tracker {
 struct Search<'a> {
     ops: &'a [HistOp],
     done: Vec<bool>,
-    memo: BTreeSet<(Vec<bool>, String)>,
+    memo: SortedSet<(Vec<bool>, String)>,
     budget: u64,
 }
 

@@ -32,7 +32,7 @@
 //!
 //! Any other command is offered to the protocol ([`Scripted::command`]).
 
-use std::collections::BTreeMap;
+use sim::sorted::SortedMap;
 use std::fmt::Write as _;
 
 use sim::{
@@ -52,7 +52,7 @@ const LIVENESS: Rule = Rule {
 pub trait Scripted: Sweepable {
     /// The protocol configured by a `setup` line's `key=value` pairs (the
     /// runner takes `seed` and `latency` itself and passes the rest).
-    fn from_setup(args: &BTreeMap<String, String>) -> Result<Self, String>;
+    fn from_setup(args: &SortedMap<String, String>) -> Result<Self, String>;
     /// Parses the operation words of `request <node> <words...>`.
     fn parse_op(&self, words: &[&str]) -> Result<OpOf<Self>, String>;
     /// A protocol-specific command, such as Raft's `campaign n1`; `None` if
@@ -95,13 +95,13 @@ pub fn parse_duration(word: &str) -> Result<Duration, String> {
 pub struct Runner<P: Scripted> {
     world: Option<World<P>>,
     /// The `setup` line's key=value pairs, as written.
-    setup_args: BTreeMap<String, String>,
+    setup_args: SortedMap<String, String>,
     /// Every input applied since `setup`, where and when: with the setup,
     /// enough to replay the run anywhere (the app opens scenarios this way).
     inputs: Vec<InputRecord<OpOf<P>>>,
     checkers: Option<Checkers<P>>,
     printed: usize,
-    milestones: BTreeMap<&'static str, u64>,
+    milestones: SortedMap<&'static str, u64>,
     last_settled: Option<bool>,
 }
 
@@ -109,11 +109,11 @@ impl<P: Scripted> Default for Runner<P> {
     fn default() -> Self {
         Runner {
             world: None,
-            setup_args: BTreeMap::new(),
+            setup_args: SortedMap::new(),
             inputs: Vec::new(),
             checkers: None,
             printed: 0,
-            milestones: BTreeMap::new(),
+            milestones: SortedMap::new(),
             last_settled: None,
         }
     }
@@ -152,12 +152,12 @@ impl<P: Scripted> Runner<P> {
     }
 
     /// How many milestones of each kind the run has recorded since `setup`.
-    pub fn milestones(&self) -> &BTreeMap<&'static str, u64> {
+    pub fn milestones(&self) -> &SortedMap<&'static str, u64> {
         &self.milestones
     }
 
     /// The `setup` line's key=value pairs.
-    pub fn setup_args(&self) -> &BTreeMap<String, String> {
+    pub fn setup_args(&self) -> &SortedMap<String, String> {
         &self.setup_args
     }
 
@@ -307,7 +307,7 @@ impl<P: Scripted> Runner<P> {
     }
 
     fn setup(&mut self, args: &[&str]) -> Result<Vec<String>, String> {
-        let mut kv = BTreeMap::new();
+        let mut kv = SortedMap::new();
         for a in args {
             let (k, v) = a
                 .split_once('=')

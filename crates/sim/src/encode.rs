@@ -178,6 +178,25 @@ impl<T: Encode> Encode for BTreeSet<T> {
     }
 }
 
+impl<K: Encode, V: Encode> Encode for crate::sorted::SortedMap<K, V> {
+    fn encode(&self, h: &mut TraceHasher) {
+        h.word(self.len() as u64);
+        for (k, v) in self {
+            k.encode(h);
+            v.encode(h);
+        }
+    }
+}
+
+impl<T: Encode> Encode for crate::sorted::SortedSet<T> {
+    fn encode(&self, h: &mut TraceHasher) {
+        h.word(self.len() as u64);
+        for x in self {
+            x.encode(h);
+        }
+    }
+}
+
 macro_rules! encode_tuple {
     ($($name:ident),+) => {
         impl<$($name: Encode),+> Encode for ($($name,)+) {

@@ -214,6 +214,7 @@ pub mod network;
 pub mod node;
 pub mod rng;
 pub mod sim;
+pub mod sorted;
 pub mod sweep;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;

@@ -16,7 +16,7 @@
 //! must then converge (agree, and apply every acknowledged operation) under
 //! a leadership that lasts, within a bound of a few tens of its time units.
 
-use std::collections::BTreeMap;
+use crate::sorted::SortedMap;
 use std::fmt;
 use std::ops::Range;
 use std::rc::Rc;
@@ -448,7 +448,7 @@ pub struct Generator {
     clients: Vec<NodeId>,
     rng: SimRng,
     workload_rng: SimRng,
-    agenda: BTreeMap<(Time, u64), Plan>,
+    agenda: SortedMap<(Time, u64), Plan>,
     seq: u64,
     health: Vec<Health>,
     ops: u64,
@@ -476,7 +476,7 @@ impl Generator {
             // not shift every schedule.
             rng: SimRng::derived(params.seed, Stream::Faults as u64),
             workload_rng: SimRng::new(params.seed, Stream::Workload),
-            agenda: BTreeMap::new(),
+            agenda: SortedMap::new(),
             seq: 0,
             health: vec![Health::Up; node_count],
             ops: 0,

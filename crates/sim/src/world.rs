@@ -10,8 +10,9 @@
 //! thousand messages waiting at a slow node cost a thousand queue operations,
 //! not a million.
 
+use crate::sorted::SortedMap;
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 use std::rc::Rc;
 
 use crate::encode::{Encode, TraceHasher};
@@ -161,7 +162,7 @@ pub struct World<P: Protocol> {
     next_msg: u64,
     next_generation: u64,
     queue: BinaryHeap<Scheduled<<NodeOf<P> as Node>::Timer>>,
-    in_flight: BTreeMap<MsgId, InFlight<MsgOf<P>>>,
+    in_flight: SortedMap<MsgId, InFlight<MsgOf<P>>>,
     slots: Vec<Slot<NodeOf<P>>>,
     network: Network,
     net_rng: SimRng,
@@ -243,7 +244,7 @@ impl<P: Protocol> World<P> {
             next_msg: 0,
             next_generation: 0,
             queue: BinaryHeap::new(),
-            in_flight: BTreeMap::new(),
+            in_flight: SortedMap::new(),
             slots,
             hash,
             record: StepRecord {

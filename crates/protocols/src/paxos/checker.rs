@@ -9,7 +9,7 @@
 //! record (P3). It also keeps every promise with the votes it reported, so
 //! that it can check that each Accept was justified (P6).
 
-use std::collections::{BTreeMap, BTreeSet};
+use sim::sorted::{SortedMap, SortedSet};
 
 use sim::{Checker, Input, NodeId, Report, Rule, StepEvent, StepRecord, World};
 
@@ -80,7 +80,7 @@ pub const LIVENESS: &[Rule] = &[
 
 /// The promises made for one (proposer, ballot): each acceptor's first
 /// slot covered and the votes it reported.
-type Promises = BTreeMap<NodeId, (Slot, Vec<Vote>)>;
+type Promises = SortedMap<NodeId, (Slot, Vec<Vote>)>;
 
 /// What the checker needs to know of a node besides its observations.
 #[derive(Clone, Copy, Debug)]
@@ -105,26 +105,26 @@ pub struct PaxosChecker {
     mode: Mode,
     majority: usize,
     /// The highest ballot each acceptor has promised or voted in.
-    promised: BTreeMap<NodeId, Ballot>,
+    promised: SortedMap<NodeId, Ballot>,
     /// Promises by (proposer, ballot): each acceptor's first slot and votes.
-    promises: BTreeMap<(NodeId, Ballot), Promises>,
+    promises: SortedMap<(NodeId, Ballot), Promises>,
     /// The value of every (slot, ballot) proposed, and by whom.
-    proposed: BTreeMap<(Slot, Ballot), (Value, NodeId)>,
+    proposed: SortedMap<(Slot, Ballot), (Value, NodeId)>,
     /// Every vote ever cast.
-    votes: BTreeMap<(Slot, Ballot, Value), BTreeSet<NodeId>>,
+    votes: SortedMap<(Slot, Ballot, Value), SortedSet<NodeId>>,
     /// What the record says is chosen, per slot, with the ballot.
-    chosen: BTreeMap<Slot, Vec<(Value, Ballot)>>,
+    chosen: SortedMap<Slot, Vec<(Value, Ballot)>>,
     /// Values handed to proposers.
-    wanted: BTreeSet<Value>,
+    wanted: SortedSet<Value>,
     /// Client commands invoked.
-    invoked: BTreeSet<(NodeId, RequestId, KvOp)>,
+    invoked: SortedSet<(NodeId, RequestId, KvOp)>,
     /// The last slot each server executed since it started.
-    executed: BTreeMap<NodeId, Slot>,
+    executed: SortedMap<NodeId, Slot>,
     /// The client commands each server executed since it started.
-    fresh: BTreeMap<NodeId, BTreeSet<(NodeId, RequestId)>>,
+    fresh: SortedMap<NodeId, SortedSet<(NodeId, RequestId)>>,
     history: Tracker,
     /// (slot, ballot) pairs already reported under P6, to report each once.
-    unjustified: BTreeSet<(Slot, Ballot)>,
+    unjustified: SortedSet<(Slot, Ballot)>,
 }
 
 impl PaxosChecker {
@@ -133,17 +133,17 @@ impl PaxosChecker {
         PaxosChecker {
             mode,
             majority: servers / 2 + 1,
-            promised: BTreeMap::new(),
-            promises: BTreeMap::new(),
-            proposed: BTreeMap::new(),
-            votes: BTreeMap::new(),
-            chosen: BTreeMap::new(),
-            wanted: BTreeSet::new(),
-            invoked: BTreeSet::new(),
-            executed: BTreeMap::new(),
-            fresh: BTreeMap::new(),
+            promised: SortedMap::new(),
+            promises: SortedMap::new(),
+            proposed: SortedMap::new(),
+            votes: SortedMap::new(),
+            chosen: SortedMap::new(),
+            wanted: SortedSet::new(),
+            invoked: SortedSet::new(),
+            executed: SortedMap::new(),
+            fresh: SortedMap::new(),
             history: Tracker::default(),
-            unjustified: BTreeSet::new(),
+            unjustified: SortedSet::new(),
         }
     }
 
@@ -155,7 +155,7 @@ impl PaxosChecker {
 
     /// What the vote record says is chosen, per slot (more than one value
     /// in a slot only if P1 broke).
-    pub fn chosen(&self) -> &BTreeMap<Slot, Vec<(Value, Ballot)>> {
+    pub fn chosen(&self) -> &SortedMap<Slot, Vec<(Value, Ballot)>> {
         &self.chosen
     }
 

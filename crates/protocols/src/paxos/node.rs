@@ -7,7 +7,8 @@
 //! too (its own acceptor and learner count like any other); such messages
 //! never touch the network and are handled at the end of the same step.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use sim::sorted::{SortedMap, SortedSet};
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use sim::{Durability, Encode, Node, NodeId, NodeKind, NodeScene, Out, TraceHasher};
@@ -93,9 +94,9 @@ pub struct ServerDurable {
     /// The acceptor's promise.
     pub promised: Option<Ballot>,
     /// The acceptor's votes: the highest-ballot one per slot.
-    pub accepted: BTreeMap<Slot, (Ballot, Value)>,
+    pub accepted: SortedMap<Slot, (Ballot, Value)>,
     /// What the learner has learned.
-    pub chosen: BTreeMap<Slot, Value>,
+    pub chosen: SortedMap<Slot, Value>,
 }
 
 impl Encode for PaxosDurable {
@@ -186,7 +187,7 @@ pub struct Preparing {
     /// The first slot it covers.
     pub from: Slot,
     /// The promises so far, with the votes they reported.
-    pub promises: BTreeMap<NodeId, Vec<Vote>>,
+    pub promises: SortedMap<NodeId, Vec<Vote>>,
     /// Multi-Paxos: whether its own acceptor has been asked yet.
     pub asked_self: bool,
 }
@@ -202,9 +203,9 @@ pub struct Proposing {
     /// Multi-Paxos: the next free slot.
     pub next: Slot,
     /// Proposed and not yet learned as chosen.
-    pub pending: BTreeMap<Slot, Value>,
+    pub pending: SortedMap<Slot, Value>,
     /// Multi-Paxos: the servers heard from since the last quorum check.
-    pub heard: BTreeSet<NodeId>,
+    pub heard: SortedSet<NodeId>,
 }
 
 /// What a server's proposer is doing.
@@ -228,8 +229,8 @@ pub struct Server {
     // Stable storage (see ServerDurable).
     round: u64,
     promised: Option<Ballot>,
-    accepted: BTreeMap<Slot, (Ballot, Value)>,
-    chosen: BTreeMap<Slot, Value>,
+    accepted: SortedMap<Slot, (Ballot, Value)>,
+    chosen: SortedMap<Slot, Value>,
     // Volatile state.
     proposer: Proposer,
     /// Single-decree: the value this server wants chosen.
@@ -238,7 +239,7 @@ pub struct Server {
     failures: u32,
     /// Accepted messages heard, per slot not yet learned: who voted for
     /// which (ballot, value).
-    tally: BTreeMap<Slot, BTreeMap<(Ballot, Value), BTreeSet<NodeId>>>,
+    tally: SortedMap<Slot, SortedMap<(Ballot, Value), SortedSet<NodeId>>>,
     /// The last slot executed (0: none).
     executed: Slot,
     kv: Kv,
@@ -297,12 +298,12 @@ impl PaxosNode {
             settings,
             round: 0,
             promised: None,
-            accepted: BTreeMap::new(),
-            chosen: BTreeMap::new(),
+            accepted: SortedMap::new(),
+            chosen: SortedMap::new(),
             proposer: Proposer::Idle,
             own: None,
             failures: 0,
-            tally: BTreeMap::new(),
+            tally: SortedMap::new(),
             executed: Slot(0),
             kv: Kv::default(),
             leader: None,
@@ -350,12 +351,12 @@ impl Server {
     }
 
     /// The acceptor's votes.
-    pub fn accepted(&self) -> &BTreeMap<Slot, (Ballot, Value)> {
+    pub fn accepted(&self) -> &SortedMap<Slot, (Ballot, Value)> {
         &self.accepted
     }
 
     /// What this learner has learned.
-    pub fn chosen(&self) -> &BTreeMap<Slot, Value> {
+    pub fn chosen(&self) -> &SortedMap<Slot, Value> {
         &self.chosen
     }
 
@@ -456,7 +457,7 @@ impl Server {
                 round: self.round,
                 promised: if volatile { None } else { self.promised },
                 accepted: if volatile {
-                    BTreeMap::new()
+                    SortedMap::new()
                 } else {
                     self.accepted.clone()
                 },
@@ -539,7 +540,7 @@ impl Server {
         self.proposer = Proposer::Preparing(Preparing {
             ballot,
             from,
-            promises: BTreeMap::new(),
+            promises: SortedMap::new(),
             asked_self: false,
         });
         out.milestone(
@@ -819,7 +820,7 @@ impl Server {
         let Proposer::Preparing(p) = std::mem::replace(&mut self.proposer, Proposer::Idle) else {
             unreachable!("phase 2 starts from phase 1");
         };
-        let mut reported: BTreeMap<Slot, Vec<(Ballot, Value)>> = BTreeMap::new();
+        let mut reported: SortedMap<Slot, Vec<(Ballot, Value)>> = SortedMap::new();
         for v in p.promises.values().flatten() {
             reported
                 .entry(v.slot)
@@ -866,8 +867,8 @@ impl Server {
             ballot: p.ballot,
             quorum,
             next,
-            pending: BTreeMap::new(),
-            heard: BTreeSet::new(),
+            pending: SortedMap::new(),
+            heard: SortedSet::new(),
         });
         if self.settings.mode == Mode::Multi {
             self.leader = Some(self.id);

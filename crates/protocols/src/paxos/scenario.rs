@@ -10,7 +10,7 @@
 //! client). Paxos's own command: `prepare n1` makes the server start a
 //! ballot now.
 
-use std::collections::BTreeMap;
+use sim::sorted::SortedMap;
 
 use sim::{Health, Input, NodeId, World};
 
@@ -41,7 +41,7 @@ const KEYS: &[&str] = &[
 ];
 
 impl Scripted for Paxos {
-    fn from_setup(args: &BTreeMap<String, String>) -> Result<Paxos, String> {
+    fn from_setup(args: &SortedMap<String, String>) -> Result<Paxos, String> {
         if let Some(k) = args.keys().find(|k| !KEYS.contains(&k.as_str())) {
             return Err(format!("unknown setup key \"{k}\""));
         }

@@ -4,7 +4,7 @@
 //! follower it fetches from the leader and truncates where its log
 //! diverged.
 
-use std::collections::BTreeMap;
+use sim::sorted::SortedMap;
 use std::rc::Rc;
 
 use sim::{impl_encode, Durability, Encode, NodeId, NodeKind, NodeScene, Out, TraceHasher};
@@ -98,7 +98,7 @@ impl Waiting {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LeaderState {
     /// Every other replica's progress.
-    pub progress: BTreeMap<NodeId, Progress>,
+    pub progress: SortedMap<NodeId, Progress>,
     /// Produce requests waiting to be answered.
     pub waiting: Vec<Waiting>,
     /// The log end when this leadership began. Everything committed before
@@ -197,7 +197,7 @@ pub struct Broker {
     dirty: bool,
     /// Volatile: the coordinators of the groups whose offsets partition
     /// this broker leads, rebuilt from the log when it takes the lead.
-    coordinators: BTreeMap<GroupId, GroupCoordinator>,
+    coordinators: SortedMap<GroupId, GroupCoordinator>,
 }
 
 impl Broker {
@@ -227,7 +227,7 @@ impl Broker {
             replicas,
             heard: Stamp::default(),
             dirty: false,
-            coordinators: BTreeMap::new(),
+            coordinators: SortedMap::new(),
         }
     }
 

@@ -16,7 +16,7 @@
 //! [`Checker::finish`]) judges what only the end of a run can show:
 //! acknowledged messages a group never processed, per delivery mode.
 
-use std::collections::{BTreeMap, BTreeSet};
+use sim::sorted::{SortedMap, SortedSet};
 
 use sim::{Checker, NodeId, Report, Rule, StepEvent, StepRecord, Violation, World};
 
@@ -101,32 +101,32 @@ pub struct Counters {
 #[derive(Clone, Debug, Default)]
 pub struct PubSubChecker {
     /// Every message put on the wire: its partition and key.
-    sent: BTreeMap<MsgKey, (PartitionId, u32)>,
+    sent: SortedMap<MsgKey, (PartitionId, u32)>,
     /// The first acknowledgement of each message that reached its producer.
-    acked: BTreeMap<MsgKey, (PartitionId, Offset)>,
-    acked_at: BTreeMap<(PartitionId, Offset), MsgKey>,
+    acked: SortedMap<MsgKey, (PartitionId, Offset)>,
+    acked_at: SortedMap<(PartitionId, Offset), MsgKey>,
     /// Each replica's log, as its appends and truncations made it.
-    shadow: BTreeMap<(NodeId, PartitionId), Vec<Record>>,
+    shadow: SortedMap<(NodeId, PartitionId), Vec<Record>>,
     /// Each partition's committed prefix, with the epoch of the leader
     /// that committed each offset first.
-    committed: BTreeMap<PartitionId, Vec<(MsgKey, Epoch)>>,
+    committed: SortedMap<PartitionId, Vec<(MsgKey, Epoch)>>,
     /// Messages committed in each partition, to spot duplicates.
-    committed_ids: BTreeMap<PartitionId, BTreeSet<MsgKey>>,
+    committed_ids: SortedMap<PartitionId, SortedSet<MsgKey>>,
     /// Every decision of the controller, per partition, in order.
-    decisions: BTreeMap<PartitionId, Vec<PartitionState>>,
+    decisions: SortedMap<PartitionId, Vec<PartitionState>>,
     /// Per group: its generation and partition owners, by the latest
     /// rebalance.
-    generations: BTreeMap<GroupId, (Generation, BTreeMap<PartitionId, NodeId>)>,
+    generations: SortedMap<GroupId, (Generation, SortedMap<PartitionId, NodeId>)>,
     /// Per group and partition: the latest accepted commit.
-    group_offsets: BTreeMap<(GroupId, PartitionId), Offset>,
+    group_offsets: SortedMap<(GroupId, PartitionId), Offset>,
     /// Per consumer and partition: the next offset it may deliver.
-    expected: BTreeMap<(NodeId, PartitionId), Offset>,
+    expected: SortedMap<(NodeId, PartitionId), Offset>,
     /// Per group: every message its consumers processed.
-    delivered: BTreeMap<GroupId, BTreeSet<MsgKey>>,
+    delivered: SortedMap<GroupId, SortedSet<MsgKey>>,
     /// Per group: the messages its consumers processed more than once.
-    redelivered: BTreeMap<GroupId, BTreeSet<MsgKey>>,
+    redelivered: SortedMap<GroupId, SortedSet<MsgKey>>,
     /// Every message counted as lost, so that each counts once.
-    lost: BTreeSet<MsgKey>,
+    lost: SortedSet<MsgKey>,
     counters: Counters,
 }
 
@@ -148,7 +148,7 @@ impl PubSubChecker {
     }
 
     /// Every acknowledged message with where it was acknowledged.
-    pub fn acked(&self) -> &BTreeMap<MsgKey, (PartitionId, Offset)> {
+    pub fn acked(&self) -> &SortedMap<MsgKey, (PartitionId, Offset)> {
         &self.acked
     }
 
@@ -160,8 +160,8 @@ impl PubSubChecker {
     /// has lost it for its readers. Call it at the end of a run, once the
     /// cluster has had time to settle.
     /// Returns the violations and the messages they found lost.
-    pub fn drain(&self, world: &World<PubSub>) -> (Vec<Violation>, BTreeSet<MsgKey>) {
-        let mut lost = BTreeSet::new();
+    pub fn drain(&self, world: &World<PubSub>) -> (Vec<Violation>, SortedSet<MsgKey>) {
+        let mut lost = SortedSet::new();
         let found = if world.protocol().settings.groups.is_empty() {
             self.drain_logs(world, &mut lost)
         } else {
@@ -177,17 +177,17 @@ impl PubSubChecker {
     fn drain_groups(
         &self,
         world: &World<PubSub>,
-        lost_all: &mut BTreeSet<MsgKey>,
+        lost_all: &mut SortedSet<MsgKey>,
     ) -> Vec<Violation> {
         let settings = &world.protocol().settings;
-        let consumed: BTreeSet<PartitionId> = settings.consumed().collect();
+        let consumed: SortedSet<PartitionId> = settings.consumed().collect();
         let mut found = Vec::new();
         for g in settings.group_ids() {
             let spec = &settings.groups[g.0 as usize];
             let delivered = self.delivered.get(&g);
             // At-most-once promises no duplicates; at-least-once allows
             // them (they are counted, not judged).
-            let again = self.redelivered.get(&g).map_or(0, BTreeSet::len);
+            let again = self.redelivered.get(&g).map_or(0, SortedSet::len);
             if spec.mode == Delivery::AtMostOnce && again > 0 {
                 let shown: Vec<String> = self.redelivered[&g]
                     .iter()
@@ -247,9 +247,13 @@ impl PubSubChecker {
 
     /// The final drain without groups: every acknowledged message whose
     /// partition's leader cannot serve it.
-    fn drain_logs(&self, world: &World<PubSub>, lost_all: &mut BTreeSet<MsgKey>) -> Vec<Violation> {
+    fn drain_logs(
+        &self,
+        world: &World<PubSub>,
+        lost_all: &mut SortedSet<MsgKey>,
+    ) -> Vec<Violation> {
         // Per partition: why its messages cannot be read, and which.
-        let mut lost: BTreeMap<PartitionId, (String, Vec<(MsgKey, Offset)>)> = BTreeMap::new();
+        let mut lost: SortedMap<PartitionId, (String, Vec<(MsgKey, Offset)>)> = SortedMap::new();
         for (&id, &(p, o)) in &self.acked {
             let leader = self
                 .decisions
@@ -386,7 +390,7 @@ impl PubSubChecker {
                 ),
             );
         }
-        let mut owners = BTreeMap::new();
+        let mut owners = SortedMap::new();
         for &(p, m, o) in &r.assignment {
             if owners.insert(p, m).is_some() {
                 report.violation(

@@ -6,7 +6,7 @@
 //! watermark), processes each batch, and commits the offset after it:
 //! after processing (at-least-once) or before (at-most-once).
 
-use std::collections::BTreeMap;
+use sim::sorted::SortedMap;
 use std::rc::Rc;
 
 use sim::{Durability, NodeId, NodeKind, NodeScene, Out};
@@ -63,8 +63,8 @@ pub struct Consumer {
     /// Polls in a row with a commit not acknowledged yet.
     unconfirmed_polls: u32,
     generation: Generation,
-    assigned: BTreeMap<PartitionId, Position>,
-    metadata: BTreeMap<PartitionId, PartitionState>,
+    assigned: SortedMap<PartitionId, Position>,
+    metadata: SortedMap<PartitionId, PartitionState>,
     cursor: usize,
     /// Messages processed since the last start (for the view).
     delivered: u64,
@@ -86,8 +86,8 @@ impl Consumer {
             unanswered: 0,
             unconfirmed_polls: 0,
             generation: Generation(0),
-            assigned: BTreeMap::new(),
-            metadata: BTreeMap::new(),
+            assigned: SortedMap::new(),
+            metadata: SortedMap::new(),
             cursor: 0,
             delivered: 0,
         }
@@ -109,7 +109,7 @@ impl Consumer {
     }
 
     /// Its partitions and where it is in each.
-    pub fn assigned(&self) -> &BTreeMap<PartitionId, Position> {
+    pub fn assigned(&self) -> &SortedMap<PartitionId, Position> {
         &self.assigned
     }
 

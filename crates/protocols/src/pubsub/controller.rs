@@ -4,7 +4,7 @@
 //! it decide a second leader for an epoch (see the module doc of
 //! [`super`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use sim::sorted::{SortedMap, SortedSet};
 use std::rc::Rc;
 
 use sim::{impl_encode, Durability, NodeId, NodeKind, NodeScene, Out};
@@ -25,14 +25,14 @@ pub struct Controller {
     /// Durable: every partition's state.
     table: Vec<PartitionState>,
     /// Volatile: the brokers whose session is live.
-    alive: BTreeSet<NodeId>,
+    alive: SortedSet<NodeId>,
     /// Volatile: how many `Partitions` messages went to each broker in this
     /// incarnation (the `n` of their stamps).
-    sent: BTreeMap<NodeId, u64>,
+    sent: SortedMap<NodeId, u64>,
     /// Volatile: per broker, the stamp of the answer to the heartbeat that
     /// last renewed its session. The next renewal needs a heartbeat that
     /// echoes this stamp or a later one.
-    renewed_at: BTreeMap<NodeId, Stamp>,
+    renewed_at: SortedMap<NodeId, Stamp>,
 }
 
 /// What the controller persists.
@@ -55,9 +55,9 @@ impl Controller {
             settings: Rc::clone(&settings),
             incarnation: 0,
             table: Vec::new(),
-            alive: BTreeSet::new(),
-            sent: BTreeMap::new(),
-            renewed_at: BTreeMap::new(),
+            alive: SortedSet::new(),
+            sent: SortedMap::new(),
+            renewed_at: SortedMap::new(),
         }
     }
 
@@ -72,7 +72,7 @@ impl Controller {
     }
 
     /// The brokers whose session is live.
-    pub fn alive(&self) -> &BTreeSet<NodeId> {
+    pub fn alive(&self) -> &SortedSet<NodeId> {
         &self.alive
     }
 

@@ -19,7 +19,7 @@
 //! off) cannot move the group's offsets (toggle `no-generation-fencing`
 //! lifts the check).
 
-use std::collections::BTreeMap;
+use sim::sorted::SortedMap;
 use std::rc::Rc;
 
 use sim::{impl_encode, Encode, NodeId, Out, TraceHasher};
@@ -38,9 +38,9 @@ pub struct GroupState {
     /// The members, in id order.
     pub members: Vec<NodeId>,
     /// Who owns each partition in this generation.
-    pub owners: BTreeMap<PartitionId, NodeId>,
+    pub owners: SortedMap<PartitionId, NodeId>,
     /// The committed offset of each partition (absent: 0).
-    pub offsets: BTreeMap<PartitionId, Offset>,
+    pub offsets: SortedMap<PartitionId, Offset>,
 }
 
 impl Encode for GroupState {
@@ -118,8 +118,8 @@ impl GroupCoordinator {
                 group,
                 generation: Generation(0),
                 members: Vec::new(),
-                owners: BTreeMap::new(),
-                offsets: BTreeMap::new(),
+                owners: SortedMap::new(),
+                offsets: SortedMap::new(),
             },
             announce: None,
             waiting: Vec::new(),
@@ -207,7 +207,7 @@ impl GroupCoordinator {
             // committed so far: never one whose commit record may still
             // vanish.
             if self.announce.is_none() {
-                let mut offsets: BTreeMap<PartitionId, Offset> = BTreeMap::new();
+                let mut offsets: SortedMap<PartitionId, Offset> = SortedMap::new();
                 for r in committed {
                     if let Some(GroupEntry::Commit {
                         partition, offset, ..

@@ -2,7 +2,8 @@
 //! partition, retried with the same idempotence stamp until answered or out
 //! of retries.
 
-use std::collections::{BTreeMap, VecDeque};
+use sim::sorted::SortedMap;
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use sim::{impl_encode, Durability, Duration, NodeId, NodeKind, NodeScene, Out};
@@ -79,8 +80,8 @@ pub struct Producer {
     settings: Rc<Settings>,
     durable: ProducerDurable,
     /// Who leads each partition, as far as this producer knows.
-    metadata: BTreeMap<PartitionId, PartitionState>,
-    lanes: BTreeMap<PartitionId, Lane>,
+    metadata: SortedMap<PartitionId, PartitionState>,
+    lanes: SortedMap<PartitionId, Lane>,
     /// The broker asked for metadata next (round robin).
     cursor: usize,
     /// Whether the metadata timer is set.
@@ -100,8 +101,8 @@ impl Producer {
             brokers,
             settings,
             durable: ProducerDurable::default(),
-            metadata: BTreeMap::new(),
-            lanes: BTreeMap::new(),
+            metadata: SortedMap::new(),
+            lanes: SortedMap::new(),
             cursor: 0,
             metadata_armed: false,
             acked: Vec::new(),

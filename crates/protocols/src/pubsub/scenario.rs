@@ -6,7 +6,7 @@
 //! `toggle=NAME`. An operation is `publish <key>`, handed to a producer.
 //! `settled` is the sweep's convergence over the brokers that are up.
 
-use std::collections::BTreeMap;
+use sim::sorted::SortedMap;
 
 use sim::{Health, Input, NodeId, Sweepable, World};
 
@@ -45,7 +45,7 @@ fn groups(spec: &str) -> Result<Vec<GroupSpec>, String> {
 }
 
 impl Scripted for PubSub {
-    fn from_setup(args: &BTreeMap<String, String>) -> Result<PubSub, String> {
+    fn from_setup(args: &SortedMap<String, String>) -> Result<PubSub, String> {
         let num = |k: &str, default: usize| -> Result<usize, String> {
             args.get(k).map_or(Ok(default), |v| {
                 v.parse().map_err(|_| format!("{k}={v} is not a number"))

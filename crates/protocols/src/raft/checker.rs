@@ -8,7 +8,7 @@
 //! makes Log Matching cheap to check), every committed index, every applied
 //! entry, and every client invocation and completion.
 
-use std::collections::BTreeMap;
+use sim::sorted::SortedMap;
 
 use sim::{
     Checker, Encode, Input, NodeId, Report, Rule, StepEvent, StepRecord, TraceHasher, World,
@@ -82,19 +82,19 @@ fn chain(prev: u64, entry: &Entry) -> u64 {
 /// Checks R1 to R8.
 #[derive(Clone, Debug, Default)]
 pub struct RaftChecker {
-    leaders: BTreeMap<Term, NodeId>,
+    leaders: SortedMap<Term, NodeId>,
     /// Per server: (term, chain hash) of each entry of its log, as last seen.
-    shadow: BTreeMap<NodeId, Vec<(Term, u64)>>,
+    shadow: SortedMap<NodeId, Vec<(Term, u64)>>,
     /// Per server: the term it became leader in, while it leads.
-    leading: BTreeMap<NodeId, Term>,
+    leading: SortedMap<NodeId, Term>,
     /// The first chain hash seen for each (index, term).
-    seen: BTreeMap<(LogIndex, Term), (u64, NodeId)>,
+    seen: SortedMap<(LogIndex, Term), (u64, NodeId)>,
     /// Committed entries: chain hash, and the term in which the commit was learned.
     committed: Vec<(u64, Term)>,
-    applied: BTreeMap<LogIndex, (Entry, NodeId)>,
-    next_apply: BTreeMap<NodeId, LogIndex>,
-    max_term: BTreeMap<NodeId, Term>,
-    votes: BTreeMap<(NodeId, Term), NodeId>,
+    applied: SortedMap<LogIndex, (Entry, NodeId)>,
+    next_apply: SortedMap<NodeId, LogIndex>,
+    max_term: SortedMap<NodeId, Term>,
+    votes: SortedMap<(NodeId, Term), NodeId>,
     history: Tracker,
 }
 

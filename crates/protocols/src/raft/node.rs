@@ -4,7 +4,8 @@
 //! to a handler named after it. Roles are an enum that carries each role's
 //! own state, so a follower cannot accidentally read a leader's `nextIndex`.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use sim::sorted::{SortedMap, SortedSet};
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use sim::{Durability, Encode, Node, NodeId, NodeKind, NodeScene, Out, TraceHasher};
@@ -170,18 +171,18 @@ pub struct FollowerState {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CandidateState {
     /// Who has granted (pre-)votes so far, itself included.
-    pub votes: BTreeSet<NodeId>,
+    pub votes: SortedSet<NodeId>,
 }
 
 /// A leader's volatile state (Figure 2), per follower.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LeaderState {
     /// nextIndex: the next entry to send to each follower.
-    pub next_index: BTreeMap<NodeId, LogIndex>,
+    pub next_index: SortedMap<NodeId, LogIndex>,
     /// matchIndex: the highest entry known to be replicated on each follower.
-    pub match_index: BTreeMap<NodeId, LogIndex>,
+    pub match_index: SortedMap<NodeId, LogIndex>,
     /// Followers that answered since the last CheckQuorum.
-    pub recently_active: BTreeSet<NodeId>,
+    pub recently_active: SortedSet<NodeId>,
 }
 
 /// A server's role, carrying that role's state.
@@ -610,7 +611,7 @@ impl Server {
             return;
         }
         if self.settings.pre_vote {
-            let votes = BTreeSet::from([self.id]);
+            let votes = SortedSet::from([self.id]);
             self.role = Role::PreCandidate(CandidateState { votes });
             out.note(format!(
                 "{} asks whether it could win term {} (PreVote)",
@@ -641,7 +642,7 @@ impl Server {
         self.voted_for = Some(self.id);
         self.dirty = true;
         self.role = Role::Candidate(CandidateState {
-            votes: BTreeSet::from([self.id]),
+            votes: SortedSet::from([self.id]),
         });
         out.observe(RaftObs::Voted {
             term: self.term,
@@ -673,7 +674,7 @@ impl Server {
         self.role = Role::Leader(LeaderState {
             next_index: peers.clone().map(|p| (p, next)).collect(),
             match_index: peers.map(|p| (p, LogIndex(0))).collect(),
-            recently_active: BTreeSet::new(),
+            recently_active: SortedSet::new(),
         });
         out.observe(RaftObs::BecameLeader(self.term));
         out.milestone(

@@ -6,7 +6,7 @@
 //! `request n4 append x a`. Raft's own command: `campaign n1` makes the
 //! server's election timer expire now.
 
-use std::collections::BTreeMap;
+use sim::sorted::SortedMap;
 
 use sim::{Health, Input, NodeId, World};
 
@@ -20,7 +20,7 @@ fn range(v: &str) -> Result<(sim::Duration, sim::Duration), String> {
 }
 
 impl Scripted for Raft {
-    fn from_setup(args: &BTreeMap<String, String>) -> Result<Raft, String> {
+    fn from_setup(args: &SortedMap<String, String>) -> Result<Raft, String> {
         let num = |k: &str, default: usize| -> Result<usize, String> {
             args.get(k).map_or(Ok(default), |v| {
                 v.parse().map_err(|_| format!("{k}={v} is not a number"))
