@@ -3,4 +3,5 @@
 //! clusterscope`); the Yew components in the binary use them.
 
 pub mod layout;
+pub mod number;
 pub mod share;

@@ -4,6 +4,7 @@ use yew::prelude::*;
 
 use super::icons::{icon, Icon};
 use crate::lab::{SPEED_MAX, SPEED_MIN};
+use clusterscope::number::parse_f64;
 use sim::Time;
 
 use crate::live::{use_painter, Paint};
@@ -61,7 +62,7 @@ pub fn controls_bar(props: &ControlsProps) -> Html {
         let cb = props.on_speed.clone();
         Callback::from(move |e: InputEvent| {
             if let Some(input) = e.target_dyn_into::<web_sys::HtmlInputElement>() {
-                if let Ok(pos) = input.value().parse::<f64>() {
+                if let Some(pos) = parse_f64(&input.value()) {
                     cb.emit(slider_to_speed(pos));
                 }
             }

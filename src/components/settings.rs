@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::catalog::{self, OptionKind, Setup};
+use clusterscope::number::parse_f64;
 use clusterscope::share::SERVERS;
 
 #[derive(Properties, PartialEq)]
@@ -96,11 +97,11 @@ impl Form {
             }
         };
         let mut ms = |field: &str, text: &str| -> Option<u64> {
-            match text.trim().parse::<f64>() {
-                Ok(v) if v.is_finite() && (0.0..=60_000.0).contains(&v) => {
+            match parse_f64(text.trim()) {
+                Some(v) if v.is_finite() && (0.0..=60_000.0).contains(&v) => {
                     Some((v * 1_000.0).round() as u64)
                 }
-                Ok(v) if v.is_finite() && v < 0.0 => {
+                Some(v) if v.is_finite() && v < 0.0 => {
                     fail(field, "A latency cannot be negative.".into());
                     None
                 }
@@ -130,8 +131,8 @@ impl Form {
             }
         }
         let mut pct = |field: &str, text: &str| -> Ppm {
-            match text.trim().trim_end_matches('%').parse::<f64>() {
-                Ok(v) if v.is_finite() && (0.0..=100.0).contains(&v) => {
+            match parse_f64(text.trim().trim_end_matches('%')) {
+                Some(v) if v.is_finite() && (0.0..=100.0).contains(&v) => {
                     Ppm((v * 10_000.0).round() as u32)
                 }
                 _ => {
