@@ -4,7 +4,7 @@ use yew::prelude::*;
 
 use super::icons::{icon, Icon};
 use crate::lab::{SPEED_MAX, SPEED_MIN};
-use clusterscope::number::parse_f64;
+use clusterscope::number::{fixed, parse_f64};
 use sim::Time;
 
 use crate::live::{use_painter, Paint};
@@ -38,11 +38,16 @@ pub fn slider_to_speed(pos: f64) -> f64 {
 
 /// A speed as people read it: "1/50x", "2x".
 pub fn speed_text(speed: f64) -> String {
+    // As `format!("{rounded}x")` and `format!("1/{}x", (1.0 / speed).round())`
+    // would write them, for every speed a run can have (1/1000x to 10x):
+    // the shortest text of a number of tenths is its one decimal, or none.
     if speed >= 1.0 {
-        let rounded = (speed * 10.0).round() / 10.0;
-        format!("{rounded}x")
+        let tenths = (speed * 10.0).round();
+        let rounded = tenths / 10.0;
+        let decimals = if tenths % 10.0 == 0.0 { 0 } else { 1 };
+        format!("{}x", fixed(rounded, decimals))
     } else {
-        format!("1/{}x", (1.0 / speed).round())
+        format!("1/{}x", fixed((1.0 / speed).round(), 0))
     }
 }
 
@@ -94,7 +99,7 @@ pub fn controls_bar(props: &ControlsProps) -> Html {
                     <span class="speed-label">{"Speed"}</span>
                     <input type="range" min="0" max="1000" step="1" aria-label="Playback speed"
                         aria-valuetext={speed_text(props.speed)}
-                        value={format!("{:.0}", speed_to_slider(props.speed))} oninput={on_speed} />
+                        value={fixed(speed_to_slider(props.speed), 0)} oninput={on_speed} />
                     <output class="speed-value">{speed_text(props.speed)}</output>
                 </label>
             }
@@ -158,5 +163,24 @@ mod tests {
         }
         assert_eq!(speed_text(0.02), "1/50x");
         assert_eq!(speed_text(2.0), "2x");
+    }
+
+    #[test]
+    fn speeds_read_as_the_standard_float_formatting_writes_them() {
+        let old = |speed: f64| {
+            if speed >= 1.0 {
+                let rounded = (speed * 10.0).round() / 10.0;
+                format!("{rounded}x")
+            } else {
+                format!("1/{}x", (1.0 / speed).round())
+            }
+        };
+        let slider = (0..=1000).map(|pos| slider_to_speed(f64::from(pos)));
+        let links = (1..=10_000).map(|thousandths| f64::from(thousandths) / 1_000.0);
+        for speed in slider.chain(links) {
+            assert_eq!(speed_text(speed), old(speed), "{speed}");
+            let pos = speed_to_slider(speed);
+            assert_eq!(fixed(pos, 0), format!("{pos:.0}"));
+        }
     }
 }

@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::catalog::{self, OptionKind, Setup};
-use clusterscope::number::parse_f64;
+use clusterscope::number::{fixed, parse_f64};
 use clusterscope::share::SERVERS;
 
 #[derive(Properties, PartialEq)]
@@ -218,7 +218,7 @@ fn option_texts(
 type Setter = Rc<dyn Fn(&mut Form, String)>;
 
 fn trim_number(v: f64) -> String {
-    let s = format!("{v:.3}");
+    let s = fixed(v, 3);
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 

@@ -12,6 +12,7 @@ use web_sys::MouseEvent;
 use yew::prelude::*;
 
 use clusterscope::layout::{self, Place, HEIGHT, WIDTH};
+use clusterscope::number::fixed;
 
 use crate::live::{use_painter, use_ticker, Paint};
 use crate::views::Cell;
@@ -49,7 +50,7 @@ pub fn stage(props: &StageProps) -> Html {
         .collect();
     html! {
         <section class="stage" aria-label="Cluster stage">
-            <svg class="stage-svg" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="group" aria-label="Nodes and messages">
+            <svg class="stage-svg" viewBox={format!("0 0 {} {}", fixed(WIDTH, 0), fixed(HEIGHT, 0))} role="group" aria-label="Nodes and messages">
                 <LinksLayer places={props.places.clone()} servers={Rc::new(servers)} links={props.links.clone()} on_menu={props.on_menu.clone()} />
                 <g class="nodes">
                     { for props.nodes.iter().map(|info| {
@@ -135,7 +136,7 @@ fn live_layer(props: &LiveProps) -> Html {
         // (see .stage-live in the stylesheet), so its percentages are stage
         // units.
         <div class="stage-live">
-            <svg class="countdowns" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} aria-hidden="true">
+            <svg class="countdowns" viewBox={format!("0 0 {} {}", fixed(WIDTH, 0), fixed(HEIGHT, 0))} aria-hidden="true">
                 { for rings.iter().map(|ring| {
                     let p = ring.place;
                     let r = p.r + 3.5;
@@ -234,9 +235,9 @@ impl Drawn {
                     let _ = el.set_attribute(
                         "style",
                         &format!(
-                            "transform: translate({:.2}%, {:.2}%)",
-                            f64::from(at.0) / 2.0 / 16.0 * 100.0,
-                            f64::from(at.1) / 2.0 / 11.0 * 100.0
+                            "transform: translate({}%, {}%)",
+                            fixed(f64::from(at.0) / 2.0 / 16.0 * 100.0, 2),
+                            fixed(f64::from(at.1) / 2.0 / 11.0 * 100.0, 2)
                         ),
                     );
                     f.at.set(Some(at));
@@ -600,5 +601,5 @@ pub fn kind_name(kind: NodeKind) -> &'static str {
 
 /// SVG numbers with one decimal: enough for the eye, and far less text.
 fn fmt(x: f64) -> String {
-    format!("{x:.1}")
+    fixed(x, 1)
 }

@@ -9,6 +9,7 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::live::{use_painter, use_ticker, Paint};
+use clusterscope::number::fixed;
 
 #[derive(Properties, PartialEq)]
 pub struct TimelineProps {
@@ -151,7 +152,7 @@ pub fn timeline_bar(props: &TimelineProps) -> Html {
 /// percent (about a pixel on a laptop's timeline): a cursor that moved less
 /// than that is not written again.
 fn percent(x: f64) -> String {
-    format!("transform: translateX({:.1}%)", x.round() / 10.0)
+    format!("transform: translateX({}%)", fixed(x.round() / 10.0, 1))
 }
 
 /// The end of the timeline's scale: the next of 1, 2, 5, 10, 20, 50...
@@ -191,11 +192,12 @@ fn marks(props: &MarksProps) -> Html {
     for (i, &c) in data.density.iter().enumerate().filter(|(_, c)| **c > 0) {
         let h = (c as f64 / peak).sqrt() * 22.0 + 2.0;
         bars.push_str(&format!(
-            "M{:.2} {:.2}h{:.2}v{h:.2}h-{:.2}z",
-            i as f64 * bucket_w,
-            32.0 - h,
-            bucket_w.max(0.6),
-            bucket_w.max(0.6)
+            "M{} {}h{}v{}h-{}z",
+            fixed(i as f64 * bucket_w, 2),
+            fixed(32.0 - h, 2),
+            fixed(bucket_w.max(0.6), 2),
+            fixed(h, 2),
+            fixed(bucket_w.max(0.6), 2)
         ));
     }
     html! {
@@ -207,12 +209,12 @@ fn marks(props: &MarksProps) -> Html {
             // shares its element with other children is diffed by position.
             <g class="tl-violations">
                 { for data.violations.iter().map(|v| html! {
-                    <rect class="tl-violation" x={format!("{:.2}", x_of(v.time) - 1.5)} y="0" width="3" height="40"><title>{v.to_string()}</title></rect>
+                    <rect class="tl-violation" x={fixed(x_of(v.time) - 1.5, 2)} y="0" width="3" height="40"><title>{v.to_string()}</title></rect>
                 }) }
             </g>
             <g class="tl-liveness-marks">
                 { for data.liveness.iter().map(|v| html! {
-                    <rect class="tl-liveness" x={format!("{:.2}", x_of(v.time) - 1.5)} y="0" width="3" height="40"><title>{format!("liveness {v}")}</title></rect>
+                    <rect class="tl-liveness" x={fixed(x_of(v.time) - 1.5, 2)} y="0" width="3" height="40"><title>{format!("liveness {v}")}</title></rect>
                 }) }
             </g>
         </g>
@@ -264,14 +266,14 @@ fn mark_list(props: &MarkListProps) -> Html {
         Which::Milestones => html! {
             <g class="tl-milestones">
                 { for props.marks().iter().map(|m| html! {
-                    <rect class="tl-milestone" x={format!("{:.2}", x_of(m.time))} y="33" width="1.6" height="7"><title>{m.text.clone()}</title></rect>
+                    <rect class="tl-milestone" x={fixed(x_of(m.time), 2)} y="33" width="1.6" height="7"><title>{m.text.clone()}</title></rect>
                 }) }
             </g>
         },
         Which::Inputs => html! {
             <g class="tl-inputs">
                 { for props.marks().iter().map(|m| html! {
-                    <rect class={classes!("tl-input", format!("tl-{}", m.kind))} x={format!("{:.2}", x_of(m.time) - 0.8)} y="0" width="1.6" height="9"><title>{m.text.clone()}</title></rect>
+                    <rect class={classes!("tl-input", format!("tl-{}", m.kind))} x={fixed(x_of(m.time) - 0.8, 2)} y="0" width="1.6" height="9"><title>{m.text.clone()}</title></rect>
                 }) }
             </g>
         },
