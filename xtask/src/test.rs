@@ -63,6 +63,30 @@ const STEPS: &[Step] = &[
         },
     },
     Step {
+        name: "clippy, each download's feature alone",
+        needs: None,
+        run: |_| {
+            let mut clean = true;
+            for (feature, _) in dist::DOWNLOADS {
+                let outcome = check(cargo().args([
+                    "clippy",
+                    "--package",
+                    "clusterscope",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "--no-default-features",
+                    "--features",
+                    feature,
+                    "--",
+                    "-D",
+                    "warnings",
+                ]))?;
+                clean &= outcome == Outcome::Check(true);
+            }
+            Ok(Outcome::Check(clean))
+        },
+    },
+    Step {
         name: "native tests, every crate",
         needs: None,
         // --no-fail-fast: one failing test binary must not hide the
@@ -88,13 +112,13 @@ const STEPS: &[Step] = &[
         },
     },
     Step {
-        name: "release build (trunk build --release)",
+        name: "release build (cargo xtask dist: a download per protocol family)",
         needs: None,
         run: |tools| dist::build_release(tools).map(|_| Outcome::Check(true)),
     },
     Step {
         name: "browser end-to-end tests (tests/e2e)",
-        needs: Some("release build (trunk build --release)"),
+        needs: Some("release build (cargo xtask dist: a download per protocol family)"),
         run: browser_tests,
     },
 ];
