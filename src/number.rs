@@ -146,6 +146,51 @@ pub fn fixed(x: f64, decimals: usize) -> String {
     } else {
         (fraction | (1 << 52), exponent - 1075)
     };
+    let digits = match scaled_exactly(mantissa, power, decimals) {
+        Some(n) => n.to_string(),
+        None => scaled_slowly(mantissa, power, decimals),
+    };
+    if decimals > 0 {
+        let mut digits = digits;
+        while digits.len() <= decimals {
+            digits.insert(0, '0');
+        }
+        let point = digits.len() - decimals;
+        out.push_str(&digits[..point]);
+        out.push('.');
+        out.push_str(&digits[point..]);
+    } else {
+        out.push_str(&digits);
+    }
+    out
+}
+
+/// `mantissa * 2^power * 10^decimals` rounded to an integer, ties to even,
+/// in 128-bit integers: exact whenever the result fits in a `u64`, which is
+/// every number the app draws (a coordinate, a percentage), and cheap enough
+/// for the painters that write transforms every frame. `None` otherwise.
+fn scaled_exactly(mantissa: u64, power: i32, decimals: usize) -> Option<u64> {
+    // 10^19 < 2^64, so the product stays below 2^117.
+    let ten = 10u128.checked_pow(u32::try_from(decimals).ok().filter(|&d| d <= 19)?)?;
+    let m = u128::from(mantissa) * ten;
+    let n = if power >= 0 {
+        if m.leading_zeros() <= power.unsigned_abs() {
+            return None;
+        }
+        m << power
+    } else if power < -126 {
+        // Below 2^117 / 2^127: less than half, rounds to zero.
+        0
+    } else {
+        let shift = power.unsigned_abs();
+        let (quotient, rest, half) = (m >> shift, m & ((1 << shift) - 1), 1 << (shift - 1));
+        quotient + u128::from(rest > half || (rest == half && quotient & 1 == 1))
+    };
+    u64::try_from(n).ok()
+}
+
+/// [`scaled_exactly`] for any size, as decimal digits: base-10^9 big numbers.
+fn scaled_slowly(mantissa: u64, power: i32, decimals: usize) -> String {
     // |x| * 10^decimals, rounded to an integer, ties to even, as decimal
     // digits (little-endian limbs of nine digits).
     let mut limbs: Vec<u32> = Vec::new();
@@ -191,18 +236,7 @@ pub fn fixed(x: f64, decimals: usize) -> String {
     if digits.is_empty() {
         digits.push('0');
     }
-    if decimals > 0 {
-        while digits.len() <= decimals {
-            digits.insert(0, '0');
-        }
-        let point = digits.len() - decimals;
-        out.push_str(&digits[..point]);
-        out.push('.');
-        out.push_str(&digits[point..]);
-    } else {
-        out.push_str(&digits);
-    }
-    out
+    digits
 }
 
 /// Appends `n` to empty `limbs` as base-10^9 limbs, least significant first.
