@@ -207,11 +207,21 @@ struct Drawn {
     flights: Rc<Vec<Flight>>,
     rings: Vec<Ring>,
     reduced_motion: bool,
+    /// Frames since the rings were last looked at (see `paint`).
+    ring_wait: std::cell::Cell<u8>,
 }
+
+/// A frame that moves no message updates the rings only if this many
+/// frames passed since they were last updated: a ring drains slowly, and a
+/// frame that changes anything on the page costs the browser a style, paint
+/// and commit pass however little changed, so ring-only frames are kept to
+/// about 20 a second at 60 frames a second.
+const RING_FRAMES: u8 = 3;
 
 impl Drawn {
     /// Moves every message and ring to `now`, writing only what changed.
     fn paint(&self, now: Time) {
+        let mut moved = false;
         for f in self.flights.iter() {
             let mut t = layout::progress(f.sent, f.arrives, now);
             if self.reduced_motion {
@@ -241,9 +251,16 @@ impl Drawn {
                         ),
                     );
                     f.at.set(Some(at));
+                    moved = true;
                 }
             }
         }
+        let wait = self.ring_wait.get().saturating_add(1);
+        if !moved && wait < RING_FRAMES {
+            self.ring_wait.set(wait);
+            return;
+        }
+        self.ring_wait.set(0);
         for ring in &self.rings {
             // Rounded so that a ring is rewritten at most 200 times per
             // timeout.
