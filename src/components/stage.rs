@@ -183,7 +183,8 @@ fn live_layer(props: &LiveProps) -> Html {
             redraw.force_update();
             return;
         }
-        d.paint(paint.moment.now);
+        // A render, or a frame that rewrites text, updates the rings too.
+        d.paint(paint.moment.now, paint.text);
     });
     html
 }
@@ -211,8 +212,9 @@ struct Drawn {
     ring_wait: std::cell::Cell<u8>,
 }
 
-/// A frame that moves no message updates the rings only if this many
-/// frames passed since they were last updated: a ring drains slowly, and a
+/// A frame that moves no message (and is not a render or a text frame, see
+/// `live::Paint::text`) updates the rings only if this many frames passed
+/// since they were last updated: a ring drains slowly, and a
 /// frame that changes anything on the page costs the browser a style, paint
 /// and commit pass however little changed, so ring-only frames are kept to
 /// about 20 a second at 60 frames a second.
@@ -220,7 +222,7 @@ const RING_FRAMES: u8 = 3;
 
 impl Drawn {
     /// Moves every message and ring to `now`, writing only what changed.
-    fn paint(&self, now: Time) {
+    fn paint(&self, now: Time, rings_now: bool) {
         let mut moved = false;
         for f in self.flights.iter() {
             let mut t = layout::progress(f.sent, f.arrives, now);
@@ -256,7 +258,7 @@ impl Drawn {
             }
         }
         let wait = self.ring_wait.get().saturating_add(1);
-        if !moved && wait < RING_FRAMES {
+        if !moved && !rings_now && wait < RING_FRAMES {
             self.ring_wait.set(wait);
             return;
         }
