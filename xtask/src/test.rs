@@ -204,7 +204,8 @@ pub fn run() -> Result<()> {
                 if f == 0 { "ok" } else { "FAILED" }
             ),
         };
-        println!("  {:<42} {verdict:<32} {took}", step.name);
+        let width = STEPS.iter().map(|s| s.name.len()).max().unwrap_or(0);
+        println!("  {:<width$} {verdict:<32} {took}", step.name);
         match outcome {
             Outcome::Skipped => failures.push(format!(
                 "{} was skipped: `{}` failed",
