@@ -134,20 +134,30 @@ async function measurePlaying(page, cdp, seconds) {
   return { busy, cpu, p95: quantile(gaps, 0.95), median: quantile(gaps, 0.5), frames: frames.length };
 }
 
+// Busy share is measured in this many 10 s windows of one playing page and
+// the median reported: on these shared machines one window can read half
+// again as much as the next with the same build (a neighbour's load lands
+// in the renderer's task times), and the median of three is steadier.
+const WINDOWS = 3;
+
 async function scenarioPlay(context, url, servers, busyTarget, frameTarget) {
   const { page, cdp } = await openPage(context, url);
   await play(page);
   await sleep(1500);
-  const m = await measurePlaying(page, cdp, 10);
+  const windows = [];
+  for (let i = 0; i < WINDOWS; i += 1) windows.push(await measurePlaying(page, cdp, 10));
+  const m = [...windows].sort((a, b) => a.busy - b.busy)[Math.floor(WINDOWS / 2)];
   const inFlight = await page.evaluate(() => document.querySelectorAll('.msg').length);
-  const note = `${m.frames} frames in 10 s, median ${m.median.toFixed(1)} ms, ${inFlight} messages in flight at the end`;
+  const p95 = Math.max(...windows.map((w) => w.p95));
+  const note = `worst of ${WINDOWS} windows of 10 s; ${m.frames} frames in the median one, median interval ${m.median.toFixed(1)} ms, ${inFlight} messages in flight at the end`;
   if (frameTarget !== null) {
-    report(`play ${servers} servers: frame p95`, m.p95, 'ms', `<= ${frameTarget} ms`, m.p95 <= frameTarget, note);
+    report(`play ${servers} servers: frame p95`, p95, 'ms', `<= ${frameTarget} ms`, p95 <= frameTarget, note);
   } else {
-    report(`play ${servers} servers: frame p95`, m.p95, 'ms', undefined, undefined, note);
+    report(`play ${servers} servers: frame p95`, p95, 'ms', undefined, undefined, note);
   }
-  report(`play ${servers} servers: main busy`, m.busy * 100, '%', `<= ${busyTarget} %`, m.busy * 100 <= busyTarget, 'TaskDuration / wall');
-  report(`play ${servers} servers: main-thread CPU`, m.cpu * 100, '%', undefined, undefined, 'kernel CPU time of the renderer main thread / wall');
+  const each = windows.map((w) => (w.busy * 100).toFixed(1)).join(', ');
+  report(`play ${servers} servers: main busy`, m.busy * 100, '%', `<= ${busyTarget} %`, m.busy * 100 <= busyTarget, `TaskDuration / wall, median of ${WINDOWS} windows (${each} %)`);
+  report(`play ${servers} servers: main-thread CPU`, m.cpu * 100, '%', undefined, undefined, 'kernel CPU time of the renderer main thread / wall, in the median window');
   await page.close();
 }
 
