@@ -5,30 +5,19 @@
 // after `cargo xtask dist`.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { launchBrowser, openApp, serveDist } from './harness.mjs';
+import { openApp, useDistAndBrowser } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useDistAndBrowser();
 
 /** Opens `fragment` and returns the page and the wasm files it fetched. */
 async function open(t, fragment) {
   const wasm = [];
-  const url = `${server.url}${fragment ? `#${fragment}` : ''}`;
+  const url = `${env.server.url}${fragment ? `#${fragment}` : ''}`;
   const listen = (page) => page.on('request', (r) => r.url().endsWith('.wasm') && wasm.push(r.url().split('/').pop()));
-  browser.context.once('page', listen);
-  const opened = await openApp(t, browser.context, url);
+  env.browser.context.once('page', listen);
+  const opened = await openApp(t, env.browser.context, url);
   await opened.page.locator('g.node').first().waitFor();
   return { ...opened, wasm };
 }

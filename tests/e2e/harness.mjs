@@ -10,6 +10,7 @@ import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -119,6 +120,24 @@ export async function serveDist(dist = DIST, prefix = SUB_PATH) {
     requests,
     close: () => new Promise((resolve) => server.close(resolve)),
   };
+}
+
+/**
+ * For a test file: serves dist/ and launches the browser before its tests,
+ * and closes both after them. The returned object's `server` and `browser`
+ * are set once the file's tests start.
+ */
+export function useDistAndBrowser() {
+  const env = { server: null, browser: null };
+  before(async () => {
+    env.server = await serveDist();
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.close();
+  });
+  return env;
 }
 
 /** Headless Debian Chromium with a fresh profile, as TOOLCHAIN.md prescribes. */

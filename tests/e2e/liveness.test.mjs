@@ -7,28 +7,17 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { OUTPUT, launchBrowser, openApp, serveDist } from './harness.mjs';
+import { OUTPUT, openApp, useDistAndBrowser } from './harness.mjs';
 
 const SERVERS = 'g.node.kind-server';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useDistAndBrowser();
 
 /** A full load of the app at `fragment` (screenshotted when the test ends). */
 async function open(t, fragment) {
-  const opened = await openApp(t, browser.context, `${server.url}#${fragment}`);
+  const opened = await openApp(t, env.browser.context, `${env.server.url}#${fragment}`);
   await opened.page.locator(SERVERS).first().waitFor();
   return opened;
 }

@@ -5,26 +5,15 @@
 // tests/e2e/` after `trunk build --release`.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { launchBrowser, openApp, serveDist } from './harness.mjs';
+import { openApp, useDistAndBrowser } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useDistAndBrowser();
 
 /** A full load of the app at `fragment` (screenshotted when the test ends). */
 async function open(t, fragment) {
-  const opened = await openApp(t, browser.context, `${server.url}#${fragment}`);
+  const opened = await openApp(t, env.browser.context, `${env.server.url}#${fragment}`);
   await opened.page.locator('g.node').first().waitFor();
   return opened;
 }

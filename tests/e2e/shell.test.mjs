@@ -5,42 +5,31 @@
 
 import assert from 'node:assert/strict';
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { SUB_PATH, launchBrowser, openApp, serveDist } from './harness.mjs';
+import { SUB_PATH, openApp, useDistAndBrowser } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useDistAndBrowser();
 
 test('loads under a sub-path with no console errors, warnings or failed requests', async (t) => {
-  const { page, problems } = await openApp(t, browser.context, server.url);
+  const { page, problems } = await openApp(t, env.browser.context, env.server.url);
   await page.waitForLoadState('networkidle');
 
   assert.equal(await page.title(), 'Clusterscope');
   assert.deepEqual(problems, []);
   // Every asset came from below the sub-path: nothing assumes it is at "/".
-  const outside = server.requests.filter((p) => !p.startsWith(SUB_PATH));
+  const outside = env.server.requests.filter((p) => !p.startsWith(SUB_PATH));
   assert.deepEqual(outside, []);
   assert.ok(
-    server.requests.some((p) => p.endsWith('.wasm')),
-    `the wasm module was not fetched; requests: ${server.requests.join(', ')}`,
+    env.server.requests.some((p) => p.endsWith('.wasm')),
+    `the wasm module was not fetched; requests: ${env.server.requests.join(', ')}`,
   );
 
   
 });
 
 test('shows the shell: header, cluster stage and run controls', async (t) => {
-  const { page, problems } = await openApp(t, browser.context, server.url);
+  const { page, problems } = await openApp(t, env.browser.context, env.server.url);
 
   const heading = page.getByRole('heading', { level: 1 });
   assert.equal((await heading.innerText()).trim(), 'Clusterscope');
@@ -61,7 +50,7 @@ test('shows the shell: header, cluster stage and run controls', async (t) => {
 });
 
 test('? opens the keyboard-shortcut dialog and Escape closes it', async (t) => {
-  const { page, problems } = await openApp(t, browser.context, server.url);
+  const { page, problems } = await openApp(t, env.browser.context, env.server.url);
   const dialog = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
   assert.equal(await dialog.count(), 0, 'the dialog starts closed');
 
@@ -76,7 +65,7 @@ test('? opens the keyboard-shortcut dialog and Escape closes it', async (t) => {
 });
 
 test('the help button opens the same dialog and Close closes it', async (t) => {
-  const { page, problems } = await openApp(t, browser.context, server.url);
+  const { page, problems } = await openApp(t, env.browser.context, env.server.url);
   const dialog = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
 
   await page.getByRole('button', { name: 'Keyboard shortcuts' }).click();
@@ -90,7 +79,7 @@ test('follows the OS colour scheme: dark and light render differently', async (t
   const backgrounds = {};
   for (const colorScheme of ['light', 'dark']) {
     await t.test(colorScheme, async (tt) => {
-      const { page, problems } = await openApp(tt, browser.context, server.url, { colorScheme });
+      const { page, problems } = await openApp(tt, env.browser.context, env.server.url, { colorScheme });
       backgrounds[colorScheme] = await page.evaluate(
         () => getComputedStyle(document.body).backgroundColor,
       );
@@ -105,7 +94,7 @@ test('follows the OS colour scheme: dark and light render differently', async (t
 });
 
 test('a panic shows a readable error banner instead of a dead page', async (t) => {
-  const { page, problems } = await openApp(t, browser.context, server.url);
+  const { page, problems } = await openApp(t, env.browser.context, env.server.url);
   const banner = page.getByRole('alert');
   assert.equal(await banner.isVisible(), false, 'no banner before the panic');
 

@@ -11,28 +11,17 @@
 // app runs the sweep's own generator for the seed and replays its inputs.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { launchBrowser, openApp, serveDist } from './harness.mjs';
+import { openApp, useDistAndBrowser } from './harness.mjs';
 
 const SWEEP_LINK = 'v=1&p=raft&n=3&seed=5&sweep=1&tog=skip-up-to-date-check';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useDistAndBrowser();
 
 /** A full load of the app at `fragment`. */
 async function open(t, fragment) {
-  const opened = await openApp(t, browser.context, `${server.url}#${fragment}`);
+  const opened = await openApp(t, env.browser.context, `${env.server.url}#${fragment}`);
   await opened.page.locator('g.node.kind-server').first().waitFor();
   return opened;
 }
@@ -105,10 +94,10 @@ test('a bad sweep link says what is wrong and starts the default run', async (t)
     ['v=1&p=raft&n=3&seed=5&sweep=1&tog=skip-the-checks', /opened: The link switches on the toggle "skip-the-checks", which Raft does not have; it has /],
     ['v=1&p=raft&n=3&seed=5&sweep=1&lat=10-20-u', /the link cannot also set the latency \(lat\)/],
   ];
-  const { page, problems } = await openApp(t, browser.context, server.url);
+  const { page, problems } = await openApp(t, env.browser.context, env.server.url);
   for (const [fragment, phrase] of cases) {
     await page.goto('about:blank');
-    await page.goto(`${server.url}#${fragment}`);
+    await page.goto(`${env.server.url}#${fragment}`);
     const alert = page.locator('.notice[role=alert]');
     await alert.waitFor();
     const text = await alert.locator('.notice-text').innerText();

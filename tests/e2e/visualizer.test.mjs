@@ -11,25 +11,14 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { OUTPUT, ROOT, launchBrowser, serveDist, watchProblems } from './harness.mjs';
+import { OUTPUT, ROOT, useDistAndBrowser, watchProblems } from './harness.mjs';
 
 const DOCS = path.join(ROOT, 'docs');
 const SERVERS = 'g.node.kind-server';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useDistAndBrowser();
 
 // ---------------------------------------------------------------------------
 // Helpers: opening the app, and reading what the screen shows.
@@ -41,7 +30,7 @@ after(async () => {
  * closed when the test ends.
  */
 async function open(t, fragment = '', { viewport } = {}) {
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   page.setDefaultTimeout(20_000);
   if (viewport) {
     await page.setViewportSize(viewport);
@@ -58,7 +47,7 @@ async function open(t, fragment = '', { viewport } = {}) {
 /** A full load of the app at `fragment` (not a same-document hash change). */
 async function goto(page, fragment) {
   await page.goto('about:blank');
-  await page.goto(server.url + (fragment ? `#${fragment}` : ''));
+  await page.goto(env.server.url + (fragment ? `#${fragment}` : ''));
   await page.locator(SERVERS).first().waitFor();
   await page.waitForFunction(() => typeof window.wasmBindings?.debug_panic === 'function');
 }
