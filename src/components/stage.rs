@@ -223,7 +223,6 @@ const RING_FRAMES: u8 = 3;
 impl Drawn {
     /// Moves every message and ring to `now`, writing only what changed.
     fn paint(&self, now: Time, rings_now: bool) {
-        let mut moved = false;
         for f in self.flights.iter() {
             let mut t = layout::progress(f.sent, f.arrives, now);
             if self.reduced_motion {
@@ -253,12 +252,11 @@ impl Drawn {
                         ),
                     );
                     f.at.set(Some(at));
-                    moved = true;
                 }
             }
         }
         let wait = self.ring_wait.get().saturating_add(1);
-        if !moved && !rings_now && wait < RING_FRAMES {
+        if !rings_now && wait < RING_FRAMES {
             self.ring_wait.set(wait);
             return;
         }
