@@ -417,21 +417,11 @@ impl Reducible for Lab {
             Action::Drain => {
                 lab.playing = false;
                 let result = lab.run.borrow_mut().drain(MAX_STEPS_PER_DRAIN);
-                match result {
-                    Ok((fork, ended)) => {
-                        lab.drained_notice(ended);
-                        if fork.is_some() {
-                            lab.forked_notice(fork);
-                        }
-                    }
-                    Err(e) => {
-                        lab.notice = Some(Notice {
-                            tone: Tone::Error,
-                            text: capitalise(&e.to_string()),
-                        })
-                    }
+                if let Ok((_, ended)) = result {
+                    lab.drained_notice(ended);
                 }
-                lab.catch_violation(seen);
+                // A fork or a refusal says so instead, a broken rule too.
+                lab.acted(result.map(|(fork, _)| fork), seen);
             }
             Action::Request(node) => {
                 let result = lab.run.borrow_mut().sample_request(node);
