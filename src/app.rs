@@ -253,6 +253,7 @@ pub fn app() -> Html {
             selected={lab.selected}
             highlight={lab.highlight.clone()}
             reduced_motion={*reduced_motion}
+            playing={lab.playing.then_some(lab.speed)}
             on_select={on_select}
             on_menu={on_menu}
             on_drop_message={on_drop_message}
@@ -441,61 +442,126 @@ fn address(run: &Rc<RefCell<Box<dyn sim::AnySim>>>) -> usize {
     Rc::as_ptr(run) as *const () as usize
 }
 
-/// Runs `requestAnimationFrame` while playing, and nothing at all while
-/// paused: a paused tab costs no CPU. A frame that takes a step re-renders
-/// the page (the reducer returns a new state); a frame that only moves the
-/// clock publishes the new moment, and only the painters of what draws time
-/// run: no component renders.
+/// The longest the loop sleeps while playing, in wall milliseconds: the
+/// clock and the timeline cursor move at least this often (as often as
+/// `live::TEXT_EVERY_MS` rewrites text); messages and countdown rings move
+/// on the compositor in between.
+const WAKE_MS: f64 = crate::live::TEXT_EVERY_MS;
+
+/// A wake due sooner than this (wall milliseconds) is simply the next
+/// animation frame; a later one sleeps in a timer until just before it.
+const NEAR_MS: f64 = 25.0;
+
+/// Plays the run, and does nothing at all while paused: a paused tab costs
+/// no CPU.
+///
+/// While playing it wakes only when there is something to draw: in the
+/// animation frame of the run's next event, and at least every
+/// [`WAKE_MS`]. Each wake moves the run's clock by the wall time since the
+/// last one. A wake that takes a step re-renders the page (the reducer
+/// returns a new state); one that only moves the clock publishes the new
+/// moment, and only the painters of what draws time run: no component
+/// renders. Messages move between wakes on the compositor (see the stage's
+/// `Flying`): an animation frame requested by the page, even one that
+/// changes nothing, costs the browser a style and commit pass, 60 times a
+/// second.
 #[hook]
 fn use_animation_loop(lab: &LabHandle, ticker: &TickerHandle) {
     let dispatcher = lab.dispatcher();
     let run = lab.run.clone();
     let ticker = ticker.clone();
-    use_effect_with((lab.playing, address(&lab.run)), move |&(playing, _)| {
-        /// One callback for the whole loop, re-requested each frame (no new
-        /// closure per frame), and the pending request, cancelled on drop.
-        type FrameCallback = Closure<dyn FnMut(f64)>;
-        #[derive(Default)]
-        struct Loop {
-            callback: RefCell<Option<FrameCallback>>,
-            pending: Cell<Option<i32>>,
-            last: Cell<Option<f64>>,
-        }
-        fn request(state: &Loop) {
-            if let Some(callback) = state.callback.borrow().as_ref() {
-                let id = gloo::utils::window()
-                    .request_animation_frame(callback.as_ref().unchecked_ref())
-                    .ok();
-                state.pending.set(id);
+    let speed = lab.speed;
+    use_effect_with(
+        (lab.playing, address(&lab.run), speed.to_bits()),
+        move |&(playing, _, _)| {
+            /// One callback for frames and one for timers, re-requested at
+            /// each wake (no new closure per wake), and what is pending,
+            /// cancelled on drop.
+            type FrameCallback = Closure<dyn FnMut(f64)>;
+            type TimerCallback = Closure<dyn FnMut()>;
+            #[derive(Default)]
+            struct Loop {
+                frame: RefCell<Option<FrameCallback>>,
+                timer: RefCell<Option<TimerCallback>>,
+                pending_frame: Cell<Option<i32>>,
+                pending_timer: Cell<Option<i32>>,
+                last: Cell<Option<f64>>,
             }
-        }
-        let state = Rc::new(Loop::default());
-        if playing {
-            let weak = Rc::downgrade(&state);
-            let callback = FrameCallback::new(move |timestamp: f64| {
-                let Some(state) = weak.upgrade() else {
-                    return;
-                };
-                state.pending.set(None);
-                if let Some(last) = state.last.get() {
-                    dispatcher.dispatch(Action::Frame(timestamp - last));
-                    ticker
-                        .0
-                        .publish(address(&run), &**run.borrow(), Cause::Frame(timestamp));
+            fn request_frame(state: &Loop) {
+                if let Some(callback) = state.frame.borrow().as_ref() {
+                    let id = gloo::utils::window()
+                        .request_animation_frame(callback.as_ref().unchecked_ref())
+                        .ok();
+                    state.pending_frame.set(id);
                 }
-                state.last.set(Some(timestamp));
-                request(&state);
-            });
-            *state.callback.borrow_mut() = Some(callback);
-            request(&state);
-        }
-        move || {
-            if let Some(id) = state.pending.take() {
-                let _ = gloo::utils::window().cancel_animation_frame(id);
             }
-            drop(state.callback.borrow_mut().take());
-        }
-    });
+            fn sleep(state: &Loop, wall_ms: f64) {
+                if let Some(callback) = state.timer.borrow().as_ref() {
+                    let id = gloo::utils::window()
+                        .set_timeout_with_callback_and_timeout_and_arguments_0(
+                            callback.as_ref().unchecked_ref(),
+                            wall_ms as i32,
+                        )
+                        .ok();
+                    state.pending_timer.set(id);
+                }
+            }
+            let state = Rc::new(Loop::default());
+            if playing {
+                let weak = Rc::downgrade(&state);
+                let frame = FrameCallback::new(move |timestamp: f64| {
+                    let Some(state) = weak.upgrade() else {
+                        return;
+                    };
+                    state.pending_frame.set(None);
+                    if let Some(last) = state.last.get() {
+                        dispatcher.dispatch(Action::Frame(timestamp - last));
+                        ticker
+                            .0
+                            .publish(address(&run), &**run.borrow(), Cause::Frame(timestamp));
+                    }
+                    state.last.set(Some(timestamp));
+                    // The next wake: the run's next event, in wall time.
+                    let next = {
+                        let run = run.borrow();
+                        run.next_event_time().map_or(f64::INFINITY, |t| {
+                            t.0.saturating_sub(run.now().0) as f64 / 1_000.0 / speed
+                        })
+                    };
+                    let wait = next.min(WAKE_MS);
+                    if wait < NEAR_MS {
+                        request_frame(&state);
+                    } else {
+                        // Woken a little early, to ask for the frame the
+                        // event falls in (a frame before it takes no step
+                        // and asks for the next).
+                        sleep(&state, wait - 2.0);
+                    }
+                });
+                let weak = Rc::downgrade(&state);
+                let timer = TimerCallback::new(move || {
+                    if let Some(state) = weak.upgrade() {
+                        state.pending_timer.set(None);
+                        request_frame(&state);
+                    }
+                });
+                *state.frame.borrow_mut() = Some(frame);
+                *state.timer.borrow_mut() = Some(timer);
+                request_frame(&state);
+            }
+            move || {
+                let window = gloo::utils::window();
+                if let Some(id) = state.pending_frame.take() {
+                    let _ = window.cancel_animation_frame(id);
+                }
+                if let Some(id) = state.pending_timer.take() {
+                    window.clear_timeout_with_handle(id);
+                }
+                drop(state.frame.borrow_mut().take());
+                drop(state.timer.borrow_mut().take());
+            }
+        },
+    );
 }
 
 /// Pauses when the tab is hidden, so a forgotten tab does not burn CPU.

@@ -1,8 +1,11 @@
 //! What moves with time alone, painted without re-rendering anything.
 //!
-//! While a run plays, most animation frames take no step: only the clock
-//! moves. The reducer then returns the same state (nothing re-renders), and
-//! the animation loop publishes a new [`Moment`] to the [`Ticker`]. The few
+//! While a run plays, the animation loop (`app::use_animation_loop`) wakes
+//! at the run's next event and at least every [`TEXT_EVERY_MS`]; most wakes
+//! take no step: only the clock moves. The reducer then returns the same
+//! state (nothing re-renders), and the loop publishes a new [`Moment`] to
+//! the [`Ticker`]. Messages and countdown rings move between wakes on the
+//! browser's compositor (see the stage). The few
 //! components that draw time (the messages and countdown rings, the
 //! timeline cursor, the clock) register a *painter* with [`use_painter`]: a
 //! closure that writes the handful of attributes that moved straight into
@@ -154,7 +157,9 @@ impl Ticker {
         }
         let text = match frame {
             None => true,
-            Some(wall) if wall - self.text_at.get() >= TEXT_EVERY_MS => {
+            // A tenth early: the animation loop wakes about every
+            // TEXT_EVERY_MS, and a wake a little under it still writes.
+            Some(wall) if wall - self.text_at.get() >= TEXT_EVERY_MS * 0.9 => {
                 self.text_at.set(wall);
                 true
             }

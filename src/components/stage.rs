@@ -16,6 +16,8 @@ use clusterscope::number::fixed;
 
 use crate::live::{use_painter, use_ticker, Paint};
 use crate::views::Cell;
+use sim::sorted::SortedMap;
+use wasm_bindgen::prelude::*;
 
 /// Where a menu was asked for: the node or link, and the pointer position
 /// in page coordinates.
@@ -38,6 +40,9 @@ pub struct StageProps {
     pub selected: Option<NodeId>,
     pub highlight: Vec<NodeId>,
     pub reduced_motion: bool,
+    /// The playback speed while playing (virtual time per wall time), or
+    /// `None` while paused.
+    pub playing: Option<f64>,
     pub on_select: Callback<NodeId>,
     pub on_menu: Callback<(MenuTarget, i32, i32)>,
     pub on_drop_message: Callback<MsgId>,
@@ -78,6 +83,7 @@ pub fn stage(props: &StageProps) -> Html {
                 places={props.places.clone()}
                 colours={props.colours}
                 reduced_motion={props.reduced_motion}
+                playing={props.playing}
                 on_drop={props.on_drop_message.clone()}
             />
         </section>
@@ -90,15 +96,18 @@ struct LiveProps {
     places: Rc<Vec<Place>>,
     colours: &'static [(&'static str, u8)],
     reduced_motion: bool,
+    playing: Option<f64>,
     on_drop: Callback<MsgId>,
 }
 
 /// Everything that moves with time alone: the countdown rings and the
 /// messages, on their own composited layer (see .stage-live in the
 /// stylesheet). The layer renders when the set of messages or the nodes
-/// change (a step); between steps its painter (see `live.rs`) only writes
-/// the transform of each message that moved by half a unit and the dash of
-/// each ring whose share changed, straight into the elements.
+/// change (a step). While the run plays, messages and rings move on the
+/// browser's compositor, in Web Animations made at a step (`Flying`,
+/// `Ticking`), so a wake without a step writes nothing here; paused (and,
+/// for messages, with reduced motion) its painter (see `live.rs`) writes
+/// each message's transform straight into its element.
 #[function_component(LiveLayer)]
 fn live_layer(props: &LiveProps) -> Html {
     let ticker = use_ticker();
@@ -126,8 +135,7 @@ fn live_layer(props: &LiveProps) -> Html {
                 place: props.places[info.id.index()],
                 set,
                 fires,
-                node: NodeRef::default(),
-                last: std::cell::Cell::new(-1),
+                halves: [NodeRef::default(), NodeRef::default()],
             })
         })
         .collect();
@@ -136,16 +144,41 @@ fn live_layer(props: &LiveProps) -> Html {
         // (see .stage-live in the stylesheet), so its percentages are stage
         // units.
         <div class="stage-live">
-            <svg class="countdowns" viewBox={format!("0 0 {} {}", fixed(WIDTH, 0), fixed(HEIGHT, 0))} aria-hidden="true">
+            // Each countdown ring is a box around its node holding two
+            // half rings, each clipped to its half of the box and turned
+            // away by a compositor animation as the timer runs (see
+            // `Ticking`): the left half drains over the first half of the
+            // timeout, then the right half.
+            <div class="rings" aria-hidden="true">
                 { for rings.iter().map(|ring| {
                     let p = ring.place;
                     let r = p.r + 3.5;
+                    // Room for the stroke.
+                    let side = 2.0 * r + 4.0;
+                    let style = format!(
+                        "left: {}%; top: {}%; width: {}%; height: {}%",
+                        fixed((p.x - side / 2.0) / WIDTH * 100.0, 3),
+                        fixed((p.y - side / 2.0) / HEIGHT * 100.0, 3),
+                        fixed(side / WIDTH * 100.0, 3),
+                        fixed(side / HEIGHT * 100.0, 3)
+                    );
+                    let view = format!("{} {} {} {}", fmt(-side / 2.0), fmt(-side / 2.0), fmt(side), fmt(side));
+                    // From six o'clock up the left to twelve, and from
+                    // twelve down the right to six.
+                    let left = format!("M0,{} A{},{} 0 0 1 0,{}", fmt(r), fmt(r), fmt(r), fmt(-r));
+                    let right = format!("M0,{} A{},{} 0 0 1 0,{}", fmt(-r), fmt(r), fmt(r), fmt(r));
                     html! {
-                        <circle key={ring.id} ref={ring.node.clone()} class="countdown" cx={fmt(p.x)} cy={fmt(p.y)} r={fmt(r)}
-                            transform={format!("rotate(-90 {} {})", fmt(p.x), fmt(p.y))} />
+                        <div key={ring.id} class="ring" {style}>
+                            <div class="ring-half ring-left">
+                                <svg ref={ring.halves[0].clone()} class="ring-arc" viewBox={view.clone()}><path class="countdown" d={left} /></svg>
+                            </div>
+                            <div class="ring-half ring-right">
+                                <svg ref={ring.halves[1].clone()} class="ring-arc" viewBox={view}><path class="countdown" d={right} /></svg>
+                            </div>
+                        </div>
                     }
                 }) }
-            </svg>
+            </div>
             // Each message is an HTML box the size of its envelope (16 x 11
             // stage units, centred on the stage's origin), moved by a CSS
             // transform in percent of its own size. Moving an HTML box
@@ -173,6 +206,11 @@ fn live_layer(props: &LiveProps) -> Html {
         d.messages = moment.messages.clone();
         d.flights = flights.clone();
         d.rings = rings;
+        // Messages glide on the compositor while playing (see `Flying`);
+        // reduced motion jumps them in quarters, so the painter moves them.
+        d.motion = props.playing.filter(|_| !props.reduced_motion);
+        // The rings drain at the run's pace either way.
+        d.rate = props.playing;
         d.reduced_motion = props.reduced_motion;
     }
     use_painter(move |paint: &Paint<'_>| {
@@ -183,7 +221,6 @@ fn live_layer(props: &LiveProps) -> Html {
             redraw.force_update();
             return;
         }
-        // A render, or a frame that rewrites text, updates the rings too.
         d.paint(paint.moment.now, paint.text);
     });
     html
@@ -196,9 +233,8 @@ struct Ring {
     place: Place,
     set: Time,
     fires: Time,
-    node: NodeRef,
-    /// The share left last written, in two-hundredths (-1: none yet).
-    last: std::cell::Cell<i32>,
+    /// The left and right half rings' SVG elements.
+    halves: [NodeRef; 2],
 }
 
 /// What the live layer's last render drew, for its painter.
@@ -208,80 +244,366 @@ struct Drawn {
     flights: Rc<Vec<Flight>>,
     rings: Vec<Ring>,
     reduced_motion: bool,
-    /// Frames since the rings were last looked at (see `paint`).
-    ring_wait: std::cell::Cell<u8>,
+    /// The playback speed while messages glide on the compositor (playing,
+    /// motion not reduced); `None` while the painter places them.
+    motion: Option<f64>,
+    /// The animation of each message gliding, by message.
+    flying: std::cell::RefCell<SortedMap<MsgId, Flying>>,
+    /// The playback speed while playing, `None` while paused.
+    rate: Option<f64>,
+    /// The animations of each countdown ring, by node index.
+    ticking: std::cell::RefCell<SortedMap<usize, Ticking>>,
+    /// The time of the paint under way (for `glide`).
+    now: std::cell::Cell<Time>,
+    /// When gliding messages were last checked for drift.
+    synced: std::cell::Cell<Time>,
+    /// The flights and speed `flying` was made for.
+    glided: std::cell::RefCell<Option<(Rc<Vec<Flight>>, f64)>>,
 }
 
-/// A frame (other than a render or a text frame, see `live::Paint::text`)
-/// updates the rings only if this many frames passed since they were last
-/// updated: a ring drains slowly, about 20 updates a second look the same
-/// as 60, and each ring written costs the browser style and paint work (a
-/// frame that changes nothing else costs a whole style, paint and commit
-/// pass). A/B in one run: main busy 14.0 -> 13.5 % at 5 servers, 18.3 ->
-/// 14.8 % at 9.
-const RING_FRAMES: u8 = 3;
+/// How often (wall milliseconds) gliding messages are checked for drift.
+const SYNC_MS: f64 = 250.0;
+
+/// How far (wall milliseconds) a gliding message may drift from where the
+/// run says it is before it is put back: about a frame.
+const DRIFT_MS: f64 = 20.0;
 
 impl Drawn {
-    /// Moves every message and ring to `now`, writing only what changed.
-    fn paint(&self, now: Time, rings_now: bool) {
+    /// Moves every message and ring to `now`, writing only what changed;
+    /// `exact` (a render, or a wake that rewrites text) also puts back
+    /// gliding messages that drifted.
+    fn paint(&self, now: Time, exact: bool) {
+        // What glides is checked for drift at most every SYNC_MS of wall
+        // time (with hundreds of messages in flight, a check of each at
+        // every step would cost more than the gliding saves; new ones are
+        // placed as they are made), and at once after a seek back.
+        let check = exact
+            && self.rate.is_some_and(|speed| {
+                let since = now.0.saturating_sub(self.synced.get().0) as f64 / 1_000.0 / speed;
+                since >= SYNC_MS || self.synced.get() > now
+            });
+        if check {
+            self.synced.set(now);
+        }
+        let mut flying = self.flying.borrow_mut();
+        match self.motion {
+            Some(speed) => {
+                let same = self
+                    .glided
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(|(f, s)| Rc::ptr_eq(f, &self.flights) && *s == speed);
+                self.now.set(now);
+                if !same {
+                    self.glide(&mut flying, speed);
+                    *self.glided.borrow_mut() = Some((self.flights.clone(), speed));
+                }
+                if check {
+                    for f in flying.values() {
+                        f.sync(now);
+                    }
+                }
+            }
+            None => {
+                for (_, f) in std::mem::take(&mut *flying) {
+                    f.animation.cancel();
+                }
+                *self.glided.borrow_mut() = None;
+            }
+        }
         for f in self.flights.iter() {
+            if flying.contains_key(&f.id) {
+                continue;
+            }
             let mut t = layout::progress(f.sent, f.arrives, now);
             if self.reduced_motion {
                 // Jump in quarters rather than glide.
                 t = (t * 4.0).floor() / 4.0;
             }
-            let (x, y) = layout::message_point(f.from, f.to, t);
-            // A lost message falls away over the last part of its path.
-            let fall = if f.lost && t > 0.5 {
-                (t - 0.5) * 60.0
-            } else {
-                0.0
-            };
             // In half units (under half a pixel on a laptop screen): a slow
             // message is written again only when it moved that far.
-            let at = ((x * 2.0).round() as i32, ((y + fall) * 2.0).round() as i32);
+            let (x, y) = f.point(t);
+            let at = ((x * 2.0).round() as i32, (y * 2.0).round() as i32);
             if f.at.get() != Some(at) {
                 if let Some(el) = f.node.cast::<web_sys::Element>() {
-                    // Half units as percent of the envelope's own size
-                    // (16 x 11 stage units).
                     let _ = el.set_attribute(
                         "style",
                         &format!(
-                            "transform: translate({}%, {}%)",
-                            fixed(f64::from(at.0) / 2.0 / 16.0 * 100.0, 2),
-                            fixed(f64::from(at.1) / 2.0 / 11.0 * 100.0, 2)
+                            "transform: {}",
+                            envelope_at(f64::from(at.0) / 2.0, f64::from(at.1) / 2.0)
                         ),
                     );
                     f.at.set(Some(at));
                 }
             }
         }
-        let wait = self.ring_wait.get().saturating_add(1);
-        if !rings_now && wait < RING_FRAMES {
-            self.ring_wait.set(wait);
-            return;
-        }
-        self.ring_wait.set(0);
+        self.tick(now, exact, check);
+    }
+
+    /// Hands every countdown ring to the compositor (see `Ticking`): made
+    /// when a timer is set, played at the run's speed or paused with the
+    /// run, and put back when it drifted.
+    fn tick(&self, now: Time, exact: bool, check: bool) {
+        let mut ticking = self.ticking.borrow_mut();
+        let mut kept = SortedMap::default();
         for ring in &self.rings {
-            // Rounded so that a ring is rewritten at most 200 times per
-            // timeout.
-            let left = ((1.0 - layout::progress(ring.set, ring.fires, now)) * 200.0).round() as i32;
-            if ring.last.get() != left {
-                if let Some(el) = ring.node.cast::<web_sys::Element>() {
-                    let circumference = std::f64::consts::TAU * (ring.place.r + 3.5);
-                    let _ = el.set_attribute(
-                        "stroke-dasharray",
-                        &format!(
-                            "{} {}",
-                            fmt(circumference * f64::from(left) / 200.0),
-                            fmt(circumference)
-                        ),
-                    );
-                    ring.last.set(left);
+            let (Some(left), Some(right)) = (
+                ring.halves[0].cast::<web_sys::Element>(),
+                ring.halves[1].cast::<web_sys::Element>(),
+            ) else {
+                continue;
+            };
+            let ticks = match ticking.remove(&ring.id) {
+                Some(old) if old.timer == (ring.set, ring.fires) && old.element == left => old,
+                old => {
+                    if let Some(old) = old {
+                        old.cancel();
+                    }
+                    let duration =
+                        (ring.fires.0.saturating_sub(ring.set.0) as f64 / 1_000.0).max(0.001);
+                    Ticking {
+                        timer: (ring.set, ring.fires),
+                        halves: [
+                            turn(&left, &[(0.0, 0.0), (0.5, -180.0), (1.0, -180.0)], duration),
+                            turn(&right, &[(0.0, 0.0), (0.5, 0.0), (1.0, -180.0)], duration),
+                        ],
+                        rate: None,
+                        element: left,
+                    }
                 }
+            };
+            let moved = ticks.rate != Some(self.rate);
+            if moved {
+                for half in &ticks.halves {
+                    match self.rate {
+                        Some(speed) => {
+                            half.set_playback_rate(speed);
+                            half.play();
+                        }
+                        None => half.pause(),
+                    }
+                }
+            }
+            let ticks = Ticking {
+                rate: Some(self.rate),
+                ..ticks
+            };
+            // Paused, a render (a seek, a step back) moves them exactly.
+            if moved || check || (exact && self.rate.is_none()) {
+                ticks.sync(now);
+            }
+            kept.insert(ring.id, ticks);
+        }
+        for (_, gone) in std::mem::replace(&mut *ticking, kept) {
+            gone.cancel();
+        }
+    }
+
+    /// Hands every message to the compositor: one animation per message
+    /// over its whole path, at `speed` (placed by `Flying::sync`). Kept from
+    /// one render to the next (a step changes the set of messages, not a
+    /// message's path); made again when the speed changed.
+    fn glide(&self, flying: &mut SortedMap<MsgId, Flying>, speed: f64) {
+        // Walked in id order beside the old animations (also in id order),
+        // so a step among hundreds of messages costs a merge, not a search
+        // and a shift per message.
+        let mut order: Vec<&Flight> = self.flights.iter().collect();
+        order.sort_unstable_by_key(|f| f.id);
+        let mut old = std::mem::take(flying).into_iter().peekable();
+        let mut kept = Vec::with_capacity(order.len());
+        for f in order {
+            while let Some((_, gone)) = old.next_if(|(id, _)| *id < f.id) {
+                gone.animation.cancel();
+            }
+            let before = old.next_if(|(id, _)| *id == f.id).map(|(_, x)| x);
+            let Some(el) = f.node.cast::<web_sys::Element>() else {
+                if let Some(gone) = before {
+                    gone.animation.cancel();
+                }
+                continue;
+            };
+            let flies = match before {
+                Some(old) if old.speed == speed && old.element == el => old,
+                old => {
+                    if let Some(old) = old {
+                        old.animation.cancel();
+                    }
+                    let duration =
+                        (f.arrives.0.saturating_sub(f.sent.0) as f64 / 1_000.0 / speed).max(1.0);
+                    // Placed by the animation now; placed again by the
+                    // painter (written afresh) if the run pauses.
+                    f.at.set(None);
+                    let flies = Flying {
+                        animation: glide(&el, f, duration),
+                        speed,
+                        sent: f.sent,
+                        element: el,
+                    };
+                    flies.sync(self.now.get());
+                    flies
+                }
+            };
+            kept.push((f.id, flies));
+        }
+        for (_, gone) in old {
+            gone.animation.cancel();
+        }
+        *flying = kept.into_iter().collect();
+    }
+}
+
+/// A message gliding from sender to receiver on the compositor: while a run
+/// plays, a wake that takes no step then writes nothing for it (each
+/// message written every frame cost a style, paint and commit pass, 60
+/// times a second).
+struct Flying {
+    animation: Animation,
+    /// The playback speed it was made for.
+    speed: f64,
+    /// When the message was sent.
+    sent: Time,
+    /// The element it moves (a message keeps its element from one render
+    /// to the next, but a new run may reuse an id).
+    element: web_sys::Element,
+}
+
+impl Flying {
+    /// Puts the message where the run says it is at `now`, if it is not
+    /// there already (within `DRIFT_MS`): a long frame advances the run by
+    /// at most `lab::MAX_FRAME_MS`, the compositor by all of it.
+    fn sync(&self, now: Time) {
+        let at = now.0.saturating_sub(self.sent.0) as f64 / 1_000.0 / self.speed;
+        if self
+            .animation
+            .current_time()
+            .is_none_or(|t| (t - at).abs() > DRIFT_MS)
+        {
+            self.animation.set_current_time(at);
+        }
+    }
+}
+
+/// A countdown ring on the compositor: its two half rings turn away as the
+/// timer runs, in animations whose time is the run's virtual time (in
+/// milliseconds since the timer was set) and whose playback rate is the
+/// run's speed, so pausing pauses them and a new speed only changes the
+/// rate. A wake then writes nothing for the rings (written 20 times a
+/// second, they cost a style, paint and commit pass each time).
+struct Ticking {
+    /// The timer it shows: when it was set, when it fires.
+    timer: (Time, Time),
+    halves: [Animation; 2],
+    /// The rate it plays at (`Some(None)`: paused), once set.
+    rate: Option<Option<f64>>,
+    /// The left half's element (a new run may reuse a node's ring).
+    element: web_sys::Element,
+}
+
+impl Ticking {
+    /// Puts both halves where the timer is at `now`: exactly while
+    /// paused, within `DRIFT_MS` of wall time while playing.
+    fn sync(&self, now: Time) {
+        let at = now.0.saturating_sub(self.timer.0 .0) as f64 / 1_000.0;
+        for half in &self.halves {
+            let drift = match self.rate {
+                Some(Some(speed)) => DRIFT_MS * speed,
+                _ => 0.0,
+            };
+            if half.current_time().is_none_or(|t| (t - at).abs() > drift) {
+                half.set_current_time(at);
             }
         }
     }
+
+    fn cancel(&self) {
+        for half in &self.halves {
+            half.cancel();
+        }
+    }
+}
+
+/// Turns `el` through `stops` (offset, degrees) over `duration`
+/// milliseconds of virtual time; paused until `Ticking` plays it.
+fn turn(el: &web_sys::Element, stops: &[(f64, f64)], duration: f64) -> Animation {
+    let keyframes = js_sys::Array::new();
+    for &(offset, degrees) in stops {
+        let frame = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(
+            &frame,
+            &"transform".into(),
+            &format!("rotate({}deg)", fixed(degrees, 0)).into(),
+        );
+        let _ = js_sys::Reflect::set(&frame, &"offset".into(), &offset.into());
+        keyframes.push(&frame);
+    }
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"duration".into(), &duration.into());
+    let _ = js_sys::Reflect::set(&options, &"fill".into(), &"both".into());
+    let animation = el
+        .unchecked_ref::<Animatable>()
+        .animate(&keyframes, &options);
+    animation.pause();
+    animation
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A Web Animations `Animation` (web-sys has it only behind its
+    /// unstable-API flag).
+    type Animation;
+    /// An element, for its `animate` (see `Animation`).
+    #[wasm_bindgen(extends = web_sys::Element)]
+    type Animatable;
+    #[wasm_bindgen(method)]
+    fn animate(this: &Animatable, keyframes: &js_sys::Array, options: &js_sys::Object)
+        -> Animation;
+    #[wasm_bindgen(method, getter, js_name = currentTime)]
+    fn current_time(this: &Animation) -> Option<f64>;
+    #[wasm_bindgen(method, setter, js_name = currentTime)]
+    fn set_current_time(this: &Animation, wall_ms: f64);
+    #[wasm_bindgen(method)]
+    fn cancel(this: &Animation);
+    #[wasm_bindgen(method)]
+    fn pause(this: &Animation);
+    #[wasm_bindgen(method)]
+    fn play(this: &Animation);
+    #[wasm_bindgen(method, setter, js_name = playbackRate)]
+    fn set_playback_rate(this: &Animation, rate: f64);
+
+}
+
+/// Starts `f`'s element on its whole path, `duration` wall milliseconds
+/// long, at constant speed; it stays at the end until a step removes it.
+fn glide(el: &web_sys::Element, f: &Flight, duration: f64) -> Animation {
+    let keyframes = js_sys::Array::new();
+    // A lost message falls away over the second half of its path.
+    let stops: &[f64] = if f.lost {
+        &[0.0, 0.5, 1.0]
+    } else {
+        &[0.0, 1.0]
+    };
+    for &t in stops {
+        let (x, y) = f.point(t);
+        let frame = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&frame, &"transform".into(), &envelope_at(x, y).into());
+        let _ = js_sys::Reflect::set(&frame, &"offset".into(), &t.into());
+        keyframes.push(&frame);
+    }
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"duration".into(), &duration.into());
+    let _ = js_sys::Reflect::set(&options, &"fill".into(), &"forwards".into());
+    el.unchecked_ref::<Animatable>()
+        .animate(&keyframes, &options)
+}
+
+/// The transform that puts a message's envelope (16 x 11 stage units,
+/// centred on the stage's origin) at `(x, y)`: percent of its own size.
+fn envelope_at(x: f64, y: f64) -> String {
+    format!(
+        "translate({}%, {}%)",
+        fixed(x / 16.0 * 100.0, 2),
+        fixed(y / 11.0 * 100.0, 2)
+    )
 }
 
 #[derive(Properties, PartialEq)]
@@ -581,6 +903,20 @@ fn flight(
         onclick,
         node: NodeRef::default(),
         at: std::cell::Cell::new(None),
+    }
+}
+
+impl Flight {
+    /// Where it is drawn at progress `t` along its path.
+    fn point(&self, t: f64) -> (f64, f64) {
+        let (x, y) = layout::message_point(self.from, self.to, t);
+        // A lost message falls away over the last part of its path.
+        let fall = if self.lost && t > 0.5 {
+            (t - 0.5) * 60.0
+        } else {
+            0.0
+        };
+        (x, y + fall)
     }
 }
 

@@ -51,6 +51,8 @@ for (const e of events.filter((e) => e.ph === 'X' && e.dur)) { const k = names.g
 if (process.argv.includes('--threads')) for (const [k, v] of perThread) console.log(`thread ${k}: ${(v / 1000 / seconds).toFixed(1)} ms/s`);
 const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25);
 console.log(`trace ${seconds} s: top-level tasks ${(top / 1000).toFixed(0)} ms = ${(top / 10 / seconds / 1000).toFixed(1)} % of wall`);
-for (const [name, us] of rows) console.log(`${(us / 1000 / seconds).toFixed(2).padStart(8)} ms/s  ${name}`);
+const count = new Map();
+for (const e of complete) count.set(e.name, (count.get(e.name) ?? 0) + 1);
+for (const [name, us] of rows) console.log(`${(us / 1000 / seconds).toFixed(2).padStart(8)} ms/s ${((count.get(name) ?? 0) / seconds).toFixed(0).padStart(5)}/s  ${name}`);
 await browser.close();
 await server.close();
