@@ -814,3 +814,53 @@ test('a settings error is in view after pressing Start new run', async (t) => {
   );
   assert.deepEqual(problems, []);
 });
+
+test('messages glide while playing, stop with the run, and a click drops one in flight', async (t) => {
+  // Slow (1/200 of real time), so a message moves about a pixel a frame.
+  const { page, problems } = await open(t, 'v=1&p=raft&n=5&seed=1&t=3000&speed=0.005');
+  const centre = async (msg) => {
+    const b = await msg.boundingBox();
+    return b && { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+  };
+  const moved = (a, b) => Math.hypot(a.x - b.x, a.y - b.y);
+  await page.getByRole('button', { name: 'Play' }).click();
+  // A message in flight: seen at two moments 300 ms apart.
+  let flying = null;
+  for (let i = 0; i < 40 && !flying; i++) {
+    const msgs = await page.locator('.msg:not(.lost)').all();
+    const a = await Promise.all(msgs.map(centre));
+    await page.waitForTimeout(300);
+    const b = await Promise.all(msgs.map(centre));
+    flying = msgs.find((_, k) => a[k] && b[k] && moved(a[k], b[k]) > 2) ?? null;
+  }
+  assert.ok(flying, 'a message moved across the stage while playing');
+  // Each countdown ring drains while playing: its left half turns.
+  const turn = () => page.locator('.ring-left .ring-arc').first().evaluate((el) => getComputedStyle(el).transform);
+  const before = await turn();
+  await page.waitForTimeout(300);
+  assert.notEqual(await turn(), before, 'a countdown ring drains while playing');
+  // Clicked where it is drawn, mid-flight, it is dropped: it falls away,
+  // marked lost, and the drop is in the input log.
+  const title = await flying.locator('title').textContent();
+  const id = title.split(' ')[1];
+  const at = await centre(flying);
+  await page.mouse.click(at.x, at.y);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  const dropped = page.locator('.msg', { has: page.locator('title', { hasText: ` ${id} from ` }) });
+  await page.waitForFunction(
+    (id) => [...document.querySelectorAll('.msg')].every((m) => !m.querySelector('title').textContent.includes(` ${id} from `) || m.classList.contains('lost')),
+    id,
+  );
+  if ((await dropped.count()) > 0) {
+    assert.match(await dropped.first().locator('title').textContent(), /dropped|lost/i);
+  }
+  assert.ok((await page.getByText(`drop message ${id}`).count()) > 0, `the input log lists "drop message ${id}"`);
+  // Paused, nothing moves.
+  const still = await page.locator('.msg').all();
+  const first = await Promise.all(still.map(centre));
+  await page.waitForTimeout(400);
+  const second = await Promise.all(still.map(centre));
+  first.forEach((a, i) => assert.ok(!a || moved(a, second[i]) < 0.5, 'paused, messages stand still'));
+  assert.equal(await turn(), await turn());
+  assert.deepEqual(problems, []);
+});
