@@ -19,9 +19,12 @@ use crate::catalog::{self, Setup};
 /// The most steps one animation frame may take. A livelock (or a very high
 /// speed) must never freeze the tab: past this the run pauses and says why.
 pub const MAX_STEPS_PER_FRAME: u64 = 20_000;
-/// The most wall time one frame may account for; after the tab was in the
-/// background, the run does not jump ahead by minutes.
-pub const MAX_FRAME_MS: f64 = 100.0;
+/// The most wall time one wake of the play loop may account for: after the
+/// tab was in the background, the run does not jump ahead by minutes. The
+/// loop wakes at least every 100 ms (plus up to a frame), well under this,
+/// so a wake on time is never cut short (the run would fall behind the
+/// messages gliding on the compositor).
+pub const MAX_FRAME_MS: f64 = 250.0;
 /// The bounds on "next round": steps, and the protocol's time units.
 pub const MAX_STEPS_PER_ROUND: u64 = 100_000;
 /// See [`MAX_STEPS_PER_ROUND`].
