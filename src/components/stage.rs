@@ -525,25 +525,36 @@ impl Ticking {
 /// Turns `el` through `stops` (offset, degrees) over `duration`
 /// milliseconds of virtual time; paused until `Ticking` plays it.
 fn turn(el: &web_sys::Element, stops: &[(f64, f64)], duration: f64) -> Animation {
+    let frames: Vec<(f64, String)> = stops
+        .iter()
+        .map(|&(offset, degrees)| (offset, format!("rotate({}deg)", fixed(degrees, 0))))
+        .collect();
+    let animation = animate(el, &frames, duration, "both");
+    animation.pause();
+    animation
+}
+
+/// Starts a Web Animation of `el`'s transform through `frames` (offset,
+/// transform), `duration` milliseconds long, at constant speed between
+/// them, with the given `fill`.
+fn animate(
+    el: &web_sys::Element,
+    frames: &[(f64, String)],
+    duration: f64,
+    fill: &str,
+) -> Animation {
     let keyframes = js_sys::Array::new();
-    for &(offset, degrees) in stops {
+    for (offset, transform) in frames {
         let frame = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(
-            &frame,
-            &"transform".into(),
-            &format!("rotate({}deg)", fixed(degrees, 0)).into(),
-        );
-        let _ = js_sys::Reflect::set(&frame, &"offset".into(), &offset.into());
+        let _ = js_sys::Reflect::set(&frame, &"transform".into(), &transform.into());
+        let _ = js_sys::Reflect::set(&frame, &"offset".into(), &(*offset).into());
         keyframes.push(&frame);
     }
     let options = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&options, &"duration".into(), &duration.into());
-    let _ = js_sys::Reflect::set(&options, &"fill".into(), &"both".into());
-    let animation = el
-        .unchecked_ref::<Animatable>()
-        .animate(&keyframes, &options);
-    animation.pause();
-    animation
+    let _ = js_sys::Reflect::set(&options, &"fill".into(), &fill.into());
+    el.unchecked_ref::<Animatable>()
+        .animate(&keyframes, &options)
 }
 
 #[wasm_bindgen]
@@ -575,25 +586,20 @@ extern "C" {
 /// Starts `f`'s element on its whole path, `duration` wall milliseconds
 /// long, at constant speed; it stays at the end until a step removes it.
 fn glide(el: &web_sys::Element, f: &Flight, duration: f64) -> Animation {
-    let keyframes = js_sys::Array::new();
     // A lost message falls away over the second half of its path.
     let stops: &[f64] = if f.lost {
         &[0.0, 0.5, 1.0]
     } else {
         &[0.0, 1.0]
     };
-    for &t in stops {
-        let (x, y) = f.point(t);
-        let frame = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&frame, &"transform".into(), &envelope_at(x, y).into());
-        let _ = js_sys::Reflect::set(&frame, &"offset".into(), &t.into());
-        keyframes.push(&frame);
-    }
-    let options = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&options, &"duration".into(), &duration.into());
-    let _ = js_sys::Reflect::set(&options, &"fill".into(), &"forwards".into());
-    el.unchecked_ref::<Animatable>()
-        .animate(&keyframes, &options)
+    let frames: Vec<(f64, String)> = stops
+        .iter()
+        .map(|&t| {
+            let (x, y) = f.point(t);
+            (t, envelope_at(x, y))
+        })
+        .collect();
+    animate(el, &frames, duration, "forwards")
 }
 
 /// The transform that puts a message's envelope (16 x 11 stage units,
