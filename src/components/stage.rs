@@ -423,7 +423,9 @@ impl Drawn {
                 continue;
             };
             let flies = match before {
-                Some(old) if old.speed == speed && old.element == el => old,
+                // A message dropped in flight (by a click, say) falls away
+                // from where it is: made again, with its fall.
+                Some(old) if old.speed == speed && old.lost == f.lost && old.element == el => old,
                 old => {
                     if let Some(old) = old {
                         old.animation.cancel();
@@ -437,6 +439,7 @@ impl Drawn {
                         animation: glide(&el, f, duration),
                         speed,
                         sent: f.sent,
+                        lost: f.lost,
                         element: el,
                     };
                     flies.sync(self.now.get());
@@ -462,6 +465,8 @@ struct Flying {
     speed: f64,
     /// When the message was sent.
     sent: Time,
+    /// Whether it was made to fall away (the message is lost).
+    lost: bool,
     /// The element it moves (a message keeps its element from one render
     /// to the next, but a new run may reuse an id).
     element: web_sys::Element,
