@@ -834,8 +834,9 @@ test('messages glide while playing, stop with the run, and a click drops one in 
     flying = msgs.find((_, k) => a[k] && b[k] && moved(a[k], b[k]) > 2) ?? null;
   }
   assert.ok(flying, 'a message moved across the stage while playing');
-  // Each countdown ring drains while playing: its left half turns.
-  const turn = () => page.locator('.ring-left .ring-arc').first().evaluate((el) => getComputedStyle(el).transform);
+  // The countdown rings drain while playing: their half rings turn (the
+  // left half over a timer's first half, then the right).
+  const turn = () => page.evaluate(() => [...document.querySelectorAll('.ring-arc')].map((el) => getComputedStyle(el).transform).join(' '));
   const before = await turn();
   await page.waitForTimeout(300);
   assert.notEqual(await turn(), before, 'a countdown ring drains while playing');
