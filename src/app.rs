@@ -470,98 +470,109 @@ fn use_animation_loop(lab: &LabHandle, ticker: &TickerHandle) {
     let dispatcher = lab.dispatcher();
     let run = lab.run.clone();
     let ticker = ticker.clone();
-    let speed = lab.speed;
-    use_effect_with(
-        (lab.playing, address(&lab.run), speed.to_bits()),
-        move |&(playing, _, _)| {
-            /// One callback for frames and one for timers, re-requested at
-            /// each wake (no new closure per wake), and what is pending,
-            /// cancelled on drop.
-            type FrameCallback = Closure<dyn FnMut(f64)>;
-            type TimerCallback = Closure<dyn FnMut()>;
-            #[derive(Default)]
-            struct Loop {
-                frame: RefCell<Option<FrameCallback>>,
-                timer: RefCell<Option<TimerCallback>>,
-                pending_frame: Cell<Option<i32>>,
-                pending_timer: Cell<Option<i32>>,
-                last: Cell<Option<f64>>,
+    // Read at each wake, so a new speed does not restart the loop (which
+    // would lose the wall time since the last wake).
+    let speed = use_mut_ref(|| lab.speed);
+    *speed.borrow_mut() = lab.speed;
+    let wake = lab.wake.clone();
+    let wake_at_stop = lab.wake.clone();
+    use_effect_with((lab.playing, address(&lab.run)), move |&(playing, _)| {
+        /// One callback for frames and one for timers, re-requested at
+        /// each wake (no new closure per wake), and what is pending,
+        /// cancelled on drop.
+        type FrameCallback = Closure<dyn FnMut(f64)>;
+        type TimerCallback = Closure<dyn FnMut()>;
+        #[derive(Default)]
+        struct Loop {
+            frame: RefCell<Option<FrameCallback>>,
+            timer: RefCell<Option<TimerCallback>>,
+            pending_frame: Cell<Option<i32>>,
+            pending_timer: Cell<Option<i32>>,
+            last: Cell<Option<f64>>,
+        }
+        fn request_frame(state: &Loop) {
+            if let Some(callback) = state.frame.borrow().as_ref() {
+                let id = gloo::utils::window()
+                    .request_animation_frame(callback.as_ref().unchecked_ref())
+                    .ok();
+                state.pending_frame.set(id);
             }
-            fn request_frame(state: &Loop) {
-                if let Some(callback) = state.frame.borrow().as_ref() {
-                    let id = gloo::utils::window()
-                        .request_animation_frame(callback.as_ref().unchecked_ref())
-                        .ok();
-                    state.pending_frame.set(id);
+        }
+        fn sleep(state: &Loop, wall_ms: f64) {
+            if let Some(callback) = state.timer.borrow().as_ref() {
+                let id = gloo::utils::window()
+                    .set_timeout_with_callback_and_timeout_and_arguments_0(
+                        callback.as_ref().unchecked_ref(),
+                        wall_ms as i32,
+                    )
+                    .ok();
+                state.pending_timer.set(id);
+            }
+        }
+        let state = Rc::new(Loop::default());
+        if playing {
+            let weak = Rc::downgrade(&state);
+            let frame = FrameCallback::new(move |timestamp: f64| {
+                let Some(state) = weak.upgrade() else {
+                    return;
+                };
+                state.pending_frame.set(None);
+                if let Some(last) = state.last.get() {
+                    dispatcher.dispatch(Action::Frame(timestamp - last));
                 }
-            }
-            fn sleep(state: &Loop, wall_ms: f64) {
-                if let Some(callback) = state.timer.borrow().as_ref() {
-                    let id = gloo::utils::window()
-                        .set_timeout_with_callback_and_timeout_and_arguments_0(
-                            callback.as_ref().unchecked_ref(),
-                            wall_ms as i32,
-                        )
-                        .ok();
-                    state.pending_timer.set(id);
+                // The first frame moves nothing, but ties the run's
+                // clock to this frame's (see live::Paint::wall).
+                ticker
+                    .0
+                    .publish(address(&run), &**run.borrow(), Cause::Frame(timestamp));
+                state.last.set(Some(timestamp));
+                wake.set(Some(timestamp));
+                // The next wake: the run's next event, in wall time
+                // from this frame (some of it spent already).
+                let next = {
+                    let run = run.borrow();
+                    let speed = *speed.borrow();
+                    run.next_event_time().map_or(f64::INFINITY, |t| {
+                        t.0.saturating_sub(run.now().0) as f64 / 1_000.0 / speed
+                    })
+                };
+                let spent = gloo::utils::window()
+                    .performance()
+                    .map_or(0.0, |p| (p.now() - timestamp).max(0.0));
+                let wait = next.min(WAKE_MS) - spent;
+                if wait < NEAR_MS {
+                    request_frame(&state);
+                } else {
+                    // Woken a little early, to ask for the frame the
+                    // event falls in (a frame before it takes no step
+                    // and asks for the next).
+                    sleep(&state, wait - 2.0);
                 }
-            }
-            let state = Rc::new(Loop::default());
-            if playing {
-                let weak = Rc::downgrade(&state);
-                let frame = FrameCallback::new(move |timestamp: f64| {
-                    let Some(state) = weak.upgrade() else {
-                        return;
-                    };
-                    state.pending_frame.set(None);
-                    if let Some(last) = state.last.get() {
-                        dispatcher.dispatch(Action::Frame(timestamp - last));
-                        ticker
-                            .0
-                            .publish(address(&run), &**run.borrow(), Cause::Frame(timestamp));
-                    }
-                    state.last.set(Some(timestamp));
-                    // The next wake: the run's next event, in wall time.
-                    let next = {
-                        let run = run.borrow();
-                        run.next_event_time().map_or(f64::INFINITY, |t| {
-                            t.0.saturating_sub(run.now().0) as f64 / 1_000.0 / speed
-                        })
-                    };
-                    let wait = next.min(WAKE_MS);
-                    if wait < NEAR_MS {
-                        request_frame(&state);
-                    } else {
-                        // Woken a little early, to ask for the frame the
-                        // event falls in (a frame before it takes no step
-                        // and asks for the next).
-                        sleep(&state, wait - 2.0);
-                    }
-                });
-                let weak = Rc::downgrade(&state);
-                let timer = TimerCallback::new(move || {
-                    if let Some(state) = weak.upgrade() {
-                        state.pending_timer.set(None);
-                        request_frame(&state);
-                    }
-                });
-                *state.frame.borrow_mut() = Some(frame);
-                *state.timer.borrow_mut() = Some(timer);
-                request_frame(&state);
-            }
-            move || {
-                let window = gloo::utils::window();
-                if let Some(id) = state.pending_frame.take() {
-                    let _ = window.cancel_animation_frame(id);
+            });
+            let weak = Rc::downgrade(&state);
+            let timer = TimerCallback::new(move || {
+                if let Some(state) = weak.upgrade() {
+                    state.pending_timer.set(None);
+                    request_frame(&state);
                 }
-                if let Some(id) = state.pending_timer.take() {
-                    window.clear_timeout_with_handle(id);
-                }
-                drop(state.frame.borrow_mut().take());
-                drop(state.timer.borrow_mut().take());
+            });
+            *state.frame.borrow_mut() = Some(frame);
+            *state.timer.borrow_mut() = Some(timer);
+            request_frame(&state);
+        }
+        move || {
+            let window = gloo::utils::window();
+            if let Some(id) = state.pending_frame.take() {
+                let _ = window.cancel_animation_frame(id);
             }
-        },
-    );
+            if let Some(id) = state.pending_timer.take() {
+                window.clear_timeout_with_handle(id);
+            }
+            drop(state.frame.borrow_mut().take());
+            drop(state.timer.borrow_mut().take());
+            wake_at_stop.set(None);
+        }
+    });
 }
 
 /// Pauses when the tab is hidden, so a forgotten tab does not burn CPU.

@@ -16,6 +16,18 @@ use clusterscope::share::{Embed, Shared};
 
 use crate::catalog::{self, Setup};
 
+/// The page's clock (ms), where there is one (not in native tests).
+fn wall_now() -> Option<f64> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        web_sys::window()?.performance().map(|p| p.now())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        None
+    }
+}
+
 /// The most steps one animation frame may take. A livelock (or a very high
 /// speed) must never freeze the tab: past this the run pauses and says why.
 pub const MAX_STEPS_PER_FRAME: u64 = 20_000;
@@ -84,6 +96,11 @@ pub struct Lab {
     pub highlight: Vec<NodeId>,
     /// Embed mode, if the page is in an iframe for course material.
     pub embed: Option<Embed>,
+    /// The wall time (ms) of the play loop's last wake while playing,
+    /// written by the loop: between wakes the run's clock stands still
+    /// while messages glide on, so pausing first moves the run to the
+    /// moment of the pause (see `reduce`).
+    pub wake: Rc<std::cell::Cell<Option<f64>>>,
 }
 
 impl PartialEq for Lab {
@@ -154,6 +171,7 @@ impl Lab {
             selected: None,
             highlight: Vec::new(),
             embed: None,
+            wake: Rc::default(),
         })
     }
 
@@ -372,6 +390,12 @@ impl Reducible for Lab {
     type Action = Action;
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        // Pausing stops where the page shows the run, not at the last wake.
+        if self.playing && matches!(action, Action::Pause | Action::TogglePlay) {
+            if let Some(since) = self.wake.take().and_then(|wake| Some(wall_now()? - wake)) {
+                return self.reduce(Action::Frame(since)).reduce(action);
+            }
+        }
         let mut lab = (*self).clone();
         let seen = lab.seen();
         match action {

@@ -85,6 +85,11 @@ pub struct Paint<'a> {
     pub moment: &'a Moment,
     /// Whether text should be rewritten too (see [`TEXT_EVERY_MS`]).
     pub text: bool,
+    /// The wall time (ms, the animation frames' clock, which is also the
+    /// document timeline's) of the animation frame that moved the run to
+    /// `moment.now` while playing: what the stage's compositor animations
+    /// are timed against. Between frames the run's clock stands still.
+    pub wall: f64,
 }
 
 type Painter = Rc<dyn Fn(&Paint<'_>)>;
@@ -98,6 +103,8 @@ pub struct Ticker {
     text_at: Cell<f64>,
     /// Whether text was left behind by a frame that skipped it.
     text_stale: Cell<bool>,
+    /// See [`Paint::wall`].
+    wall: Cell<f64>,
 }
 
 /// Shared through a context; it never changes, so the context never
@@ -119,6 +126,7 @@ impl Ticker {
             next_id: Cell::new(0),
             text_at: Cell::new(f64::NEG_INFINITY),
             text_stale: Cell::new(false),
+            wall: Cell::new(0.0),
         }
     }
 
@@ -135,6 +143,9 @@ impl Ticker {
             Cause::Frame(wall) => Some(wall),
             Cause::Render => None,
         };
+        if let Some(wall) = frame {
+            self.wall.set(wall);
+        }
         if !moved && (frame.is_some() || !self.text_stale.get()) {
             return;
         }
@@ -176,6 +187,7 @@ impl Ticker {
         let paint = Paint {
             moment: &moment,
             text,
+            wall: self.wall.get(),
         };
         for p in painters {
             p(&paint);
@@ -231,6 +243,7 @@ where
         painter(&Paint {
             moment: &moment,
             text: true,
+            wall: ticker.0.wall.get(),
         });
     });
 }

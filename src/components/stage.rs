@@ -221,7 +221,7 @@ fn live_layer(props: &LiveProps) -> Html {
             redraw.force_update();
             return;
         }
-        d.paint(paint.moment.now, paint.text);
+        d.paint(paint.moment.now, paint.text, paint.wall);
     });
     html
 }
@@ -253,58 +253,82 @@ struct Drawn {
     rate: Option<f64>,
     /// The animations of each countdown ring, by node index.
     ticking: std::cell::RefCell<SortedMap<usize, Ticking>>,
-    /// The time of the paint under way (for `glide`).
-    now: std::cell::Cell<Time>,
-    /// When gliding messages were last checked for drift.
-    synced: std::cell::Cell<Time>,
     /// The flights and speed `flying` was made for.
     glided: std::cell::RefCell<Option<(Rc<Vec<Flight>>, f64)>>,
+    /// While playing, how the run's clock maps onto the compositor's, as
+    /// the animations now running were timed (see `Clock`).
+    clock: std::cell::Cell<Option<Clock>>,
 }
 
-/// How often (wall milliseconds) gliding messages are checked for drift.
-const SYNC_MS: f64 = 250.0;
-
-/// How far (wall milliseconds) a gliding message may drift from where the
-/// run says it is before it is put back: about a frame.
+/// How far (wall milliseconds) the run's clock may slip against the
+/// compositor's before every animation is timed again: about a frame.
 const DRIFT_MS: f64 = 20.0;
 
-impl Drawn {
-    /// Moves every message and ring to `now`, writing only what changed;
-    /// `exact` (a render, or a wake that rewrites text) also puts back
-    /// gliding messages that drifted.
-    fn paint(&self, now: Time, exact: bool) {
-        // What glides is checked for drift at most every SYNC_MS of wall
-        // time (with hundreds of messages in flight, a check of each at
-        // every step would cost more than the gliding saves; new ones are
-        // placed as they are made), and at once after a seek back.
-        let check = exact
-            && self.rate.is_some_and(|speed| {
-                let since = now.0.saturating_sub(self.synced.get().0) as f64 / 1_000.0 / speed;
-                since >= SYNC_MS || self.synced.get() > now
-            });
-        if check {
-            self.synced.set(now);
+/// The run's clock against the compositor's while playing: the run is at
+/// virtual time `now` at wall time `wall` (see `live::Paint::wall`), and
+/// moves `speed` times as fast, so whatever starts at virtual time `t`
+/// starts at wall time `t / speed - offset`, with `offset = now / speed -
+/// wall` (milliseconds). It changes only when the run's clock jumps
+/// against the wall's: a seek, a new speed, a wake cut short by
+/// `lab::MAX_FRAME_MS`, or playing again after a pause.
+#[derive(Clone, Copy, PartialEq)]
+struct Clock {
+    speed: f64,
+    offset: f64,
+}
+
+impl Clock {
+    fn of(now: Time, wall: f64, speed: f64) -> Clock {
+        Clock {
+            speed,
+            offset: now.0 as f64 / 1_000.0 / speed - wall,
         }
+    }
+
+    /// The wall time (ms, the document timeline's) of virtual time `t`.
+    fn wall(self, t: Time) -> f64 {
+        t.0 as f64 / 1_000.0 / self.speed - self.offset
+    }
+}
+
+impl Drawn {
+    /// Moves every message and ring to `now` (reached at wall time `wall`
+    /// while playing), writing only what changed; `exact` is a render or a
+    /// wake that rewrites text.
+    fn paint(&self, now: Time, exact: bool, wall: f64) {
+        // Every animation is timed again only when the run's clock jumped
+        // against the compositor's; otherwise only new ones are timed, as
+        // they are made.
+        let clock = self.rate.map(|speed| Clock::of(now, wall, speed));
+        let retime = match (clock, self.clock.get()) {
+            (Some(c), Some(old)) => {
+                c.speed != old.speed || (c.offset - old.offset).abs() > DRIFT_MS
+            }
+            (c, old) => c.is_some() != old.is_some(),
+        };
+        if retime {
+            self.clock.set(clock);
+        }
+        let clock = self.clock.get();
         let mut flying = self.flying.borrow_mut();
-        match self.motion {
-            Some(speed) => {
+        match (self.motion, clock) {
+            (Some(speed), Some(clock)) => {
                 let same = self
                     .glided
                     .borrow()
                     .as_ref()
                     .is_some_and(|(f, s)| Rc::ptr_eq(f, &self.flights) && *s == speed);
-                self.now.set(now);
                 if !same {
-                    self.glide(&mut flying, speed);
+                    self.glide(&mut flying, speed, clock);
                     *self.glided.borrow_mut() = Some((self.flights.clone(), speed));
                 }
-                if check {
+                if retime {
                     for f in flying.values() {
-                        f.sync(now);
+                        f.animation.set_start_time(clock.wall(f.sent));
                     }
                 }
             }
-            None => {
+            _ => {
                 for (_, f) in std::mem::take(&mut *flying) {
                     f.animation.cancel();
                 }
@@ -337,13 +361,13 @@ impl Drawn {
                 }
             }
         }
-        self.tick(now, exact, check);
+        self.tick(now, exact, retime, clock);
     }
 
     /// Hands every countdown ring to the compositor (see `Ticking`): made
     /// when a timer is set, played at the run's speed or paused with the
-    /// run, and put back when it drifted.
-    fn tick(&self, now: Time, exact: bool, check: bool) {
+    /// run, and timed again when the run's clock jumped.
+    fn tick(&self, now: Time, exact: bool, retime: bool, clock: Option<Clock>) {
         let mut ticking = self.ticking.borrow_mut();
         let mut kept = SortedMap::default();
         for ring in &self.rings {
@@ -353,44 +377,47 @@ impl Drawn {
             ) else {
                 continue;
             };
-            let ticks = match ticking.remove(&ring.id) {
-                Some(old) if old.timer == (ring.set, ring.fires) && old.element == left => old,
+            let (ticks, new) = match ticking.remove(&ring.id) {
+                Some(old) if old.timer == (ring.set, ring.fires) && old.element == left => {
+                    (old, false)
+                }
                 old => {
                     if let Some(old) = old {
                         old.cancel();
                     }
                     let duration =
                         (ring.fires.0.saturating_sub(ring.set.0) as f64 / 1_000.0).max(0.001);
-                    Ticking {
+                    let ticks = Ticking {
                         timer: (ring.set, ring.fires),
                         halves: [
                             turn(&left, &[(0.0, 0.0), (0.5, -180.0), (1.0, -180.0)], duration),
                             turn(&right, &[(0.0, 0.0), (0.5, 0.0), (1.0, -180.0)], duration),
                         ],
-                        rate: None,
                         element: left,
-                    }
+                    };
+                    (ticks, true)
                 }
             };
-            let moved = ticks.rate != Some(self.rate);
-            if moved {
-                for half in &ticks.halves {
-                    match self.rate {
-                        Some(speed) => {
-                            half.set_playback_rate(speed);
-                            half.play();
-                        }
-                        None => half.pause(),
+            match clock {
+                // Playing: timed against the compositor's clock, at the
+                // run's speed.
+                Some(clock) if new || retime => {
+                    for half in &ticks.halves {
+                        half.set_playback_rate(clock.speed);
+                        half.set_start_time(clock.wall(ring.set));
                     }
                 }
-            }
-            let ticks = Ticking {
-                rate: Some(self.rate),
-                ..ticks
-            };
-            // Paused, a render (a seek, a step back) moves them exactly.
-            if moved || check || (exact && self.rate.is_none()) {
-                ticks.sync(now);
+                Some(_) => {}
+                // Paused: held where the run is (a render is a seek or a
+                // step back, so exactly at each one).
+                None if new || retime || exact => {
+                    let at = now.0.saturating_sub(ring.set.0) as f64 / 1_000.0;
+                    for half in &ticks.halves {
+                        half.pause();
+                        half.set_current_time(at);
+                    }
+                }
+                None => {}
             }
             kept.insert(ring.id, ticks);
         }
@@ -400,10 +427,11 @@ impl Drawn {
     }
 
     /// Hands every message to the compositor: one animation per message
-    /// over its whole path, at `speed` (placed by `Flying::sync`). Kept from
-    /// one render to the next (a step changes the set of messages, not a
-    /// message's path); made again when the speed changed.
-    fn glide(&self, flying: &mut SortedMap<MsgId, Flying>, speed: f64) {
+    /// over its whole path at `speed`, timed against `clock`. Kept from one
+    /// render to the next (a step changes the set of messages, not a
+    /// message's path); made again when the speed changed, or the message
+    /// did (dropped in flight, or another run's message by the same id).
+    fn glide(&self, flying: &mut SortedMap<MsgId, Flying>, speed: f64, clock: Clock) {
         // Walked in id order beside the old animations (also in id order),
         // so a step among hundreds of messages costs a merge, not a search
         // and a shift per message.
@@ -425,7 +453,13 @@ impl Drawn {
             let flies = match before {
                 // A message dropped in flight (by a click, say) falls away
                 // from where it is: made again, with its fall.
-                Some(old) if old.speed == speed && old.lost == f.lost && old.element == el => old,
+                Some(old)
+                    if old.speed == speed
+                        && (old.sent, old.arrives, old.lost) == (f.sent, f.arrives, f.lost)
+                        && old.element == el =>
+                {
+                    old
+                }
                 old => {
                     if let Some(old) = old {
                         old.animation.cancel();
@@ -435,15 +469,18 @@ impl Drawn {
                     // Placed by the animation now; placed again by the
                     // painter (written afresh) if the run pauses.
                     f.at.set(None);
-                    let flies = Flying {
-                        animation: glide(&el, f, duration),
+                    let animation = glide(&el, f, duration);
+                    // A message sent later than now (after its sender's
+                    // processing time) waits at its start until then.
+                    animation.set_start_time(clock.wall(f.sent));
+                    Flying {
+                        animation,
                         speed,
                         sent: f.sent,
+                        arrives: f.arrives,
                         lost: f.lost,
                         element: el,
-                    };
-                    flies.sync(self.now.get());
-                    flies
+                    }
                 }
             };
             kept.push((f.id, flies));
@@ -463,63 +500,30 @@ struct Flying {
     animation: Animation,
     /// The playback speed it was made for.
     speed: f64,
-    /// When the message was sent.
+    /// The message it was made for: when it was sent and arrives, and
+    /// whether it falls away (lost).
     sent: Time,
-    /// Whether it was made to fall away (the message is lost).
+    arrives: Time,
     lost: bool,
-    /// The element it moves (a message keeps its element from one render
-    /// to the next, but a new run may reuse an id).
+    /// The element it moves.
     element: web_sys::Element,
-}
-
-impl Flying {
-    /// Puts the message where the run says it is at `now`, if it is not
-    /// there already (within `DRIFT_MS`): a long frame advances the run by
-    /// at most `lab::MAX_FRAME_MS`, the compositor by all of it.
-    fn sync(&self, now: Time) {
-        let at = now.0.saturating_sub(self.sent.0) as f64 / 1_000.0 / self.speed;
-        if self
-            .animation
-            .current_time()
-            .is_none_or(|t| (t - at).abs() > DRIFT_MS)
-        {
-            self.animation.set_current_time(at);
-        }
-    }
 }
 
 /// A countdown ring on the compositor: its two half rings turn away as the
 /// timer runs, in animations whose time is the run's virtual time (in
 /// milliseconds since the timer was set) and whose playback rate is the
-/// run's speed, so pausing pauses them and a new speed only changes the
-/// rate. A wake then writes nothing for the rings (written 20 times a
-/// second, they cost a style, paint and commit pass each time).
+/// run's speed while playing; paused with the run. A wake then writes
+/// nothing for the rings (written 20 times a second, they cost a style,
+/// paint and commit pass each time).
 struct Ticking {
     /// The timer it shows: when it was set, when it fires.
     timer: (Time, Time),
     halves: [Animation; 2],
-    /// The rate it plays at (`Some(None)`: paused), once set.
-    rate: Option<Option<f64>>,
-    /// The left half's element (a new run may reuse a node's ring).
+    /// The left half's element.
     element: web_sys::Element,
 }
 
 impl Ticking {
-    /// Puts both halves where the timer is at `now`: exactly while
-    /// paused, within `DRIFT_MS` of wall time while playing.
-    fn sync(&self, now: Time) {
-        let at = now.0.saturating_sub(self.timer.0 .0) as f64 / 1_000.0;
-        for half in &self.halves {
-            let drift = match self.rate {
-                Some(Some(speed)) => DRIFT_MS * speed,
-                _ => 0.0,
-            };
-            if half.current_time().is_none_or(|t| (t - at).abs() > drift) {
-                half.set_current_time(at);
-            }
-        }
-    }
-
     fn cancel(&self) {
         for half in &self.halves {
             half.cancel();
@@ -573,16 +577,14 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn animate(this: &Animatable, keyframes: &js_sys::Array, options: &js_sys::Object)
         -> Animation;
-    #[wasm_bindgen(method, getter, js_name = currentTime)]
-    fn current_time(this: &Animation) -> Option<f64>;
+    #[wasm_bindgen(method, setter, js_name = startTime)]
+    fn set_start_time(this: &Animation, wall_ms: f64);
     #[wasm_bindgen(method, setter, js_name = currentTime)]
-    fn set_current_time(this: &Animation, wall_ms: f64);
+    fn set_current_time(this: &Animation, ms: f64);
     #[wasm_bindgen(method)]
     fn cancel(this: &Animation);
     #[wasm_bindgen(method)]
     fn pause(this: &Animation);
-    #[wasm_bindgen(method)]
-    fn play(this: &Animation);
     #[wasm_bindgen(method, setter, js_name = playbackRate)]
     fn set_playback_rate(this: &Animation, rate: f64);
 
@@ -604,7 +606,7 @@ fn glide(el: &web_sys::Element, f: &Flight, duration: f64) -> Animation {
             (t, envelope_at(x, y))
         })
         .collect();
-    animate(el, &frames, duration, "forwards")
+    animate(el, &frames, duration, "both")
 }
 
 /// The transform that puts a message's envelope (16 x 11 stage units,

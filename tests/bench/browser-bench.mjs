@@ -143,14 +143,25 @@ async function measurePlaying(page, cdp, seconds) {
   await done;
   cdp.off('Tracing.dataCollected', collect);
   const compositors = new Set(events.filter((e) => e.name === 'thread_name' && e.args?.name === 'Compositor').map((e) => `${e.pid}:${e.tid}`));
+  const reports = events.flatMap((e) => {
+    const r = e.args?.frame_reporter ?? e.args?.chrome_frame_reporter;
+    return e.name === 'PipelineReporter' && e.ph === 'b' && compositors.has(`${e.pid}:${e.tid}`) && r ? [{ e, r }] : [];
+  });
+  // The page's compositor: the one that reported most (a closed page's
+  // renderer may still report a few).
+  const perCompositor = new Map();
+  for (const { e, r } of reports) {
+    const key = `${e.pid}:${e.tid}:${r.frame_source}`;
+    perCompositor.set(key, (perCompositor.get(key) ?? 0) + 1);
+  }
+  const page_ = [...perCompositor].sort((x, y) => y[1] - x[1])[0]?.[0];
   // One entry per vsync (a compositor may report a sequence number more
   // than once): presented if any report says so.
   const bySequence = new Map();
-  for (const e of events) {
-    const r = e.args?.frame_reporter;
-    if (e.name !== 'PipelineReporter' || e.ph !== 'b' || !compositors.has(`${e.pid}:${e.tid}`) || !r) continue;
-    const f = bySequence.get(r.frame_sequence) ?? { ts: e.ts / 1000, frame_sequence: r.frame_sequence, moving: false, presented: false, dropped: false };
-    f.moving ||= r.has_compositor_animation || r.has_main_animation || r.state === 'STATE_DROPPED';
+  for (const { e, r } of reports) {
+    if (`${e.pid}:${e.tid}:${r.frame_source}` !== page_) continue;
+    const f = bySequence.get(r.frame_sequence) ?? { ts: e.ts / 1000, frame_sequence: r.frame_sequence, animating: false, presented: false, dropped: false };
+    f.animating ||= r.has_compositor_animation || r.has_main_animation;
     f.presented ||= r.state.startsWith('STATE_PRESENTED');
     f.dropped ||= r.state === 'STATE_DROPPED';
     bySequence.set(r.frame_sequence, f);
@@ -162,19 +173,26 @@ async function measurePlaying(page, cdp, seconds) {
     frames.slice(1).flatMap((f, i) => (f.frame_sequence > frames[i].frame_sequence ? [(f.ts - frames[i].ts) / (f.frame_sequence - frames[i].frame_sequence)] : [])),
     0.5,
   );
+  // A stretch of movement: consecutive vsyncs, each presented with an
+  // animation on it, or dropped. A vsync the compositor was not asked to
+  // draw (no report), or drew with nothing moving, ends it: nothing was
+  // late then.
   const gaps = [];
   let presented = 0;
   let dropped = 0;
   let last = null;
+  let previous = null;
   for (const f of frames) {
-    if (!f.moving) {
-      last = null;
-    } else if (f.presented) {
+    if (previous !== null && f.frame_sequence !== previous + 1) last = null;
+    previous = f.frame_sequence;
+    if (f.dropped && !f.presented) {
+      dropped += 1;
+    } else if (f.presented && f.animating) {
       presented += 1;
       if (last !== null) gaps.push((f.frame_sequence - last) * perVsync);
       last = f.frame_sequence;
-    } else if (f.dropped) {
-      dropped += 1;
+    } else {
+      last = null;
     }
   }
   return { busy, cpu, p95: quantile(gaps, 0.95), median: quantile(gaps, 0.5), frames: presented, dropped, vsync: perVsync };
