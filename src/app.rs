@@ -98,6 +98,10 @@ pub fn app() -> Html {
             ))))
         })
     };
+    if let (true, Some(wall)) = (lab.playing, lab.wake.get()) {
+        // An action may have caught the run up with the wall clock.
+        ticker.0.tie(wall);
+    }
     ticker
         .0
         .publish(address(&lab.run), &**lab.run.borrow(), Cause::Render);
@@ -488,7 +492,6 @@ fn use_animation_loop(lab: &LabHandle, ticker: &TickerHandle) {
             timer: RefCell<Option<TimerCallback>>,
             pending_frame: Cell<Option<i32>>,
             pending_timer: Cell<Option<i32>>,
-            last: Cell<Option<f64>>,
         }
         fn request_frame(state: &Loop) {
             if let Some(callback) = state.frame.borrow().as_ref() {
@@ -511,13 +514,17 @@ fn use_animation_loop(lab: &LabHandle, ticker: &TickerHandle) {
         }
         let state = Rc::new(Loop::default());
         if playing {
+            // A fresh start: the first frame only ties the run's clock to
+            // the wall's (see Lab::wake).
+            wake.set(None);
+            let wake = wake.clone();
             let weak = Rc::downgrade(&state);
             let frame = FrameCallback::new(move |timestamp: f64| {
                 let Some(state) = weak.upgrade() else {
                     return;
                 };
                 state.pending_frame.set(None);
-                if let Some(last) = state.last.get() {
+                if let Some(last) = wake.get() {
                     dispatcher.dispatch(Action::Frame(timestamp - last));
                 }
                 // The first frame moves nothing, but ties the run's
@@ -525,7 +532,6 @@ fn use_animation_loop(lab: &LabHandle, ticker: &TickerHandle) {
                 ticker
                     .0
                     .publish(address(&run), &**run.borrow(), Cause::Frame(timestamp));
-                state.last.set(Some(timestamp));
                 wake.set(Some(timestamp));
                 // The next wake: the run's next event, in wall time
                 // from this frame (some of it spent already).

@@ -96,10 +96,10 @@ pub struct Lab {
     pub highlight: Vec<NodeId>,
     /// Embed mode, if the page is in an iframe for course material.
     pub embed: Option<Embed>,
-    /// The wall time (ms) of the play loop's last wake while playing,
-    /// written by the loop: between wakes the run's clock stands still
-    /// while messages glide on, so pausing first moves the run to the
-    /// moment of the pause (see `reduce`).
+    /// While playing, the wall time (ms, the animation frames' clock) the
+    /// run's clock was last moved to: by the play loop at each wake, or by
+    /// an action that caught the run up first (see `reduce`). Between
+    /// wakes the run's clock stands still while messages glide on.
     pub wake: Rc<std::cell::Cell<Option<f64>>>,
 }
 
@@ -390,12 +390,24 @@ impl Reducible for Lab {
     type Action = Action;
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        // Pausing stops where the page shows the run, not at the last wake.
-        if self.playing && matches!(action, Action::Pause | Action::TogglePlay) {
-            if let Some(since) = self.wake.take().and_then(|wake| Some(wall_now()? - wake)) {
-                return self.reduce(Action::Frame(since)).reduce(action);
+        // Whatever a person does while the run plays (pause it, crash a
+        // node, send a request, drop a message where it is drawn) happens
+        // at the moment the page shows, not at the loop's last wake: the
+        // run first catches up with the wall clock.
+        if self.playing && !matches!(action, Action::Frame(_)) {
+            if let (Some(wake), Some(now)) = (self.wake.get(), wall_now()) {
+                let caught = self.act(Action::Frame(now - wake));
+                caught.wake.set(Some(now));
+                return caught.act(action);
             }
         }
+        self.act(action)
+    }
+}
+
+impl Lab {
+    /// Carries out `action` (see `Reducible::reduce`).
+    fn act(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut lab = (*self).clone();
         let seen = lab.seen();
         match action {

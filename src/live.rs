@@ -130,6 +130,12 @@ impl Ticker {
         }
     }
 
+    /// Records that the run's clock was moved to its current time at wall
+    /// time `wall` (see [`Paint::wall`]).
+    pub fn tie(&self, wall: f64) {
+        self.wall.set(wall);
+    }
+
     /// The latest moment.
     pub fn moment(&self) -> Moment {
         self.moment.borrow().clone()
