@@ -85,10 +85,11 @@ pub struct Paint<'a> {
     pub moment: &'a Moment,
     /// Whether text should be rewritten too (see [`TEXT_EVERY_MS`]).
     pub text: bool,
-    /// The wall time (ms, the animation frames' clock, which is also the
-    /// document timeline's) of the animation frame that moved the run to
-    /// `moment.now` while playing: what the stage's compositor animations
-    /// are timed against. Between frames the run's clock stands still.
+    /// While playing, the wall time (ms, the animation frames' clock, which
+    /// is also the document timeline's) at which the run was at
+    /// `moment.now`: the play loop's last wake, or an action that caught
+    /// the run up (`lab::Lab::wake`). The stage's compositor animations
+    /// are timed against it; between wakes the run's clock stands still.
     pub wall: f64,
 }
 
