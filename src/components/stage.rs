@@ -206,6 +206,7 @@ fn live_layer(props: &LiveProps) -> Html {
         d.messages = moment.messages.clone();
         d.flights = flights.clone();
         d.rings = rings;
+        d.rings_drawn.set(false);
         // Messages glide on the compositor while playing (see `Flying`);
         // reduced motion jumps them in quarters, so the painter moves them.
         d.motion = props.playing.filter(|_| !props.reduced_motion);
@@ -253,6 +254,8 @@ struct Drawn {
     rate: Option<f64>,
     /// The animations of each countdown ring, by node index.
     ticking: std::cell::RefCell<SortedMap<usize, Ticking>>,
+    /// Whether `ticking` was made for this render's rings.
+    rings_drawn: std::cell::Cell<bool>,
     /// The flights and speed `flying` was made for.
     glided: std::cell::RefCell<Option<(Rc<Vec<Flight>>, f64)>>,
     /// While playing, how the run's clock maps onto the compositor's, as
@@ -335,10 +338,14 @@ impl Drawn {
                 *self.glided.borrow_mut() = None;
             }
         }
-        for f in self.flights.iter() {
-            if flying.contains_key(&f.id) {
-                continue;
-            }
+        // Gliding, every message with an element has its animation: the
+        // painter has nothing to place.
+        let placing = if flying.is_empty() {
+            &self.flights[..]
+        } else {
+            &[]
+        };
+        for f in placing {
             let mut t = layout::progress(f.sent, f.arrives, now);
             if self.reduced_motion {
                 // Jump in quarters rather than glide.
@@ -361,7 +368,11 @@ impl Drawn {
                 }
             }
         }
-        self.tick(now, exact, retime, clock);
+        // A wake that took no step changes no ring while playing.
+        if !(self.rings_drawn.get() && clock.is_some() && !retime) {
+            self.tick(now, exact, retime, clock);
+            self.rings_drawn.set(true);
+        }
     }
 
     /// Hands every countdown ring to the compositor (see `Ticking`): made
