@@ -48,6 +48,18 @@ impl fmt::Display for Violation {
     }
 }
 
+/// A rule the checker could not decide so far: neither held nor broken,
+/// because deciding it needs more search than its budget allows (a
+/// linearizability check of a very concurrent history). Shown as its own
+/// state, never as a rule that holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Undecided {
+    /// The rule's id.
+    pub rule: &'static str,
+    /// What is undecided, for a student: which keys, how large.
+    pub message: String,
+}
+
 /// Where a checker reports what it found.
 pub struct Report<'a> {
     step: u64,
@@ -102,6 +114,12 @@ pub trait Checker<P: Protocol>: CheckerClone<P> {
     /// ([`crate::liveness::Liveness`]); every other checker says `None`.
     fn liveness(&self) -> Option<&crate::liveness::LivenessState> {
         None
+    }
+
+    /// The rules this checker could not decide so far ([`Undecided`]). The
+    /// default decides everything.
+    fn undecided(&self) -> Vec<Undecided> {
+        Vec::new()
     }
 
     /// Live counters from the checker's own history, as (name, value), for
@@ -214,6 +232,11 @@ impl<P: Protocol> Checkers<P> {
     /// The liveness monitor's state, if one of the checkers is one.
     pub fn liveness(&self) -> Option<&crate::liveness::LivenessState> {
         self.checkers.iter().find_map(|c| c.liveness())
+    }
+
+    /// Every rule some checker could not decide so far, in order.
+    pub fn undecided(&self) -> Vec<Undecided> {
+        self.checkers.iter().flat_map(|c| c.undecided()).collect()
     }
 
     /// Every checker's live counters ([`Checker::counters`]), in order.

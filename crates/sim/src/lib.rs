@@ -222,7 +222,7 @@ pub mod time;
 pub mod trace;
 pub mod world;
 
-pub use checker::{Checker, Checkers, Report, Rule, Violation};
+pub use checker::{Checker, Checkers, Report, Rule, Undecided, Violation};
 pub use encode::{Encode, TraceHasher};
 pub use facade::{
     ActionError, AnySim, Interactive, Mark, MessageView, NodeInfo, Run, StepSummary, Timeline,

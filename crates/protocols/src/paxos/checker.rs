@@ -11,7 +11,9 @@
 
 use sim::sorted::{SortedMap, SortedSet};
 
-use sim::{Checker, Input, NodeId, Report, Rule, StepEvent, StepRecord, World};
+use sim::{
+    Checker, Input, NodeId, Report, Rule, StepEvent, StepRecord, Undecided, Violation, World,
+};
 
 use super::msg::{show_ballot, Ballot, Slot, Value, Vote};
 use super::node::{PaxosNode, PaxosObs};
@@ -157,11 +159,6 @@ impl PaxosChecker {
     /// in a slot only if P1 broke).
     pub fn chosen(&self) -> &SortedMap<Slot, Vec<(Value, Ballot)>> {
         &self.chosen
-    }
-
-    /// How many linearizability checks ran out of budget ("unknown").
-    pub fn unknown_checks(&self) -> u64 {
-        self.history.unknown_checks()
     }
 
     fn is_chosen(&self, slot: Slot, value: &Value) -> bool {
@@ -480,6 +477,31 @@ impl PaxosChecker {
 impl<P: PaxosLike> Checker<P> for PaxosChecker {
     fn rules(&self) -> &'static [Rule] {
         RULES
+    }
+
+    fn undecided(&self) -> Vec<Undecided> {
+        self.history
+            .undecided_sentence()
+            .map(|message| Undecided {
+                rule: "P8",
+                message,
+            })
+            .into_iter()
+            .collect()
+    }
+
+    fn finish(&mut self, world: &World<P>) -> Vec<Violation> {
+        self.history
+            .finish()
+            .into_iter()
+            .map(|message| Violation {
+                rule: "P8",
+                step: world.steps(),
+                time: world.now(),
+                nodes: Vec::new(),
+                message,
+            })
+            .collect()
     }
 
     fn observe(

@@ -11,7 +11,8 @@
 use sim::sorted::SortedMap;
 
 use sim::{
-    Checker, Encode, Input, NodeId, Report, Rule, StepEvent, StepRecord, TraceHasher, World,
+    Checker, Encode, Input, NodeId, Report, Rule, StepEvent, StepRecord, TraceHasher, Undecided,
+    Violation, World,
 };
 
 use super::log::{Entry, LogIndex, Term};
@@ -102,11 +103,6 @@ impl RaftChecker {
     /// A checker with an empty history.
     pub fn new() -> RaftChecker {
         RaftChecker::default()
-    }
-
-    /// How many linearizability checks ran out of budget ("unknown").
-    pub fn unknown_checks(&self) -> u64 {
-        self.history.unknown_checks()
     }
 
     fn shadow_of(&mut self, node: NodeId) -> &mut Vec<(Term, u64)> {
@@ -286,6 +282,31 @@ impl RaftChecker {
 impl Checker<Raft> for RaftChecker {
     fn rules(&self) -> &'static [Rule] {
         RULES
+    }
+
+    fn undecided(&self) -> Vec<Undecided> {
+        self.history
+            .undecided_sentence()
+            .map(|message| Undecided {
+                rule: "R8",
+                message,
+            })
+            .into_iter()
+            .collect()
+    }
+
+    fn finish(&mut self, world: &World<Raft>) -> Vec<Violation> {
+        self.history
+            .finish()
+            .into_iter()
+            .map(|message| Violation {
+                rule: "R8",
+                step: world.steps(),
+                time: world.now(),
+                nodes: Vec::new(),
+                message,
+            })
+            .collect()
     }
 
     fn observe(
