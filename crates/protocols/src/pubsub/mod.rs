@@ -131,7 +131,15 @@
 //! for any partition: the leader died, or was cut off), the new leader
 //! rebuilds the group by replaying the records of its log and coordinates
 //! from then on; members' sessions start afresh. A generation it finds
-//! above its high watermark is announced once committed. Consumers find
+//! above its high watermark is announced once committed, each partition
+//! resuming from the group's offset in the committed log at that moment
+//! (its predecessor may have announced it already and acknowledged commits
+//! since). A consumer adopts only an assignment of a newer generation than
+//! its own: a copy of the current one (duplicated, delayed, announced
+//! again) would move its positions back over what it committed. A commit
+//! below the group's offset moves nothing, and is answered once the log
+//! that holds the higher one is committed (an at-most-once member waits
+//! for that answer before it processes). Consumers find
 //! the coordinator the way producers find leaders (Kafka's FindCoordinator,
 //! folded into metadata): the leader of the group's offsets partition in
 //! the newest metadata they have. A broker that does not lead it answers
