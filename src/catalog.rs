@@ -13,9 +13,9 @@ use protocols::paxos::{MultiPaxos, Paxos};
 use protocols::pubsub::Toggle as PubSubToggle;
 #[cfg(feature = "pubsub")]
 use protocols::pubsub::{Acks, Delivery, GroupSpec, PubSub};
-use protocols::raft::Toggle as RaftToggle;
 #[cfg(feature = "raft")]
-use protocols::raft::{sweep::SWEEP_CLIENTS, Raft};
+use protocols::raft::Raft;
+use protocols::raft::Toggle as RaftToggle;
 use sim::sweep::{record_seed, Failure, SeedOutcome};
 use sim::{
     AnySim, Duration, InputRecord, Interactive, LinkParams, Run, Time, Violation, WorldConfig,
@@ -360,6 +360,12 @@ fn pubsub_entry() -> Entry {
                 kind: OptionKind::Choice { values: DELIVERY, default: "at-least-once" },
             },
             OptionSpec {
+                name: "idempotence",
+                label: "Idempotent producers",
+                help: "Producers stamp each record with their session and a sequence number, so a leader that has a retried record already does not append it again. Off, a retry after a lost acknowledgement appends a second copy (what the toggle retries-without-idempotence shows as a bug).",
+                kind: OptionKind::Switch { default_on: true },
+            },
+            OptionSpec {
                 name: "mininsync",
                 label: "min.insync.replicas",
                 help: "The fewest in-sync replicas an acks=all write needs, and the size below which the in-sync set never shrinks (0: a majority of the brokers).",
@@ -620,50 +626,33 @@ pub fn expand_sweep(shared: &Shared) -> Result<SweepRun, String> {
         .expect("expand_sweep is only called for sweep links");
     let setup = Setup::from_shared(shared)?;
     let entry = entry(&setup.protocol).expect("from_shared checked the protocol");
-    let (config, inputs, outcome, options) = match setup.protocol.as_str() {
+    // The seed's options follow from the seed (the sweep draws them from
+    // its own stream), and the run's outcome names them as the app's
+    // settings write them: the link spells them out, so the run built from
+    // it is the one the sweep checked.
+    let (config, inputs, outcome) = match setup.protocol.as_str() {
         #[cfg(feature = "raft")]
-        "raft" => {
-            let (config, inputs, outcome) = record::<Raft>(&setup, entry.title)?;
-            let clients = ("clients".to_string(), SWEEP_CLIENTS.to_string());
-            (config, inputs, outcome, SortedMap::from([clients]))
-        }
+        "raft" => record::<Raft>(&setup, entry.title)?,
         #[cfg(feature = "paxos")]
-        "paxos" => {
-            let (config, inputs, outcome) = record::<Paxos>(&setup, entry.title)?;
-            // A single-decree sweep makes every server a proposer.
-            let proposers = ("proposers".to_string(), setup.servers.to_string());
-            (config, inputs, outcome, SortedMap::from([proposers]))
-        }
+        "paxos" => record::<Paxos>(&setup, entry.title)?,
         #[cfg(feature = "paxos")]
         "multipaxos" => {
             // The app runs Multi-Paxos as a `Paxos` in its Multi mode: the
             // same run and trace hash as the sweep's `MultiPaxos`, with one
             // copy of the engine in the download instead of two.
-            let (config, inputs, outcome) = record_with(&setup, entry.title, |n, t| {
+            record_with(&setup, entry.title, |n, t| {
                 <MultiPaxos as sim::Sweepable>::for_sweep(n, t).map(|m| m.0)
-            })?;
-            let clients = (
-                "clients".to_string(),
-                protocols::paxos::sweep::SWEEP_CLIENTS.to_string(),
-            );
-            (config, inputs, outcome, SortedMap::from([clients]))
+            })?
         }
         #[cfg(feature = "pubsub")]
-        "pubsub" => {
-            let (config, inputs, outcome) = record::<PubSub>(&setup, entry.title)?;
-            // What `PubSub::for_sweep` builds, as the app's options.
-            use protocols::pubsub::sweep::{SWEEP_PARTITIONS, SWEEP_PRODUCERS};
-            let options = [
-                ("partitions", SWEEP_PARTITIONS.to_string()),
-                ("producers", SWEEP_PRODUCERS.to_string()),
-                ("billing", "2".to_string()),
-                ("audit", "1".to_string()),
-            ];
-            let options = options.map(|(k, v)| (k.to_string(), v));
-            (config, inputs, outcome, SortedMap::from(options))
-        }
+        "pubsub" => record::<PubSub>(&setup, entry.title)?,
         other => return Err(format!("This version cannot run sweeps of \"{other}\".")),
     };
+    let options: SortedMap<String, String> = outcome
+        .options
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
     let (time, step, hash) = match at {
         Sweep::AtMoment => (shared.time, shared.step, shared.hash),
         Sweep::AtEnd => (
@@ -915,6 +904,10 @@ fn build_pubsub(setup: &Setup, config: WorldConfig) -> Result<Box<dyn AnySim>, S
         queue.settings.min_insync = min_insync;
     }
     queue.settings.acks = acks;
+    queue.settings.idempotence = match setup.option("idempotence") {
+        Some(OptionValue::Switch(on)) => on,
+        other => unreachable!("the catalog defines idempotence as a switch, not {other:?}"),
+    };
     // Toggles apply last: min-insync-one wins over the option, and
     // acks-leader-only and commit-before-processing over the defaults of
     // acks and the groups' delivery (a contradiction was refused above).
@@ -974,9 +967,9 @@ mod tests {
     #[test]
     fn a_sweep_link_opens_the_run_the_sweep_checked() {
         let cases = [
-            (3, Some("skip-up-to-date-check"), 5),
-            (3, Some("commit-previous-term"), 92),
-            (5, Some("no-prevote-checkquorum"), 3),
+            (3, Some("skip-up-to-date-check"), 2),
+            (3, Some("commit-previous-term"), 170),
+            (5, Some("no-prevote-checkquorum"), 5),
             (3, None, 0),
             (5, None, 1),
         ];

@@ -23,6 +23,8 @@ pub enum Stream {
     Faults = 3,
     /// Client workload generation.
     Workload = 4,
+    /// The protocol options a seed of a sweep runs with.
+    Options = 5,
 }
 
 /// A deterministic random stream (ChaCha8, portable across platforms).

@@ -9,8 +9,13 @@
 //! `CLUSTERSCOPE_COMMIT`, which `cargo xtask sweep` sets), its fault
 //! parameters, what broke, the command that reproduces it, and a link that
 //! opens the same run in the app at the moment it failed (based at
-//! `CLUSTERSCOPE_APP_URL`, default `cargo xtask serve`'s address). The last line sums up the sweep; the exit
-//! code is non-zero if any seed failed.
+//! `CLUSTERSCOPE_APP_URL`, default `cargo xtask serve`'s address). Each
+//! seed also draws the protocol's options ([`Sweepable::with_options`]);
+//! a failing seed prints them after its fault parameters, and the link and
+//! the command reproduce them, since they follow from the seed. One
+//! `options:` line per option says how many seeds ran each value, and the
+//! last line sums up the sweep; the exit code is non-zero if any seed
+//! failed.
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -140,6 +145,10 @@ fn print_failure(args: &Args, o: &SeedOutcome, failure: &Failure) {
     for line in o.params.to_string().lines() {
         println!("    {line}");
     }
+    if !o.options.is_empty() {
+        let options: Vec<String> = o.options.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!("  options: {}", options.join(" "));
+    }
     for line in failure.to_string().lines() {
         println!("  {line}");
     }
@@ -213,6 +222,13 @@ impl Visit for Run<'_> {
             .toggle
             .as_deref()
             .map_or(String::new(), |t| format!(", toggle {t}"));
+        let lines = coverage(&outcomes);
+        if !lines.is_empty() {
+            println!();
+        }
+        for line in lines {
+            println!("{line}");
+        }
         println!(
             "\n{} seeds run ({}, {} nodes{toggle}, seeds {}..={}): {safety} safety violations, \
              {liveness} liveness failures, {other} panics or refused inputs; \
@@ -232,6 +248,33 @@ impl Visit for Run<'_> {
             ExitCode::FAILURE
         })
     }
+}
+
+/// How many seeds ran each value of each option, one line per option in
+/// the order the protocol lists them (`options: acks: 0=3312 1=3350
+/// all=3338`), so that a sweep shows what its configurations covered.
+fn coverage(outcomes: &[SeedOutcome]) -> Vec<String> {
+    let mut names: Vec<&'static str> = Vec::new();
+    let mut counts: std::collections::BTreeMap<(&str, &str), u64> = Default::default();
+    for o in outcomes {
+        for (name, value) in &o.options {
+            if !names.contains(name) {
+                names.push(name);
+            }
+            *counts.entry((name, value.as_str())).or_default() += 1;
+        }
+    }
+    names
+        .iter()
+        .map(|name| {
+            let values: Vec<String> = counts
+                .iter()
+                .filter(|((n, _), _)| n == name)
+                .map(|((_, v), c)| format!("{v}={c}"))
+                .collect();
+            format!("options: {name}: {}", values.join(" "))
+        })
+        .collect()
 }
 
 /// Runs `seeds` one after another on this thread, printing every step as
@@ -331,6 +374,7 @@ mod tests {
         let outcome = SeedOutcome {
             seed: 5,
             params: sim::sweep::FaultParams::draw(5, sim::Duration::from_ms(300)),
+            options: Vec::new(),
             result: Ok(()),
             steps: 8121,
             inputs: 40,

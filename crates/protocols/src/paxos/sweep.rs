@@ -8,6 +8,8 @@
 
 use sim::{Checkers, Duration, NodeId, SimRng, Sweepable, World};
 
+use super::Settings;
+
 use super::node::{PaxosNode, PaxosOp};
 use super::scenario::{settled_among, Settle};
 use super::{Mode, MultiPaxos, Paxos, PaxosChecker, PaxosLike, Toggle};
@@ -36,6 +38,86 @@ fn check_size(servers: usize) -> Result<(), String> {
     } else {
         Err(format!("a Paxos sweep runs 1 to 15 servers, not {servers}"))
     }
+}
+
+/// The start windows a single-decree seed draws from, in milliseconds.
+pub const START_WINDOWS: [u64; 3] = [0, 100, 300];
+/// The round timeouts a single-decree seed draws from, in milliseconds.
+pub const ROUND_TIMEOUTS: [u64; 3] = [150, 300, 600];
+/// The backoffs a single-decree seed draws from, in milliseconds (0: a
+/// refused proposer tries again at once).
+pub const BACKOFFS: [u64; 3] = [0, 50, 200];
+/// The leader timeout ranges a Multi-Paxos seed draws from, in
+/// milliseconds.
+pub const LEADER_RANGES: [(u64, u64); 3] = [(150, 300), (100, 200), (300, 600)];
+/// The heartbeat intervals a Multi-Paxos seed draws from, in milliseconds
+/// (each below every leader timeout above).
+pub const HEARTBEATS: [u64; 2] = [20, 50];
+/// The most clients the app's settings allow; a Multi-Paxos seed draws 1
+/// to this many.
+pub const MOST_CLIENTS: usize = 5;
+
+/// A seed's options, drawn among the values the app's settings offer. The
+/// toggles are flags of their own, which no option touches: they carry
+/// over as they are.
+///
+/// Single-decree: how many servers propose (a majority to all: with fewer,
+/// the healed majority may hold no proposer, and nothing would ever be
+/// proposed to it), the start window, the round timeout and the backoff.
+/// Multi-Paxos: 1 to 5 clients, the leader timeout range and the
+/// heartbeat.
+fn drawn(paxos: &Paxos, rng: &mut SimRng) -> Paxos {
+    let ms = Duration::from_ms;
+    let mut p = paxos.clone();
+    let s = &mut p.settings;
+    match s.mode {
+        Mode::Single => {
+            let majority = s.servers / 2 + 1;
+            s.proposers = majority + rng.index(s.servers - majority + 1);
+            s.start_window = ms(START_WINDOWS[rng.index(START_WINDOWS.len())]);
+            s.round_timeout = ms(ROUND_TIMEOUTS[rng.index(ROUND_TIMEOUTS.len())]);
+            s.backoff = ms(BACKOFFS[rng.index(BACKOFFS.len())]);
+        }
+        Mode::Multi => {
+            p.clients = 1 + rng.index(MOST_CLIENTS);
+            let (lo, hi) = LEADER_RANGES[rng.index(LEADER_RANGES.len())];
+            s.leader_timeout_min = ms(lo);
+            s.leader_timeout_max = ms(hi);
+            s.heartbeat_interval = ms(HEARTBEATS[rng.index(HEARTBEATS.len())]);
+        }
+    }
+    p
+}
+
+/// The app's options for a run of `paxos` (`proposers`, `start`, `timeout`
+/// and `backoff`; Multi-Paxos: `clients`, `leader` and `heartbeat`).
+fn options_of(paxos: &Paxos) -> Vec<(&'static str, String)> {
+    let s: &Settings = &paxos.settings;
+    let ms = |d: Duration| (d.as_us() / 1_000).to_string();
+    match s.mode {
+        Mode::Single => vec![
+            ("proposers", s.proposers.to_string()),
+            ("start", ms(s.start_window)),
+            ("timeout", ms(s.round_timeout)),
+            ("backoff", ms(s.backoff)),
+        ],
+        Mode::Multi => vec![
+            ("clients", paxos.clients.to_string()),
+            (
+                "leader",
+                format!("{}-{}", ms(s.leader_timeout_min), ms(s.leader_timeout_max)),
+            ),
+            ("heartbeat", ms(s.heartbeat_interval)),
+        ],
+    }
+}
+
+/// Single-decree Paxos promises that a value is chosen only if refused
+/// proposers back off: with a backoff of 0 they duel for ever (toggle
+/// `no-backoff` teaches it, and leaves the option's promise as it is).
+/// Multi-Paxos backs off whatever the option says.
+fn promises_liveness_of(paxos: &Paxos) -> bool {
+    paxos.mode() == Mode::Multi || paxos.settings.backoff > Duration::ZERO
 }
 
 /// The leader with the highest ballot among the servers that are up.
@@ -84,6 +166,18 @@ impl Sweepable for Paxos {
     fn for_sweep(servers: usize, toggle: Option<&str>) -> Result<Paxos, String> {
         check_size(servers)?;
         with_toggle(Paxos::single(servers, servers), toggle)
+    }
+
+    fn with_options(&self, rng: &mut SimRng) -> Option<Paxos> {
+        Some(drawn(self, rng))
+    }
+
+    fn options(&self) -> Vec<(&'static str, String)> {
+        options_of(self)
+    }
+
+    fn promises_liveness(&self) -> bool {
+        promises_liveness_of(self)
     }
 
     fn servers(&self) -> Vec<NodeId> {
@@ -143,6 +237,18 @@ impl Sweepable for MultiPaxos {
     fn for_sweep(servers: usize, toggle: Option<&str>) -> Result<MultiPaxos, String> {
         check_size(servers)?;
         with_toggle(Paxos::multi(servers, SWEEP_CLIENTS), toggle).map(MultiPaxos)
+    }
+
+    fn with_options(&self, rng: &mut SimRng) -> Option<MultiPaxos> {
+        Some(MultiPaxos(drawn(&self.0, rng)))
+    }
+
+    fn options(&self) -> Vec<(&'static str, String)> {
+        options_of(&self.0)
+    }
+
+    fn promises_liveness(&self) -> bool {
+        promises_liveness_of(&self.0)
     }
 
     fn servers(&self) -> Vec<NodeId> {

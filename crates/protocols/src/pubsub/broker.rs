@@ -753,7 +753,7 @@ impl Broker {
                 .group_of(r.partition)
                 .and_then(|g| self.coordinators.get_mut(&g));
             if let (Some(c), true) = (coordinator, state.isr.len() >= min) {
-                c.on_high_watermark(hw, out);
+                c.on_high_watermark(hw, &r.log[..hw.index().min(r.log.len())], out);
             }
         }
         let hw = r.hw;
@@ -964,7 +964,8 @@ impl Broker {
                     ));
                     None
                 } else {
-                    c.on_commit(from, *generation, *partition, *offset, out)
+                    let r = &self.replicas[i];
+                    c.on_commit(from, *generation, *partition, *offset, r.leo(), r.hw, out)
                 }
             }
             _ => None,

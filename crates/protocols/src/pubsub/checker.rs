@@ -15,6 +15,14 @@
 //! it processed. The drain ([`PubSubChecker::drain`], run by
 //! [`Checker::finish`]) judges what only the end of a run can show:
 //! acknowledged messages a group never processed, per delivery mode.
+//!
+//! A run is held to what its options promise ([`PubSub::promise`]), and a
+//! teaching toggle does not change the promise: it breaks it. Losing an
+//! acknowledged message is a violation only with `acks=all` and
+//! `min.insync` of 2 or more (and, at the end of a run, `min.insync` a
+//! majority and an at-least-once group); a message committed twice only
+//! with idempotent producers; a message processed twice only in an
+//! at-most-once group. Whatever is not promised is still counted.
 
 use sim::sorted::{SortedMap, SortedSet};
 
@@ -25,14 +33,14 @@ use super::msg::{
     ConsumerFetchResult, GroupEntry, PartitionState, ProduceResult, PubSubMsg, Record,
 };
 use super::node::{PubSubNode, PubSubObs};
-use super::{Delivery, Epoch, Generation, GroupId, MsgKey, Offset, PartitionId, PubSub};
+use super::{Delivery, Epoch, Generation, GroupId, MsgKey, Offset, PartitionId, Promise, PubSub};
 
 /// The rules, in order.
 pub const RULES: &[Rule] = &[
     Rule {
         id: "Q1",
         name: "No acknowledged message is lost",
-        description: "Every acknowledged message stays at its offset in the committed log, and by the end every group has processed it (without groups: its partition's leader holds it).",
+        description: "Every acknowledged message stays at its offset in the committed log, and by the end every at-least-once group has processed it (without groups: its partition's leader holds it). Judged where the options promise it: acks=all with min.insync of 2 or more, and for the end of a run min.insync a majority.",
     },
     Rule {
         id: "Q2",
@@ -52,7 +60,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "Q5",
         name: "No duplicates",
-        description: "No message is committed twice in a partition (the promise of idempotent producers), and an at-most-once group processes none twice (at-least-once duplicates are counted).",
+        description: "No message is committed twice in a partition (judged with idempotent producers), and an at-most-once group processes none twice (at-least-once duplicates, and copies from producers that are not idempotent, are counted).",
     },
     Rule {
         id: "Q6",
@@ -125,6 +133,14 @@ pub struct PubSubChecker {
     delivered: SortedMap<GroupId, SortedSet<MsgKey>>,
     /// Per group: the messages its consumers processed more than once.
     redelivered: SortedMap<GroupId, SortedSet<MsgKey>>,
+    /// Per group: every record (partition and offset) its consumers
+    /// processed.
+    processed_at: SortedMap<GroupId, SortedSet<(PartitionId, Offset)>>,
+    /// Per group: the messages of records its consumers processed more
+    /// than once (what at-most-once promises never happens; a producer
+    /// that is not idempotent may put one message in two records, which
+    /// are two deliveries, not one twice).
+    reprocessed: SortedMap<GroupId, SortedSet<MsgKey>>,
     /// Every message counted as lost, so that each counts once.
     lost: SortedSet<MsgKey>,
     counters: Counters,
@@ -160,14 +176,26 @@ impl PubSubChecker {
     /// has lost it for its readers. Call it at the end of a run, once the
     /// cluster has had time to settle.
     /// Returns the violations and the messages they found lost.
+    ///
+    /// Each verdict is held to what the options promise
+    /// ([`PubSub::promise`]): a loss only where the log is durable and
+    /// available and the group at-least-once (without groups: where the
+    /// log is durable and available), a message processed twice only in an
+    /// at-most-once group. What the options do not promise is still
+    /// counted as lost.
     pub fn drain(&self, world: &World<PubSub>) -> (Vec<Violation>, SortedSet<MsgKey>) {
         let mut lost = SortedSet::new();
+        let promise = world.protocol().promise();
         let found = if world.protocol().settings.groups.is_empty() {
             self.drain_logs(world, &mut lost)
         } else {
-            self.drain_groups(world, &mut lost)
+            self.drain_groups(world, &promise, &mut lost)
         };
-        (found, lost)
+        let judged = found
+            .into_iter()
+            .filter(|v| v.rule != "Q1" || (promise.durable && promise.available))
+            .collect();
+        (judged, lost)
     }
 
     /// The final drain with consumer groups: every acknowledged message of
@@ -177,6 +205,7 @@ impl PubSubChecker {
     fn drain_groups(
         &self,
         world: &World<PubSub>,
+        promise: &Promise,
         lost_all: &mut SortedSet<MsgKey>,
     ) -> Vec<Violation> {
         let settings = &world.protocol().settings;
@@ -185,11 +214,12 @@ impl PubSubChecker {
         for g in settings.group_ids() {
             let spec = &settings.groups[g.0 as usize];
             let delivered = self.delivered.get(&g);
-            // At-most-once promises no duplicates; at-least-once allows
-            // them (they are counted, not judged).
-            let again = self.redelivered.get(&g).map_or(0, SortedSet::len);
-            if spec.mode == Delivery::AtMostOnce && again > 0 {
-                let shown: Vec<String> = self.redelivered[&g]
+            // At-most-once promises that no record is processed twice;
+            // at-least-once allows it (counted, not judged).
+            let promised = promise.modes[g.0 as usize];
+            let again = self.reprocessed.get(&g).map_or(0, SortedSet::len);
+            if promised == Delivery::AtMostOnce && again > 0 {
+                let shown: Vec<String> = self.reprocessed[&g]
                     .iter()
                     .take(5)
                     .map(|id| id.to_string())
@@ -219,6 +249,10 @@ impl PubSubChecker {
                 continue;
             }
             lost_all.extend(lost.iter().copied());
+            if promised == Delivery::AtMostOnce {
+                // Committed before processing: what the mode gives up.
+                continue;
+            }
             let shown: Vec<String> = lost.iter().take(5).map(|id| id.to_string()).collect();
             let more = if lost.len() > 5 { ", ..." } else { "" };
             let why = match spec.mode {
@@ -330,6 +364,7 @@ impl PubSubChecker {
         p: PartitionId,
         id: MsgKey,
         o: Offset,
+        durable: impl Fn() -> bool,
         report: &mut Report<'_>,
     ) {
         if self.acked.contains_key(&id) {
@@ -341,6 +376,9 @@ impl PubSubChecker {
         if let Some(&(c, _)) = self.committed(p).get(o.index()) {
             if c != id {
                 self.count_lost(id);
+                if !durable() {
+                    return;
+                }
                 report.violation(
                     "Q1",
                     &[producer],
@@ -499,6 +537,9 @@ impl PubSubChecker {
             ),
         }
         self.expected.insert((consumer, p), o.next());
+        if !self.processed_at.entry(group).or_default().insert((p, o)) {
+            self.reprocessed.entry(group).or_default().insert(id);
+        }
         if self.delivered.entry(group).or_default().insert(id) {
             self.counters.delivered += 1;
         } else {
@@ -560,6 +601,7 @@ impl PubSubChecker {
         p: PartitionId,
         epoch: Epoch,
         hw: Offset,
+        promise: impl Fn() -> Promise,
         report: &mut Report<'_>,
     ) {
         let decision = self
@@ -615,6 +657,9 @@ impl PubSubChecker {
                     if self.lost.insert(a) {
                         self.counters.lost += 1;
                     }
+                    if !promise().durable {
+                        continue;
+                    }
                     report.violation(
                         "Q1",
                         &[b, a.producer],
@@ -626,6 +671,9 @@ impl PubSubChecker {
             }
             if !ids.insert(id) {
                 self.counters.duplicated += 1;
+                if !promise().idempotent {
+                    continue;
+                }
                 report.violation(
                     "Q5",
                     &[b, id.producer],
@@ -794,8 +842,9 @@ impl Checker<PubSub> for PubSubChecker {
             } = &m.msg
             {
                 if world.protocol().producer_ids().contains(&m.to) {
+                    let durable = || world.protocol().promise().durable;
                     for &(id, o) in written.iter() {
-                        self.on_ack(m.to, *partition, id, o, report);
+                        self.on_ack(m.to, *partition, id, o, durable, report);
                     }
                 }
             }
@@ -823,7 +872,10 @@ impl Checker<PubSub> for PubSubChecker {
                     partition,
                     epoch,
                     hw,
-                } => self.on_high_watermark(node, *partition, *epoch, *hw, report),
+                } => {
+                    let promise = || world.protocol().promise();
+                    self.on_high_watermark(node, *partition, *epoch, *hw, promise, report)
+                }
                 PubSubObs::BecameLeader { partition, epoch } => {
                     self.on_became_leader(node, *partition, *epoch, report)
                 }
@@ -1079,6 +1131,52 @@ mod tests {
             found[0].message,
             "group g (at-most-once) processed 1 message more than once (n5#1)"
         );
+    }
+
+    /// A producer that is not idempotent may put one message in two
+    /// records: an at-most-once group that processes both processes no
+    /// record twice, and keeps its promise. The copy is counted.
+    #[test]
+    fn an_at_most_once_group_may_process_two_copies_of_a_message_that_is_not_idempotent() {
+        let mut h = History::new(Delivery::AtMostOnce);
+        let mut protocol = h.world.protocol().clone();
+        protocol.settings.idempotence = false;
+        h.world = World::new(protocol, WorldConfig::with_seed(1));
+        h.publish_one();
+        let p = PartitionId(0);
+        let copy = Record {
+            epoch: Epoch(1),
+            id: msg(),
+            key: 0,
+            seq: None,
+            entry: None,
+        };
+        for b in [0, 1] {
+            let appended = PubSubObs::Appended {
+                partition: p,
+                from: Offset(1),
+                records: vec![copy.clone()],
+            };
+            assert!(h.report(b, vec![appended]).is_empty());
+        }
+        let hw = PubSubObs::HighWatermark {
+            partition: p,
+            epoch: Epoch(1),
+            hw: Offset(2),
+        };
+        assert!(h.report(0, vec![hw]).is_empty(), "not promised: no Q5");
+        assert_eq!(h.checker.borrow().counters().duplicated, 1);
+        h.process_from_start(1);
+        let second = PubSubObs::Delivered {
+            group: GroupId(0),
+            partition: p,
+            offset: Offset(1),
+            id: msg(),
+        };
+        assert!(h.report(5, vec![second]).is_empty());
+        let found = h.finish();
+        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(h.checker.borrow().counters().redelivered, 1);
     }
 
     #[test]

@@ -291,14 +291,20 @@ impl Consumer {
 
     /// Adopts a newer assignment: partitions no longer ours are dropped
     /// (a batch being processed there is abandoned), and every partition
-    /// starts again from its committed offset.
+    /// starts again from its committed offset. An assignment of the
+    /// generation this consumer is in already is ignored: a generation has
+    /// one assignment, which it holds, and its positions have moved on
+    /// from the offsets a copy names (the network duplicated or delayed
+    /// it, or a new coordinator announced the generation again); going
+    /// back would process again what the group committed, which an
+    /// at-most-once group promises never to do.
     fn on_assignment(
         &mut self,
         generation: Generation,
         partitions: &[(PartitionId, Offset)],
         out: &mut Out<PubSubNode>,
     ) {
-        if generation < self.generation {
+        if generation <= self.generation {
             return;
         }
         for (&p, pos) in &self.assigned {
@@ -530,5 +536,82 @@ impl Consumer {
             );
         }
         scene
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pubsub::{Epoch, GroupSpec};
+
+    const P0: PartitionId = PartitionId(0);
+
+    /// A consumer of a one-partition topic, alone in an at-most-once group.
+    fn consumer() -> Consumer {
+        let mut settings = Settings::safe(1);
+        settings.groups.push(GroupSpec {
+            name: "g".to_string(),
+            members: 1,
+            mode: Delivery::AtMostOnce,
+        });
+        Consumer::new(NodeId(5), GroupId(0), vec![NodeId(0)], Rc::new(settings))
+    }
+
+    fn assignment(generation: u64, from: u64) -> PubSubMsg {
+        PubSubMsg::Assignment {
+            group: GroupId(0),
+            generation: Generation(generation),
+            partitions: vec![(P0, Offset(from))],
+        }
+    }
+
+    fn records(n: u64) -> ConsumerFetchResult {
+        let records: Vec<Record> = (1..=n)
+            .map(|k| Record {
+                epoch: Epoch(1),
+                id: MsgKey {
+                    producer: NodeId(4),
+                    n: k,
+                },
+                key: 0,
+                seq: None,
+                entry: None,
+            })
+            .collect();
+        ConsumerFetchResult::Records {
+            records: records.into(),
+            hw: Offset(n),
+        }
+    }
+
+    /// An assignment of the generation the consumer is in already is a
+    /// copy (the network duplicated it, or a new coordinator announced the
+    /// generation again): adopting it would move every position back to
+    /// the offsets it names, and an at-most-once member would fetch and
+    /// process again what it has committed and is processing.
+    #[test]
+    fn a_copy_of_the_current_assignment_moves_no_position_back() {
+        let mut c = consumer();
+        let mut out = Out::new();
+        c.on_message(NodeId(0), &assignment(1, 0), &mut out);
+        assert_eq!(c.assigned()[&P0].next, Offset(0));
+        let reply = PubSubMsg::ConsumerFetchReply {
+            partition: P0,
+            offset: Offset(0),
+            result: records(2),
+        };
+        c.on_message(NodeId(0), &reply, &mut out);
+        assert_eq!(c.assigned()[&P0].next, Offset(2));
+        assert!(c.busy(), "the batch waits for its commit");
+        let mut out = Out::new();
+        c.on_message(NodeId(0), &assignment(1, 0), &mut out);
+        assert_eq!(c.assigned()[&P0].next, Offset(2));
+        assert!(c.busy(), "the batch is still held");
+        assert!(out.observations().is_empty(), "{:?}", out.observations());
+        // A newer generation is adopted, from the offset it names.
+        c.on_message(NodeId(0), &assignment(2, 2), &mut out);
+        assert_eq!(c.generation(), Generation(2));
+        assert_eq!(c.assigned()[&P0].next, Offset(2));
+        assert!(!c.busy());
     }
 }

@@ -63,6 +63,22 @@ impl GroupState {
     }
 }
 
+/// The group's committed offset of each partition by the commit records
+/// of `log`.
+fn committed_offsets(log: &[Record]) -> SortedMap<PartitionId, Offset> {
+    let mut offsets: SortedMap<PartitionId, Offset> = SortedMap::new();
+    for r in log {
+        if let Some(GroupEntry::Commit {
+            partition, offset, ..
+        }) = &r.entry
+        {
+            let o = offsets.entry(*partition).or_default();
+            *o = (*o).max(*offset);
+        }
+    }
+    offsets
+}
+
 /// A rebalance's outcome, as the checker records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rebalance {
@@ -207,16 +223,7 @@ impl GroupCoordinator {
             // committed so far: never one whose commit record may still
             // vanish.
             if self.announce.is_none() {
-                let mut offsets: SortedMap<PartitionId, Offset> = SortedMap::new();
-                for r in committed {
-                    if let Some(GroupEntry::Commit {
-                        partition, offset, ..
-                    }) = &r.entry
-                    {
-                        let o = offsets.entry(*partition).or_default();
-                        *o = (*o).max(*offset);
-                    }
-                }
+                let offsets = committed_offsets(committed);
                 let partitions = self
                     .state
                     .owners
@@ -302,16 +309,27 @@ impl GroupCoordinator {
         }
     }
 
-    /// A member commits. Returns the commit record to append: only the
-    /// partition's owner in the current generation is accepted (the others
-    /// are refused at once), and a commit below the group's offset (one the
-    /// network delayed behind a later one) is dropped.
+    /// A member commits; `log_end` and `hw` are the offsets partition's
+    /// log end and high watermark. Returns the commit record to append:
+    /// only the partition's owner in the current generation is accepted
+    /// (the others are refused at once). A commit below the group's offset
+    /// (the network delayed it behind a later one, or the member resumed
+    /// below a commit of its own that was not committed yet when it asked
+    /// for its assignment again) appends nothing, since the group's offset
+    /// never goes back, but it is answered as accepted once every record
+    /// now in the log is committed: the group will then never resume below
+    /// it, which is all the answer promises. Dropping it would leave an
+    /// at-most-once member waiting for ever for the answer it needs before
+    /// it processes.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn on_commit(
         &mut self,
         from: NodeId,
         generation: Generation,
         partition: PartitionId,
         offset: Offset,
+        log_end: Offset,
+        hw: Offset,
         out: &mut Out<PubSubNode>,
     ) -> Option<GroupEntry> {
         let g = &self.state;
@@ -333,6 +351,27 @@ impl GroupCoordinator {
             return None;
         }
         if offset < g.offset(partition) {
+            if hw >= log_end {
+                out.send(
+                    from,
+                    PubSubMsg::OffsetCommitReply {
+                        group: g.group,
+                        partition,
+                        offset,
+                        accepted: true,
+                    },
+                );
+            } else if !self
+                .waiting
+                .iter()
+                .any(|&(_, m, p, o)| (m, p, o) == (from, partition, offset))
+            {
+                // The record that raised the group's offset is in the log
+                // below `log_end`: answered when the high watermark passes
+                // the last record there.
+                self.waiting
+                    .push((Offset(log_end.0 - 1), from, partition, offset));
+            }
             return None;
         }
         if self
@@ -352,19 +391,31 @@ impl GroupCoordinator {
         })
     }
 
-    /// The high watermark of the offsets partition reached `hw`: what it
-    /// passed is committed, and answered now.
-    pub(super) fn on_high_watermark(&mut self, hw: Offset, out: &mut Out<PubSubNode>) {
+    /// The high watermark of the offsets partition reached `hw`, and
+    /// `committed` is the log below it: what it passed is committed, and
+    /// answered now.
+    pub(super) fn on_high_watermark(
+        &mut self,
+        hw: Offset,
+        committed: &[Record],
+        out: &mut Out<PubSubNode>,
+    ) {
         let group = self.state.group;
         if let Some((_, assignment)) = self.announce.take_if(|(o, _)| *o < hw) {
-            // The offsets the generation record names: later commit
-            // records may not be committed yet.
+            // Each partition resumes from the group's committed offset as
+            // the committed log has it now: the generation record's own
+            // offset, or a commit after it. A coordinator that took over
+            // with a stale high watermark announces a generation its
+            // predecessor announced already, and commits acknowledged
+            // since then must not be taken back. Commit records not
+            // committed yet are left out: they may still vanish.
+            let offsets = committed_offsets(committed);
             let g = &self.state;
             for &m in &g.members {
                 let partitions = assignment
                     .iter()
                     .filter(|&&(_, o, _)| o == m)
-                    .map(|&(p, _, o)| (p, o))
+                    .map(|&(p, _, o)| (p, o.max(offsets.get(&p).copied().unwrap_or_default())))
                     .collect();
                 out.send(
                     m,
@@ -399,5 +450,161 @@ impl GroupCoordinator {
                 },
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pubsub::{Delivery, Epoch, GroupSpec, MsgKey};
+
+    const P0: PartitionId = PartitionId(0);
+    const MEMBER: NodeId = NodeId(5);
+
+    fn settings() -> Rc<Settings> {
+        let mut settings = Settings::safe(1);
+        settings.groups.push(GroupSpec {
+            name: "g".to_string(),
+            members: 1,
+            mode: Delivery::AtMostOnce,
+        });
+        Rc::new(settings)
+    }
+
+    fn record(at: u64, entry: GroupEntry) -> Record {
+        Record {
+            epoch: Epoch(1),
+            id: MsgKey {
+                producer: NodeId(0),
+                n: at + 1,
+            },
+            key: 0,
+            seq: None,
+            entry: Some(entry),
+        }
+    }
+
+    /// The offsets partition's log: generation 1 gives p0 to the member
+    /// from 0, and the member's commit of p0 at 3 follows.
+    fn log() -> Vec<Record> {
+        vec![
+            record(
+                0,
+                GroupEntry::Generation {
+                    generation: Generation(1),
+                    members: vec![MEMBER],
+                    assignment: vec![(P0, MEMBER, Offset(0))],
+                },
+            ),
+            record(
+                1,
+                GroupEntry::Commit {
+                    generation: Generation(1),
+                    partition: P0,
+                    offset: Offset(3),
+                    member: MEMBER,
+                },
+            ),
+        ]
+    }
+
+    fn assignments(out: &Out<PubSubNode>) -> Vec<(NodeId, Vec<(PartitionId, Offset)>)> {
+        out.sends()
+            .iter()
+            .filter_map(|(to, m)| match m {
+                PubSubMsg::Assignment { partitions, .. } => Some((*to, partitions.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A new coordinator whose high watermark is behind its log announces
+    /// the last generation once it is committed, with the offsets committed
+    /// by then: the commit after the generation record was acknowledged by
+    /// the old coordinator, and its member must not be sent back before it.
+    #[test]
+    fn a_generation_announced_again_resumes_from_the_commits_after_it() {
+        let log = log();
+        let mut out = Out::new();
+        let mut c = GroupCoordinator::load(settings(), GroupId(0), &log, Offset(0), &mut out);
+        assert!(assignments(&out).is_empty(), "nothing is committed yet");
+        let mut out = Out::new();
+        c.on_high_watermark(Offset(2), &log, &mut out);
+        assert_eq!(assignments(&out), vec![(MEMBER, vec![(P0, Offset(3))])]);
+    }
+
+    /// A commit below the group's committed offset (the member was sent
+    /// back, or the network delayed it) is answered, not dropped: an
+    /// at-most-once member waits for the answer before it processes, and
+    /// would wait for ever. The group's offset is left as it is.
+    #[test]
+    fn a_commit_below_the_groups_offset_is_answered_and_changes_nothing() {
+        let log = log();
+        let mut out = Out::new();
+        let mut c = GroupCoordinator::load(settings(), GroupId(0), &log, Offset(2), &mut out);
+        let mut out = Out::new();
+        let entry = c.on_commit(
+            MEMBER,
+            Generation(1),
+            P0,
+            Offset(2),
+            Offset(2),
+            Offset(2),
+            &mut out,
+        );
+        assert_eq!(entry, None, "no record moves the offset back");
+        assert_eq!(c.state().offset(P0), Offset(3));
+        let replies: Vec<_> = out
+            .sends()
+            .iter()
+            .filter(|(to, m)| {
+                *to == MEMBER
+                    && matches!(
+                        m,
+                        PubSubMsg::OffsetCommitReply {
+                            offset: Offset(2),
+                            accepted: true,
+                            ..
+                        }
+                    )
+            })
+            .collect();
+        assert_eq!(replies.len(), 1, "{:?}", out.sends());
+    }
+
+    /// While the commit that raised the group's offset is not committed
+    /// yet, a lower commit's answer waits for it: an answer says the
+    /// group will never resume below that offset.
+    #[test]
+    fn a_lower_commit_is_answered_once_the_higher_one_is_committed() {
+        let log = log();
+        let mut out = Out::new();
+        let mut c = GroupCoordinator::load(settings(), GroupId(0), &log, Offset(1), &mut out);
+        let mut out = Out::new();
+        let entry = c.on_commit(
+            MEMBER,
+            Generation(1),
+            P0,
+            Offset(2),
+            Offset(2),
+            Offset(1),
+            &mut out,
+        );
+        assert_eq!(entry, None);
+        assert!(out.sends().is_empty(), "{:?}", out.sends());
+        let mut out = Out::new();
+        c.on_high_watermark(Offset(2), &log, &mut out);
+        let answered = out.sends().iter().any(|(to, m)| {
+            *to == MEMBER
+                && matches!(
+                    m,
+                    PubSubMsg::OffsetCommitReply {
+                        offset: Offset(2),
+                        accepted: true,
+                        ..
+                    }
+                )
+        });
+        assert!(answered, "{:?}", out.sends());
     }
 }

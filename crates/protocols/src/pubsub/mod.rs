@@ -131,7 +131,15 @@
 //! for any partition: the leader died, or was cut off), the new leader
 //! rebuilds the group by replaying the records of its log and coordinates
 //! from then on; members' sessions start afresh. A generation it finds
-//! above its high watermark is announced once committed. Consumers find
+//! above its high watermark is announced once committed, each partition
+//! resuming from the group's offset in the committed log at that moment
+//! (its predecessor may have announced it already and acknowledged commits
+//! since). A consumer adopts only an assignment of a newer generation than
+//! its own: a copy of the current one (duplicated, delayed, announced
+//! again) would move its positions back over what it committed. A commit
+//! below the group's offset moves nothing, and is answered once the log
+//! that holds the higher one is committed (an at-most-once member waits
+//! for that answer before it processes). Consumers find
 //! the coordinator the way producers find leaders (Kafka's FindCoordinator,
 //! folded into metadata): the leader of the group's offsets partition in
 //! the newest metadata they have. A broker that does not lead it answers
@@ -639,6 +647,35 @@ pub struct PubSub {
     pub producers: usize,
     /// What every node shares (the groups, and so the consumers, included).
     pub settings: Settings,
+    /// The teaching toggles switched on, in order. The checker judges a
+    /// run by what its options promise ([`PubSub::promise`]), and a toggle
+    /// is a departure from that promise, not a new one.
+    pub toggles: Vec<Toggle>,
+}
+
+/// What a queue's options promise, which the checker holds a run to: the
+/// settings as they are without the teaching toggles (a setting a toggle
+/// changes keeps the safe value the toggle departs from).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Promise {
+    /// Acknowledged messages stay in the committed log: `acks=all` with
+    /// `min.insync` of 2 or more, so every acknowledged record is on two
+    /// replicas the controller may elect, and a leader crash loses none.
+    /// (`acks=0` acknowledges nothing; `acks=1`, or `min.insync=1`,
+    /// acknowledges records that can die with their leader.)
+    pub durable: bool,
+    /// Every partition stays available to a healed majority of brokers
+    /// while the others stay down: `min.insync` is a majority. A smaller
+    /// in-sync set may lie wholly in the minority, and a larger one cannot
+    /// write with the majority alone, so the end of a run (each group has
+    /// processed every acknowledged message, the sweep's convergence) is
+    /// judged only then.
+    pub available: bool,
+    /// No message is committed twice in a partition: idempotent producers.
+    pub idempotent: bool,
+    /// Each group's delivery mode: at-least-once loses nothing (if the log
+    /// is durable and available), at-most-once processes nothing twice.
+    pub modes: Vec<Delivery>,
 }
 
 impl PubSub {
@@ -656,6 +693,42 @@ impl PubSub {
             brokers,
             producers,
             settings,
+            toggles: Vec::new(),
+        }
+    }
+
+    /// What this queue's options promise (see [`Promise`]).
+    pub fn promise(&self) -> Promise {
+        let s = &self.settings;
+        let toggled = |t: Toggle| self.toggles.contains(&t);
+        let acks = if toggled(Toggle::AcksLeaderOnly) {
+            Acks::All
+        } else {
+            s.acks
+        };
+        let majority = self.brokers / 2 + 1;
+        let min_insync = if toggled(Toggle::MinInsyncOne) {
+            majority
+        } else {
+            s.min_insync
+        };
+        // One broker alone holds everything there is.
+        let replicated = min_insync >= 2 || self.brokers == 1;
+        Promise {
+            durable: acks == Acks::All && replicated,
+            available: min_insync == majority,
+            idempotent: s.idempotence || toggled(Toggle::RetriesWithoutIdempotence),
+            modes: s
+                .groups
+                .iter()
+                .map(|g| {
+                    if toggled(Toggle::CommitBeforeProcessing) {
+                        Delivery::AtLeastOnce
+                    } else {
+                        g.mode
+                    }
+                })
+                .collect(),
         }
     }
 
@@ -668,6 +741,7 @@ impl PubSub {
     /// Switches a teaching toggle on. `commit-before-processing` makes every
     /// group at-most-once, including groups added after it.
     pub fn with_toggle(mut self, toggle: Toggle) -> PubSub {
+        self.toggles.push(toggle);
         let s = &mut self.settings;
         match toggle {
             Toggle::AcksLeaderOnly => s.acks = Acks::Leader,

@@ -10,10 +10,10 @@
 //! the controller as well as brokers ([`Sweepable::crash_also`]), and the
 //! liveness phase restarts them.
 
-use sim::{Checkers, Duration, NodeId, SimRng, Sweepable, World};
+use sim::{Checkers, Duration, NodeId, Ppm, SimRng, Sweepable, World};
 
 use super::node::{PubSubNode, PubSubOp};
-use super::{Delivery, GroupSpec, Offset, PartitionId, PubSub, PubSubChecker, Toggle};
+use super::{Acks, Delivery, GroupSpec, Offset, PartitionId, PubSub, PubSubChecker, Toggle};
 
 /// How many producers a sweep run has.
 pub const SWEEP_PRODUCERS: usize = 2;
@@ -57,6 +57,70 @@ impl Sweepable for PubSub {
                     )
                 }),
         }
+    }
+
+    /// `acks` 0, 1 or all, `min.insync` 1 to every broker, idempotent
+    /// producers or not, and each group at-least-once or at-most-once;
+    /// then the toggles again (they win over the drawn values, as in the
+    /// app). The checker holds the run to what the drawn values promise.
+    fn with_options(&self, rng: &mut SimRng) -> Option<PubSub> {
+        let mut queue = PubSub::new(self.brokers, self.producers, SWEEP_PARTITIONS);
+        let s = &mut queue.settings;
+        s.acks = [Acks::Zero, Acks::Leader, Acks::All][rng.index(3)];
+        s.min_insync = 1 + rng.index(self.brokers);
+        s.idempotence = rng.chance(Ppm::percent(50));
+        let mut groups = self.settings.groups.clone();
+        for g in &mut groups {
+            g.mode = if rng.chance(Ppm::percent(50)) {
+                Delivery::AtLeastOnce
+            } else {
+                Delivery::AtMostOnce
+            };
+        }
+        queue = queue.with_groups(groups);
+        for &t in &self.toggles {
+            queue = queue.with_toggle(t);
+        }
+        Some(queue)
+    }
+
+    /// The app's options: the fixed `partitions`, `producers`, `billing`
+    /// and `audit`, and the drawn `acks`, `mininsync`, `idempotence`,
+    /// `billing-mode` and `audit-mode`.
+    fn options(&self) -> Vec<(&'static str, String)> {
+        let s = &self.settings;
+        let acks = match s.acks {
+            Acks::Zero => "0",
+            Acks::Leader => "1",
+            Acks::All => "all",
+        };
+        let mut options = vec![
+            ("partitions", s.user_partition_count().to_string()),
+            ("producers", self.producers.to_string()),
+            ("acks", acks.to_string()),
+            ("mininsync", s.min_insync.to_string()),
+            (
+                "idempotence",
+                if s.idempotence { "1" } else { "0" }.to_string(),
+            ),
+        ];
+        for (count, mode, name) in [
+            ("billing", "billing-mode", "billing"),
+            ("audit", "audit-mode", "audit"),
+        ] {
+            let group = s.groups.iter().find(|g| g.name == name);
+            options.push((count, group.map_or(0, |g| g.members).to_string()));
+            if let Some(g) = group {
+                options.push((mode, g.mode.to_string()));
+            }
+        }
+        options
+    }
+
+    /// Only with `min.insync` a majority ([`super::Promise::available`]):
+    /// the sweep heals a majority and may leave the others down for good.
+    fn promises_liveness(&self) -> bool {
+        self.promise().available
     }
 
     fn servers(&self) -> Vec<NodeId> {
@@ -209,6 +273,53 @@ mod tests {
     use sim::sweep::run_seed;
 
     use super::*;
+
+    /// Over a few dozen seeds every value of every drawn option comes up,
+    /// a toggle still wins over the drawn value, and what the options
+    /// promise follows them.
+    #[test]
+    fn seeds_draw_every_option_value_and_a_toggle_wins_over_them() {
+        let plain = PubSub::for_sweep(3, None).unwrap();
+        let toggled = PubSub::for_sweep(3, Some("acks-leader-only")).unwrap();
+        let mut seen: std::collections::BTreeSet<(&str, String)> = Default::default();
+        for seed in 0..60 {
+            let mut rng = SimRng::new(seed, sim::Stream::Options);
+            let q = plain.with_options(&mut rng).unwrap();
+            seen.extend(q.options());
+            let promise = q.promise();
+            assert_eq!(
+                promise.durable,
+                q.settings.acks == Acks::All && q.settings.min_insync >= 2
+            );
+            assert_eq!(promise.available, q.settings.min_insync == 2);
+            assert_eq!(promise.idempotent, q.settings.idempotence);
+            let mut rng = SimRng::new(seed, sim::Stream::Options);
+            let t = toggled.with_options(&mut rng).unwrap();
+            assert_eq!(t.settings.acks, Acks::Leader, "seed {seed}");
+            assert_eq!(t.settings.min_insync, q.settings.min_insync);
+            // The toggle breaks the promise of acks=all; it makes none.
+            assert_eq!(t.promise().durable, q.settings.min_insync >= 2);
+        }
+        for option in [
+            ("acks", "0"),
+            ("acks", "1"),
+            ("acks", "all"),
+            ("mininsync", "1"),
+            ("mininsync", "2"),
+            ("mininsync", "3"),
+            ("idempotence", "0"),
+            ("idempotence", "1"),
+            ("billing-mode", "at-least-once"),
+            ("billing-mode", "at-most-once"),
+            ("audit-mode", "at-least-once"),
+            ("audit-mode", "at-most-once"),
+        ] {
+            assert!(
+                seen.contains(&(option.0, option.1.to_string())),
+                "no seed drew {option:?}"
+            );
+        }
+    }
 
     #[test]
     fn the_safe_settings_pass_a_few_seeds() {

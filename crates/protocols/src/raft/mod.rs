@@ -228,6 +228,9 @@ pub struct Raft {
     pub clients: usize,
     /// What every node shares.
     pub settings: Settings,
+    /// The teaching toggles switched on, in order: a sweep that draws a
+    /// seed's options applies them again on top.
+    pub toggles: Vec<Toggle>,
 }
 
 impl Raft {
@@ -252,11 +255,13 @@ impl Raft {
                 volatile_term_and_vote: false,
                 truncate_on_every_append: false,
             },
+            toggles: Vec::new(),
         }
     }
 
     /// Switches a teaching toggle on.
     pub fn with_toggle(mut self, toggle: Toggle) -> Raft {
+        self.toggles.push(toggle);
         let s = &mut self.settings;
         match toggle {
             Toggle::CommitPreviousTerm => s.commit_previous_term = true,
