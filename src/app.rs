@@ -334,7 +334,7 @@ pub fn app() -> Html {
                         { match *tab {
                             Tab::Inspector => html! { <Inspector info={selected_info} persisted={snap.selected_persisted.clone()} detail={detail} /> },
                             Tab::Events => html! { <EventLog lines={log_lines} node_count={n} current_step={steps} on_jump={on_jump.clone()} /> },
-                            Tab::Checkers => html! { <CheckerPanel rules={rules} violations={violations_now.clone()} later={violations_later.clone()} liveness={snap.liveness.clone()} liveness_later={liveness_later.clone()} counters={snap.counters.clone()} on_jump={on_jump.clone()} /> },
+                            Tab::Checkers => html! { <CheckerPanel rules={rules} violations={violations_now.clone()} later={violations_later.clone()} liveness={snap.liveness.clone()} liveness_later={liveness_later.clone()} counters={snap.counters.clone()} undecided={snap.undecided.clone()} on_jump={on_jump.clone()} /> },
                                                         Tab::Settings => html! { <SettingsPanel setup={(*lab.setup).clone()} on_apply={on_apply_settings} on_scenario={on_scenario} /> },
                         } }
                     </div>
@@ -382,6 +382,7 @@ struct Snapshot {
     violations: Rc<Vec<sim::Violation>>,
     liveness: Option<Rc<sim::LivenessState>>,
     counters: Rc<Vec<(&'static str, u64)>>,
+    undecided: Rc<Vec<sim::Undecided>>,
     selected_info: Option<NodeInfo>,
     selected_persisted: Option<String>,
     detail: Html,
@@ -406,6 +407,7 @@ impl Snapshot {
             violations: Rc::new(run.violations().to_vec()),
             liveness: run.liveness().map(|l| Rc::new(l.clone())),
             counters: Rc::new(run.counters()),
+            undecided: Rc::new(run.undecided()),
             selected_info: selected.map(|s| nodes[s.index()].clone()),
             selected_persisted: selected.and_then(|s| run.persisted(s)),
             detail: selected

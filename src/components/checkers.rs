@@ -1,11 +1,14 @@
 //! The checker panel: every safety property with its status. A broken one is
-//! red, says when and why, and clicking it goes to that moment. Below them,
+//! red, says when and why, and clicking it goes to that moment. One the
+//! checker could not decide within its search budget (a linearizability
+//! check of a very concurrent history) is amber and says which keys: it is
+//! neither shown as holding nor as broken. Below them,
 //! the liveness check (`sim::liveness`): waiting, pending, held, or failed
 //! (amber, never a safety rule), with the same jumps.
 
 use std::rc::Rc;
 
-use sim::{DrainState, LivenessState, LivenessStatus, Rule, Violation};
+use sim::{DrainState, LivenessState, LivenessStatus, Rule, Undecided, Violation};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -22,6 +25,8 @@ pub struct CheckersProps {
     /// The checkers' live counters at the moment shown (a queue's
     /// published, acknowledged, ... messages); empty for most protocols.
     pub counters: Rc<Vec<(&'static str, u64)>>,
+    /// The rules the checkers could not decide so far, at the moment shown.
+    pub undecided: Rc<Vec<Undecided>>,
     pub on_jump: Callback<u64>,
 }
 
@@ -137,15 +142,23 @@ pub fn checker_panel(props: &CheckersProps) -> Html {
             { for props.rules.iter().map(|rule| {
                                 let broken: Vec<&Violation> = props.violations.iter().filter(|v| v.rule == rule.id).collect();
                 let later = props.later.iter().find(|v| v.rule == rule.id && !props.violations.contains(v));
-                let status = if broken.is_empty() { "holds" } else { "broken" };
+                let undecided = props.undecided.iter().find(|u| u.rule == rule.id);
+                let status = match (broken.is_empty(), undecided) {
+                    (false, _) => "broken",
+                    (true, Some(_)) => "undecided",
+                    (true, None) => "holds",
+                };
                 html! {
                     <li class={classes!("rule", status)} data-rule={rule.id}>
                         <div class="rule-head">
                             <span class="rule-id">{rule.id}</span>
                             <span class="rule-name">{rule.name}</span>
-                            <span class="rule-status" aria-label={format!("{} {}", rule.id, status)}>{if broken.is_empty() { "holds" } else { "BROKEN" }}</span>
+                            <span class="rule-status" aria-label={format!("{} {}", rule.id, status)}>{match status { "broken" => "BROKEN", "undecided" => "undecided", _ => "holds" }}</span>
                         </div>
                         <p class="rule-text">{rule.description}</p>
+                        if let (true, Some(u)) = (broken.is_empty(), undecided) {
+                            <p class="rule-undecided">{format!("Not decided: the check {}. It carries on as operations complete.", u.message)}</p>
+                        }
                         { for broken.iter().take(5).map(|v| {
                             let step = v.step;
                             let on_jump = props.on_jump.clone();

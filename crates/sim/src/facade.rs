@@ -280,6 +280,9 @@ pub trait AnySim {
     /// The checkers' live counters at the current moment (see
     /// [`crate::Checker::counters`]); empty for most protocols.
     fn counters(&self) -> Vec<(&'static str, u64)>;
+    /// The rules the checkers could not decide so far (see
+    /// [`crate::Checker::undecided`]): shown as undecided, never as holding.
+    fn undecided(&self) -> Vec<crate::Undecided>;
     /// The timeline up to the horizon.
     fn timeline(&self) -> &Timeline;
     /// The most recent event-log lines up to the current moment, oldest first.
@@ -767,6 +770,10 @@ impl<P: Interactive> AnySim for Run<P> {
 
     fn counters(&self) -> Vec<(&'static str, u64)> {
         self.sim.counters()
+    }
+
+    fn undecided(&self) -> Vec<crate::Undecided> {
+        self.sim.undecided()
     }
 
     fn timeline(&self) -> &Timeline {

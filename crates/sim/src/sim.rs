@@ -92,6 +92,12 @@ impl<P: Protocol> Sim<P> {
         self.checkers.counters()
     }
 
+    /// The rules the checkers could not decide so far, at the current
+    /// moment ([`crate::Undecided`]).
+    pub fn undecided(&self) -> Vec<crate::Undecided> {
+        self.checkers.undecided()
+    }
+
     /// Every rule the checkers enforce.
     pub fn rules(&self) -> Vec<Rule> {
         self.checkers.rules()

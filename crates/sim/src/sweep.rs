@@ -22,7 +22,7 @@ use std::ops::Range;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
-use crate::checker::{Checkers, Violation};
+use crate::checker::{Checkers, Undecided, Violation};
 use crate::ids::NodeId;
 use crate::input::{Input, InputRecord};
 use crate::network::{Direction, Health, Latency, LinkParams, PartitionKind, Tail};
@@ -1052,6 +1052,9 @@ pub struct SeedOutcome {
     pub options: Vec<(&'static str, String)>,
     /// `Ok` if both phases passed.
     pub result: Result<(), Failure>,
+    /// The rules the checkers could not decide by the end of the run
+    /// ([`Undecided`]): neither a pass nor a failure, and reported as such.
+    pub undecided: Vec<Undecided>,
     /// Steps taken.
     pub steps: u64,
     /// Inputs applied (faults, heals and client operations).
@@ -1196,6 +1199,7 @@ fn run_recorded<'a, P: Sweepable>(
         params,
         options: protocol.options(),
         result,
+        undecided: runner.checkers.undecided(),
         steps: runner.world.steps(),
         inputs: runner.log.len() as u64,
         end: runner.world.now(),

@@ -200,7 +200,7 @@ impl Visit for Run<'_> {
             )?
         };
         let seconds = started.elapsed().as_secs_f64();
-        let (mut safety, mut liveness, mut other) = (0u64, 0u64, 0u64);
+        let (mut safety, mut liveness, mut other, mut undecided) = (0u64, 0u64, 0u64, 0u64);
         for o in &outcomes {
             if args.hashes {
                 println!(
@@ -215,6 +215,13 @@ impl Visit for Run<'_> {
                     Failure::Panic(_) | Failure::Refused(_) => other += 1,
                 }
                 print_failure(args, o, f);
+            }
+            if !o.undecided.is_empty() {
+                undecided += 1;
+                for u in &o.undecided {
+                    println!("seed {}: {} undecided: {}", o.seed, u.rule, u.message);
+                }
+                println!("  reproduce: {}", reproduce(args, o.seed));
             }
         }
         let steps: u64 = outcomes.iter().map(|o| o.steps).sum();
@@ -231,7 +238,8 @@ impl Visit for Run<'_> {
         }
         println!(
             "\n{} seeds run ({}, {} nodes{toggle}, seeds {}..={}): {safety} safety violations, \
-             {liveness} liveness failures, {other} panics or refused inputs; \
+             {liveness} liveness failures, {other} panics or refused inputs, \
+             {undecided} with an undecided check; \
              {:.1} seeds/s, {:.2} M steps/s on {} threads",
             outcomes.len(),
             args.protocol,
@@ -242,7 +250,9 @@ impl Visit for Run<'_> {
             steps as f64 / seconds / 1e6,
             args.threads
         );
-        Ok(if safety + liveness + other == 0 {
+        // An undecided check is a gap in what the sweep can vouch for, so
+        // it fails the sweep as a broken rule would.
+        Ok(if safety + liveness + other + undecided == 0 {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE
@@ -376,6 +386,7 @@ mod tests {
             params: sim::sweep::FaultParams::draw(5, sim::Duration::from_ms(300)),
             options: Vec::new(),
             result: Ok(()),
+            undecided: Vec::new(),
             steps: 8121,
             inputs: 40,
             end: sim::Time(2_170_041),
