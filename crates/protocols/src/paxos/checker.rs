@@ -74,7 +74,7 @@ pub const LIVENESS: &[Rule] = &[
     Rule {
         id: "L2",
         name: "Leadership and execution",
-        description: "Once a majority can talk again, one leader holds for a while and every command a client saw answered is executed on every server of that majority (Multi-Paxos).",
+        description: "Once a majority can talk again, one leader holds for a while, no server of that majority has learned a slot above one it has not learned (a hole that stops execution), and every command a client saw answered is executed on every server of that majority (Multi-Paxos).",
     },
 ];
 
