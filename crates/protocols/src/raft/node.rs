@@ -682,16 +682,14 @@ impl Server {
             format!("{} is elected leader of term {}", self.id, self.term),
         );
         // A no-op of the new term lets the leader commit earlier entries
-        // without waiting for a client (§8, and Figure 8's lesson). A leader
-        // that commits earlier terms' entries by counting (the toggle) is the
-        // leader of Figure 8, which has no such no-op.
-        if !self.settings.commit_previous_term {
-            let index = self.log.push(Entry {
-                term: self.term,
-                command: Command::Noop,
-            });
-            self.write_log_from(index);
-        }
+        // without waiting for a client (§8, and Figure 8's lesson). The
+        // toggle `commit-previous-term` changes only the commit rule (see
+        // `advance_commit`), so its leaders append the no-op too.
+        let index = self.log.push(Entry {
+            term: self.term,
+            command: Command::Noop,
+        });
+        self.write_log_from(index);
         out.cancel_timer(RaftTimer::Election);
         out.set_timer(
             RaftTimer::Heartbeat,
@@ -1716,6 +1714,18 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn every_new_leader_appends_a_no_op_of_its_term_whatever_its_commit_rule() {
+        for toggle in [None, Some(crate::raft::Toggle::CommitPreviousTerm)] {
+            let mut raft = Raft::new(3, 0);
+            if let Some(t) = toggle {
+                raft = raft.with_toggle(t);
+            }
+            let n = leader_of_term_2(&raft, &[1]);
+            assert_eq!(terms(&n), vec![1, 2], "toggle {toggle:?}");
+        }
     }
 
     #[test]
