@@ -440,7 +440,7 @@ fn multipaxos_entry() -> Entry {
             OptionSpec {
                 name: "heartbeat",
                 label: "Heartbeat (ms)",
-                help: "How often the leader tells the others it is there, and how far its log is chosen.",
+                help: "How often the leader tells the others it is there; each answers with the first slot it has not learned, and the leader sends it what it has from there.",
                 kind: OptionKind::Millis { min: 1, max: 30_000, default: 50 },
             },
         ],

@@ -684,10 +684,7 @@ impl Server {
             PaxosMsg::Nack { ballot, promised } => self.on_nack(from, *ballot, *promised, out),
             PaxosMsg::Chosen { values } => self.on_chosen(from, values, out),
             PaxosMsg::CatchUp { from: slot } => self.on_catch_up(from, *slot, out),
-            PaxosMsg::Heartbeat {
-                ballot,
-                chosen_upto,
-            } => self.on_heartbeat(from, *ballot, *chosen_upto, out),
+            PaxosMsg::Heartbeat { ballot } => self.on_heartbeat(from, *ballot, out),
             PaxosMsg::ClientRequest { request, op } => {
                 self.on_client_request(from, *request, op, out)
             }
@@ -1137,17 +1134,10 @@ impl Server {
         }
     }
 
-    fn on_heartbeat(
-        &mut self,
-        from: NodeId,
-        ballot: Ballot,
-        chosen_upto: Slot,
-        out: &mut Out<PaxosNode>,
-    ) {
+    fn on_heartbeat(&mut self, from: NodeId, ballot: Ballot, out: &mut Out<PaxosNode>) {
         // Whatever the ballots, what was chosen is chosen. The answer says
         // where this server's log has its first gap (which also tells the
         // leader it is heard); the leader sends what it has from there.
-        let _ = chosen_upto;
         let first = self.first_unlearned();
         self.send(from, PaxosMsg::CatchUp { from: first }, out);
         let Some(p) = self.promised.filter(|&p| ballot < p) else {
@@ -1180,7 +1170,6 @@ impl Server {
         let Some(ballot) = self.leading() else {
             return;
         };
-        let chosen_upto = Slot(self.first_unlearned().0 - 1);
         let others: Vec<NodeId> = self
             .servers
             .iter()
@@ -1188,13 +1177,7 @@ impl Server {
             .filter(|&n| n != self.id)
             .collect();
         for to in others {
-            out.send(
-                to,
-                PaxosMsg::Heartbeat {
-                    ballot,
-                    chosen_upto,
-                },
-            );
+            out.send(to, PaxosMsg::Heartbeat { ballot });
         }
     }
 
@@ -1784,7 +1767,6 @@ mod tests {
         n2.on_start(None, &mut Out::new());
         let heartbeat = PaxosMsg::Heartbeat {
             ballot: ballot(1, 0),
-            chosen_upto: Slot(0),
         };
         deliver(&mut n2, 0, heartbeat.clone());
         let role = |n: &PaxosNode| n.as_server().expect("a server").role_name();
