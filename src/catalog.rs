@@ -423,7 +423,13 @@ fn multipaxos_entry() -> Entry {
         title: "Multi-Paxos",
         default_servers: 3,
         server_noun: ("server", "servers"),
-        toggles: paxos_toggles(),
+        toggles: PaxosToggle::ALL
+            .iter()
+            .map(|t| ToggleSpec {
+                name: t.name(),
+                explanation: t.multi_explanation(),
+            })
+            .collect(),
         options: vec![
             OptionSpec {
                 name: "clients",
@@ -975,7 +981,7 @@ mod tests {
     fn a_sweep_link_opens_the_run_the_sweep_checked() {
         let cases = [
             (3, Some("skip-up-to-date-check"), 5),
-            (3, Some("commit-previous-term"), 92),
+            (3, Some("truncate-on-every-append"), 4),
             (5, Some("no-prevote-checkquorum"), 3),
             (3, None, 0),
             (5, None, 1),
