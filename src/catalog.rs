@@ -429,7 +429,13 @@ fn multipaxos_entry() -> Entry {
         title: "Multi-Paxos",
         default_servers: 3,
         server_noun: ("server", "servers"),
-        toggles: paxos_toggles(),
+        toggles: PaxosToggle::ALL
+            .iter()
+            .map(|t| ToggleSpec {
+                name: t.name(),
+                explanation: t.multi_explanation(),
+            })
+            .collect(),
         options: vec![
             OptionSpec {
                 name: "clients",
@@ -446,7 +452,7 @@ fn multipaxos_entry() -> Entry {
             OptionSpec {
                 name: "heartbeat",
                 label: "Heartbeat (ms)",
-                help: "How often the leader tells the others it is there, and how far its log is chosen.",
+                help: "How often the leader tells the others it is there; each answers with the first slot it has not learned, and the leader sends it what it has from there.",
                 kind: OptionKind::Millis { min: 1, max: 30_000, default: 50 },
             },
         ],

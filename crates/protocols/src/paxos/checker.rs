@@ -51,7 +51,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "P6",
         name: "Phase-2 justification",
-        description: "An Accept(b, v) is backed by promises for b from a majority, in which v is the highest-ballot accepted value, or none was accepted.",
+        description: "An Accept(b, v) for a slot is backed by promises for b from a majority, each covering that slot, in which v is the highest-ballot accepted value, or none was accepted.",
     },
     Rule {
         id: "P7",
@@ -76,7 +76,7 @@ pub const LIVENESS: &[Rule] = &[
     Rule {
         id: "L2",
         name: "Leadership and execution",
-        description: "Once a majority can talk again, one leader holds for a while and every command a client saw answered is executed on every server of that majority (Multi-Paxos).",
+        description: "Once a majority can talk again, one leader holds for a while, no server of that majority has learned a slot above one it has not learned (a hole that stops execution), and every command a client saw answered is executed on every server of that majority (Multi-Paxos).",
     },
 ];
 
@@ -288,9 +288,26 @@ impl PaxosChecker {
             );
             return;
         }
-        let reported: Vec<&Vote> = members
+        // A promise covers the slots from its first one on: one made for a
+        // prepare from a later slot says nothing of this slot's votes, so
+        // it cannot count towards this slot's majority.
+        let covering: Vec<&&(Slot, Vec<Vote>)> =
+            members.iter().filter(|(from, _)| *from <= slot).collect();
+        if covering.len() < self.majority {
+            self.unjustified.insert((slot, ballot));
+            report.violation(
+                "P6",
+                &[n],
+                format!(
+                    "{n} sends Accept({ballot}, {value}) for slot {slot}, but only {} of the promises it counts cover that slot, fewer than a majority ({})",
+                    covering.len(),
+                    self.majority
+                ),
+            );
+            return;
+        }
+        let reported: Vec<&Vote> = covering
             .iter()
-            .filter(|(from, _)| *from <= slot)
             .flat_map(|(_, votes)| votes.iter().filter(|v| v.slot == slot))
             .collect();
         match reported.iter().map(|v| v.ballot).max() {
@@ -313,7 +330,7 @@ impl PaxosChecker {
                 }
             }
             None => {
-                let hole = members
+                let hole = covering
                     .iter()
                     .flat_map(|(_, votes)| votes.iter())
                     .any(|v| v.slot > slot);
@@ -692,6 +709,34 @@ mod tests {
             ),
             ["P4", "P6"]
         );
+    }
+
+    #[test]
+    fn an_accept_counts_only_the_promises_that_cover_its_slot() {
+        let mut c = PaxosChecker::new(3, Mode::Multi);
+        // n1 promises ballot 2.n1 for slots 1 and up, n2 for slots 5 and up.
+        for (n, from) in [(0, 1), (1, 5)] {
+            step(
+                &mut c,
+                n,
+                Some(b(2, 0)),
+                vec![PaxosObs::Promised {
+                    to: NodeId(0),
+                    ballot: b(2, 0),
+                    from: Slot(from),
+                    votes: vec![],
+                }],
+            );
+        }
+        let proposed = |slot| PaxosObs::Proposed {
+            slot: Slot(slot),
+            ballot: b(2, 0),
+            value: Value::Noop,
+            quorum: vec![NodeId(0), NodeId(1)],
+        };
+        // Slot 5 is covered by both promises; slot 3 by n1's alone.
+        assert!(step(&mut c.clone(), 0, Some(b(2, 0)), vec![proposed(5)]).is_empty());
+        assert_eq!(step(&mut c, 0, Some(b(2, 0)), vec![proposed(3)]), ["P6"]);
     }
 
     #[test]

@@ -197,13 +197,12 @@ pub enum PaxosMsg {
         /// The first slot the asker has not learned.
         from: Slot,
     },
-    /// A Multi-Paxos leader's heartbeat: its ballot, and how far its log is
-    /// chosen without holes, so that a follower can tell it lags.
+    /// A Multi-Paxos leader's heartbeat: its ballot. A follower answers
+    /// with `CatchUp` from its first gap, which also tells the leader it is
+    /// heard; the leader sends what it has learned from there.
     Heartbeat {
         /// The leader's ballot.
         ballot: Ballot,
-        /// Every slot up to this one is chosen at the leader.
-        chosen_upto: Slot,
     },
     /// A client's command.
     ClientRequest {
@@ -282,10 +281,7 @@ impl Message for PaxosMsg {
                 format!("{}{more}", v.join(", "))
             }
             PaxosMsg::CatchUp { from } => format!("from slot {from}"),
-            PaxosMsg::Heartbeat {
-                ballot,
-                chosen_upto,
-            } => format!("ballot {ballot}, chosen up to {chosen_upto}"),
+            PaxosMsg::Heartbeat { ballot } => format!("ballot {ballot}"),
             PaxosMsg::ClientRequest { request, op } => format!("{request} {op}"),
             PaxosMsg::ClientReply { request, outcome } => match outcome {
                 ClientOutcome::Done(v) => format!("{request} ok \"{v}\""),
@@ -328,10 +324,7 @@ impl Encode for PaxosMsg {
             PaxosMsg::Nack { ballot, promised } => (5u8, ballot, promised).encode(h),
             PaxosMsg::Chosen { values } => (6u8, values).encode(h),
             PaxosMsg::CatchUp { from } => (7u8, from).encode(h),
-            PaxosMsg::Heartbeat {
-                ballot,
-                chosen_upto,
-            } => (8u8, ballot, chosen_upto).encode(h),
+            PaxosMsg::Heartbeat { ballot } => (8u8, ballot).encode(h),
             PaxosMsg::ClientRequest { request, op } => (9u8, request, op).encode(h),
             PaxosMsg::ClientReply { request, outcome } => {
                 (10u8, request).encode(h);

@@ -400,9 +400,13 @@ impl Server {
 
     /// The role, for the stage: single-decree "acceptor", "phase-1",
     /// "phase-2", "proposer" or "decided"; Multi-Paxos "follower", "candidate" or
-    /// "leader".
+    /// "leader". A Multi-Paxos server whose phase 1 got nowhere (the others
+    /// ignore its prepares while they hear a leader) and that hears that
+    /// leader itself is a follower: it accepts the leader's proposals, and
+    /// its own ballot waits for promises that will not come.
     pub fn role_name(&self) -> &'static str {
         match (self.settings.mode, &self.proposer) {
+            (Mode::Multi, Proposer::Preparing(_)) if self.follows_another() => "follower",
             (Mode::Single, Proposer::Preparing(_)) => "phase-1",
             (Mode::Single, Proposer::Proposing(_)) => "phase-2",
             (Mode::Single, Proposer::Idle) if self.chosen.contains_key(&Slot(1)) => "decided",
@@ -412,6 +416,11 @@ impl Server {
             (Mode::Multi, Proposer::Proposing(_)) => "leader",
             (Mode::Multi, Proposer::Idle) => "follower",
         }
+    }
+
+    /// Multi-Paxos: whether this server hears a leader other than itself.
+    fn follows_another(&self) -> bool {
+        self.leader_fresh && self.leader.is_some_and(|l| l != self.id)
     }
 
     /// The first slot this learner has not learned.
@@ -675,10 +684,7 @@ impl Server {
             PaxosMsg::Nack { ballot, promised } => self.on_nack(from, *ballot, *promised, out),
             PaxosMsg::Chosen { values } => self.on_chosen(from, values, out),
             PaxosMsg::CatchUp { from: slot } => self.on_catch_up(from, *slot, out),
-            PaxosMsg::Heartbeat {
-                ballot,
-                chosen_upto,
-            } => self.on_heartbeat(from, *ballot, *chosen_upto, out),
+            PaxosMsg::Heartbeat { ballot } => self.on_heartbeat(from, *ballot, out),
             PaxosMsg::ClientRequest { request, op } => {
                 self.on_client_request(from, *request, op, out)
             }
@@ -1128,17 +1134,10 @@ impl Server {
         }
     }
 
-    fn on_heartbeat(
-        &mut self,
-        from: NodeId,
-        ballot: Ballot,
-        chosen_upto: Slot,
-        out: &mut Out<PaxosNode>,
-    ) {
+    fn on_heartbeat(&mut self, from: NodeId, ballot: Ballot, out: &mut Out<PaxosNode>) {
         // Whatever the ballots, what was chosen is chosen. The answer says
         // where this server's log has its first gap (which also tells the
         // leader it is heard); the leader sends what it has from there.
-        let _ = chosen_upto;
         let first = self.first_unlearned();
         self.send(from, PaxosMsg::CatchUp { from: first }, out);
         let Some(p) = self.promised.filter(|&p| ballot < p) else {
@@ -1171,7 +1170,6 @@ impl Server {
         let Some(ballot) = self.leading() else {
             return;
         };
-        let chosen_upto = Slot(self.first_unlearned().0 - 1);
         let others: Vec<NodeId> = self
             .servers
             .iter()
@@ -1179,13 +1177,7 @@ impl Server {
             .filter(|&n| n != self.id)
             .collect();
         for to in others {
-            out.send(
-                to,
-                PaxosMsg::Heartbeat {
-                    ballot,
-                    chosen_upto,
-                },
-            );
+            out.send(to, PaxosMsg::Heartbeat { ballot });
         }
     }
 
@@ -1388,6 +1380,12 @@ impl Server {
             .row("promised", show_ballot(self.promised), Durability::Durable);
         let proposer = match &self.proposer {
             Proposer::Idle => "idle".to_string(),
+            Proposer::Preparing(p) if self.follows_another() => format!(
+                "phase 1 of ballot {} stalled ({} promise(s)): it follows {}",
+                p.ballot,
+                p.promises.len(),
+                self.leader.expect("follows a leader")
+            ),
             Proposer::Preparing(p) => format!(
                 "phase 1, ballot {}, {} promise(s)",
                 p.ballot,
@@ -1760,6 +1758,30 @@ mod tests {
                 value: text("a")
             }]
         );
+    }
+
+    #[test]
+    fn a_candidate_whose_phase_1_stalls_shows_as_a_follower_while_it_hears_the_leader() {
+        let paxos = Paxos::multi(3, 0);
+        let mut n2 = paxos.new_node(NodeId(1));
+        n2.on_start(None, &mut Out::new());
+        let heartbeat = PaxosMsg::Heartbeat {
+            ballot: ballot(1, 0),
+        };
+        deliver(&mut n2, 0, heartbeat.clone());
+        let role = |n: &PaxosNode| n.as_server().expect("a server").role_name();
+        assert_eq!(role(&n2), "follower");
+        // Made to start a ballot, it is a candidate until it hears n1 again;
+        // its ballot (1.n2) is above n1's, so it keeps it, but the others
+        // ignore its prepares while they hear n1, and so does it.
+        n2.on_op(&PaxosOp::Prepare, &mut Out::new());
+        assert_eq!(role(&n2), "candidate");
+        deliver(&mut n2, 0, heartbeat);
+        let PaxosNode::Server(s) = &n2 else {
+            panic!("a server")
+        };
+        assert!(matches!(s.proposer(), Proposer::Preparing(_)));
+        assert_eq!(s.role_name(), "follower");
     }
 
     #[test]

@@ -193,9 +193,10 @@ pub enum Settle {
     /// it has, and no client waits.
     Quiescent,
     /// The sweep's liveness checks L1 and L2: single-decree, every server of
-    /// the group has learned the value; Multi-Paxos, one leader, and every
-    /// command a client saw answered is executed on every server of the
-    /// group (load may still be flowing).
+    /// the group has learned the value; Multi-Paxos, one leader, no server
+    /// of the group has learned a slot above one it has not learned, and
+    /// every command a client saw answered is executed on every server of
+    /// the group (load may still be flowing).
     Acknowledged,
 }
 
@@ -269,6 +270,20 @@ pub fn settled_among<P: PaxosLike>(
             Ok(())
         }
         Settle::Acknowledged => {
+            // A log stuck at a hole: a server has learned a slot, but not
+            // one below it, so it executes nothing from the hole on. A new
+            // leader fills every hole below what its promises reported
+            // with a no-op; one that does not leaves the hole for ever,
+            // and its clients' later commands are never answered, so the
+            // check on answered commands below cannot see it.
+            for (id, s) in &servers {
+                let hole = s.first_unlearned();
+                if let Some(top) = s.chosen().keys().next_back().filter(|&&t| t > hole) {
+                    return Err(format!(
+                        "L2: {id} has learned slot {top} but not slot {hole}, so it executes nothing from {hole} on"
+                    ));
+                }
+            }
             for c in paxos.client_ids() {
                 let Some(PaxosNode::Client(client)) = world.node(c) else {
                     continue;
@@ -286,5 +301,89 @@ pub fn settled_among<P: PaxosLike>(
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sim::{Time, WorldConfig};
+
+    use super::*;
+    use crate::paxos::msg::PaxosMsg;
+
+    /// The lowest slot the leader `l` has proposed and not learned.
+    fn lowest_pending(world: &World<Paxos>, l: NodeId) -> Option<Slot> {
+        match world.node(l).and_then(PaxosNode::as_server)?.proposer() {
+            Proposer::Proposing(p) => p.pending.keys().next().copied(),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn l2_fails_while_a_server_has_learned_a_slot_above_a_hole() {
+        let mut world = World::new(Paxos::multi(3, 2), WorldConfig::with_seed(1));
+        world.run_until(Time(2_000_000), u64::MAX);
+        let servers = world.protocol().server_ids();
+        let leader = servers
+            .iter()
+            .copied()
+            .find(|&n| {
+                world
+                    .node(n)
+                    .and_then(PaxosNode::as_server)
+                    .is_some_and(|s| s.leading().is_some())
+            })
+            .expect("a leader after two seconds");
+        assert_eq!(
+            settled_among(&world, &servers, Settle::Acknowledged),
+            Ok(())
+        );
+        // Both clients send a command; the leader proposes them in two
+        // slots. Every vote for the lower slot that is on its way to the
+        // leader is lost, until the leader has learned the higher one.
+        for (client, value) in world.protocol().client_ids().into_iter().zip(["1", "2"]) {
+            let op = PaxosOp::Kv(KvOp::Put {
+                key: "x".into(),
+                value: value.into(),
+            });
+            world.apply(Input::Request { node: client, op }).unwrap();
+        }
+        let mut hole = None;
+        for _ in 0..10_000 {
+            if let Some(h) = hole.or(lowest_pending(&world, leader)) {
+                hole = Some(h);
+                let lost: Vec<_> = world
+                    .in_flight()
+                    .filter(|m| m.to == leader && m.fate == sim::Fate::Delivering)
+                    .filter(|m| matches!(m.msg, PaxosMsg::Accepted { slot, .. } if slot == h))
+                    .map(|m| m.id)
+                    .collect();
+                for id in lost {
+                    world.apply(Input::DropMessage(id)).unwrap();
+                }
+                let s = world.node(leader).and_then(PaxosNode::as_server).unwrap();
+                if s.chosen().keys().next_back().is_some_and(|&top| top > h) {
+                    break;
+                }
+            }
+            world.step();
+        }
+        let hole = hole.expect("the leader proposed the commands");
+        // No command was answered, so every answered one is executed
+        // everywhere; the hole alone breaks L2.
+        assert_eq!(
+            settled_among(&world, &servers, Settle::Acknowledged),
+            Err(format!(
+                "L2: {leader} has learned slot {} but not slot {hole}, so it executes nothing from {hole} on",
+                hole.next()
+            ))
+        );
+        // The leader sends its accept for the hole again with its next
+        // heartbeat, learns it, and executes both commands.
+        world.run_until(Time(world.now().0 + 1_000_000), u64::MAX);
+        assert_eq!(
+            settled_among(&world, &servers, Settle::Acknowledged),
+            Ok(())
+        );
     }
 }

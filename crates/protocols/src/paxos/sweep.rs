@@ -207,8 +207,9 @@ impl Sweepable for Paxos {
     }
 
     /// L1 (single-decree): every healed server has learned a chosen value.
-    /// L2 (Multi-Paxos): one leader, and every answered command executed on
-    /// every healed server.
+    /// L2 (Multi-Paxos): one leader, no healed server stuck at a hole below
+    /// a slot it has learned, and every answered command executed on every
+    /// healed server.
     fn converged(&self, world: &World<Paxos>, healed: &[NodeId]) -> Result<(), String> {
         settled_among(world, healed, Settle::Acknowledged)
     }

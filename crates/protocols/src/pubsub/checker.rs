@@ -75,7 +75,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "Q8",
         name: "Committed offsets",
-        description: "A group's committed offset of a partition never goes backwards, and a new owner resumes from it.",
+        description: "A group's committed offset of a partition never goes backwards, a new owner resumes from it, and no consumer adopts an assignment that resumes a partition below a commit already acknowledged.",
     },
     Rule {
         id: "Q9",
@@ -127,6 +127,9 @@ pub struct PubSubChecker {
     generations: SortedMap<GroupId, (Generation, SortedMap<PartitionId, NodeId>)>,
     /// Per group and partition: the latest accepted commit.
     group_offsets: SortedMap<(GroupId, PartitionId), Offset>,
+    /// Per group and partition: the highest commit acknowledged to a
+    /// member, with that member.
+    acknowledged_commits: SortedMap<(GroupId, PartitionId), (Offset, NodeId)>,
     /// Per consumer and partition: the next offset it may deliver.
     expected: SortedMap<(NodeId, PartitionId), Offset>,
     /// Per group: every message its consumers processed.
@@ -497,6 +500,52 @@ impl PubSubChecker {
         self.group_offsets.insert((group, p), offset);
     }
 
+    fn on_commit_acknowledged(
+        &mut self,
+        member: NodeId,
+        group: GroupId,
+        p: PartitionId,
+        offset: Offset,
+    ) {
+        let top = self
+            .acknowledged_commits
+            .entry((group, p))
+            .or_insert((offset, member));
+        if offset >= top.0 {
+            *top = (offset, member);
+        }
+    }
+
+    /// A consumer adopts an assignment: a commit acknowledged to the group
+    /// is durable, so no partition may resume below it (resuming there
+    /// processes again what the group was told it had finished, which an
+    /// at-most-once group must never do). The rebalance record's offsets
+    /// are checked when it is committed; this catches an old assignment
+    /// adopted late, or announced again after later commits.
+    fn on_assigned(
+        &mut self,
+        consumer: NodeId,
+        group: GroupId,
+        generation: Generation,
+        partitions: &[(PartitionId, Offset)],
+        report: &mut Report<'_>,
+    ) {
+        for &(p, o) in partitions {
+            let Some(&(acked, member)) = self.acknowledged_commits.get(&(group, p)) else {
+                continue;
+            };
+            if o < acked {
+                report.violation(
+                    "Q8",
+                    &[consumer],
+                    format!(
+                        "{consumer} adopts {group} {generation} and resumes {p} from {o}, but a commit of {p} at {acked} was acknowledged to {member}"
+                    ),
+                );
+            }
+        }
+    }
+
     fn on_delivered(
         &mut self,
         consumer: NodeId,
@@ -835,6 +884,15 @@ impl Checker<PubSub> for PubSubChecker {
             {
                 self.on_fetched(m.to, *partition, *offset, result, report);
             }
+            if let PubSubMsg::OffsetCommitReply {
+                group,
+                partition,
+                offset,
+                accepted: true,
+            } = &m.msg
+            {
+                self.on_commit_acknowledged(m.to, *group, *partition, *offset);
+            }
             if let PubSubMsg::ProduceReply {
                 partition,
                 result: ProduceResult::Ok(written),
@@ -882,7 +940,12 @@ impl Checker<PubSub> for PubSubChecker {
                 PubSubObs::Decided(state) => self.on_decided(state, report),
                 PubSubObs::Published { .. } => self.counters.published += 1,
                 PubSubObs::GaveUp { .. } => self.counters.gave_up += 1,
-                PubSubObs::Assigned { partitions, .. } => {
+                PubSubObs::Assigned {
+                    group,
+                    generation,
+                    partitions,
+                } => {
+                    self.on_assigned(node, *group, *generation, partitions, report);
                     self.expected.retain(|&(c, _), _| c != node);
                     for &(p, o) in partitions {
                         self.expected.insert((node, p), o);
@@ -1119,6 +1182,40 @@ mod tests {
         let c = h.checker.borrow().counters();
         assert_eq!((c.delivered, c.redelivered), (1, 1));
         h
+    }
+
+    #[test]
+    fn a_consumer_that_adopts_an_assignment_below_an_acknowledged_commit_breaks_q8() {
+        let mut h = History::new(Delivery::AtMostOnce);
+        h.publish_one();
+        h.process_from_start(1);
+        let ack = InFlight {
+            id: MsgId(2),
+            from: NodeId(1),
+            to: NodeId(5),
+            sent: Time(h.step * 1_000),
+            arrives: Time(h.step * 1_000),
+            fate: Fate::Delivering,
+            duplicate_of: None,
+            msg: PubSubMsg::OffsetCommitReply {
+                group: GroupId(0),
+                partition: PartitionId(0),
+                offset: Offset(1),
+                accepted: true,
+            },
+        };
+        assert!(h
+            .step(5, StepEvent::Deliver(ack), Vec::new(), Vec::new())
+            .is_empty());
+        let assigned = |from| PubSubObs::Assigned {
+            group: GroupId(0),
+            generation: Generation(1),
+            partitions: vec![(PartitionId(0), Offset(from))],
+        };
+        // The same assignment again, delivered late: it would rewind p0 to
+        // 0, below the commit at 1 the consumer was told of.
+        assert_eq!(h.report(5, vec![assigned(0)]), ["Q8"]);
+        assert!(h.report(5, vec![assigned(1)]).is_empty());
     }
 
     #[test]

@@ -140,7 +140,7 @@ impl Toggle {
     pub fn explanation(self) -> &'static str {
         match self {
             Toggle::CommitPreviousTerm => {
-                "A leader commits an entry of an earlier term once a majority stores it (and appends no no-op, as in Figure 8); such an entry can still be overwritten (breaks R4, R5)."
+                "A leader commits an entry of an earlier term once a majority stores it, before any entry of its own term is stored there (Figure 8); such an entry can still be overwritten (breaks R4, R5)."
             }
             Toggle::SkipUpToDateCheck => {
                 "Voters grant votes without checking that the candidate's log is at least as up to date as theirs, so a leader can lack committed entries (breaks R4)."

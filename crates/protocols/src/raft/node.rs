@@ -682,16 +682,14 @@ impl Server {
             format!("{} is elected leader of term {}", self.id, self.term),
         );
         // A no-op of the new term lets the leader commit earlier entries
-        // without waiting for a client (§8, and Figure 8's lesson). A leader
-        // that commits earlier terms' entries by counting (the toggle) is the
-        // leader of Figure 8, which has no such no-op.
-        if !self.settings.commit_previous_term {
-            let index = self.log.push(Entry {
-                term: self.term,
-                command: Command::Noop,
-            });
-            self.write_log_from(index);
-        }
+        // without waiting for a client (§8, and Figure 8's lesson). The
+        // toggle `commit-previous-term` changes only the commit rule (see
+        // `advance_commit`), so its leaders append the no-op too.
+        let index = self.log.push(Entry {
+            term: self.term,
+            command: Command::Noop,
+        });
+        self.write_log_from(index);
         out.cancel_timer(RaftTimer::Election);
         out.set_timer(
             RaftTimer::Heartbeat,
@@ -1016,6 +1014,18 @@ impl Server {
                 "{} ignores a stale rejection from {from} (it probed {probe}, now probes {})",
                 self.id,
                 next.prev()
+            ));
+        } else if probe <= *matched {
+            // The follower has said it holds the leader's entries up to
+            // matchIndex, and in this term they never change, so a
+            // rejection at or below it is stale (etcd's `maybeDecrTo`).
+            // Backing up to matchIndex and sending again would only earn
+            // the same rejection, again and again without a pause, when a
+            // follower has lost entries it had matched (as the toggle
+            // `truncate-on-every-append` makes it).
+            out.note(format!(
+                "{} ignores a stale rejection from {from} (it probed {probe}, which {from} had matched up to {})",
+                self.id, *matched
             ));
         } else {
             *next = LogIndex(probe.0.min(match_index.0 + 1).max(1));
@@ -1663,6 +1673,84 @@ mod tests {
         let mut n = server(&raft, 0, durable(3, &[1, 1, 3, 3]));
         n.on_message(NodeId(1), &append((1, 1), &[1], 0), &mut Out::new());
         assert_eq!(terms(&n), vec![1, 1]);
+    }
+
+    /// Server n1 with a log of these terms, elected leader of term 2 by
+    /// n2's vote (PreVote first).
+    fn leader_of_term_2(raft: &Raft, terms: &[u64]) -> RaftNode {
+        let mut n = server(raft, 0, durable(1, terms));
+        n.on_op(&RaftOp::Timeout, &mut Out::new());
+        for peer in [1, 2] {
+            let granted = RaftMsg::PreVoteReply {
+                term: Term(2),
+                granted: true,
+            };
+            n.on_message(NodeId(peer), &granted, &mut Out::new());
+        }
+        let vote = RaftMsg::RequestVoteReply {
+            term: Term(2),
+            granted: true,
+        };
+        n.on_message(NodeId(1), &vote, &mut Out::new());
+        assert!(n.as_server().expect("server").is_leader());
+        n
+    }
+
+    fn reply(success: bool, match_index: u64, probe: u64) -> RaftMsg {
+        RaftMsg::AppendEntriesReply {
+            term: Term(2),
+            success,
+            match_index: LogIndex(match_index),
+            probe: LogIndex(probe),
+        }
+    }
+
+    /// The `prev_log_index` of every AppendEntries in `out`.
+    fn probes(out: &Out<RaftNode>) -> Vec<u64> {
+        out.sends()
+            .iter()
+            .filter_map(|(_, m)| match m {
+                RaftMsg::AppendEntries { prev_log_index, .. } => Some(prev_log_index.0),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_new_leader_appends_a_no_op_of_its_term_whatever_its_commit_rule() {
+        for toggle in [None, Some(crate::raft::Toggle::CommitPreviousTerm)] {
+            let mut raft = Raft::new(3, 0);
+            if let Some(t) = toggle {
+                raft = raft.with_toggle(t);
+            }
+            let n = leader_of_term_2(&raft, &[1]);
+            assert_eq!(terms(&n), vec![1, 2], "toggle {toggle:?}");
+        }
+    }
+
+    #[test]
+    fn a_rejection_at_or_below_match_index_is_stale_and_sends_nothing() {
+        for toggle in [None, Some(crate::raft::Toggle::TruncateOnEveryAppend)] {
+            let mut raft = Raft::new(3, 0);
+            if let Some(t) = toggle {
+                raft = raft.with_toggle(t);
+            }
+            // The leader's log is 1, 1, 1 and its no-op (term 2) at index 4.
+            let mut n = leader_of_term_2(&raft, &[1, 1, 1]);
+            // n2 holds all four entries: matchIndex 4, nextIndex 5.
+            n.on_message(NodeId(1), &reply(true, 4, 3), &mut Out::new());
+            // A rejection of the probe at 4 (n2 says its log ends at 2) can
+            // only be stale: it sends nothing, where backing up to
+            // matchIndex and sending again would earn the same rejection.
+            let mut out = Out::new();
+            n.on_message(NodeId(1), &reply(false, 2, 4), &mut out);
+            assert_eq!(probes(&out), Vec::<u64>::new(), "toggle {toggle:?}");
+            // A rejection above matchIndex still backs up: n3 matched
+            // nothing and its log ends at 1.
+            let mut out = Out::new();
+            n.on_message(NodeId(2), &reply(false, 1, 3), &mut out);
+            assert_eq!(probes(&out), vec![1], "toggle {toggle:?}");
+        }
     }
 
     #[test]
