@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! bench [--json] [--wasm PROBE.wasm]   every metric (wasm only with --wasm)
+//! bench --linearizability [--json]     the linearizability checker's only
 //! bench --memory-child STEPS           internal: one run in a fresh process,
 //!                                      printing its peak RSS growth in KiB
 //! ```
@@ -17,14 +18,25 @@
 //! app's default setup) through `sim::Run`, with seeks to random moments and
 //! a step back after each, p95 and max (the browser bench times the same in
 //! the app, as wasm, with rendering).
+//!
+//! And the linearizability checker: Porcupine's published histories
+//! (`crates/protocols/testdata/porcupine`), each decided with Porcupine's
+//! verdict, beside the times Porcupine itself took on this 2-core machine
+//! (its targets); 100,000 sequential operations on one key; and the Raft
+//! checker (R1-R8, the live linearizability check among them) over a
+//! 10-minute run whose five clients are never idle, per completed
+//! operation.
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use lab::workload::{bench_sim, run_engine};
-use protocols::raft::Raft;
-use sim::{AnySim, Run, Time, WorldConfig};
+use protocols::kv::KvOp;
+use protocols::linearizability::formats::{parse_jepsen_cas_log, parse_kv_log, Logged};
+use protocols::linearizability::{check_logged, CasRegister, Feed, Kv, KvInput, Verdict};
+use protocols::raft::{Raft, RaftChecker, RaftNode, RaftObs, RaftOp};
+use sim::{AnySim, Checkers, Input, NodeId, Run, Time, World, WorldConfig};
 
 const ENGINE_STEPS: u64 = 3_000_000;
 const WASM_STEPS: u64 = 1_000_000;
@@ -178,6 +190,175 @@ fn raft_seeks(servers: usize) -> (u64, f64, f64, f64, f64) {
     (run.horizon().0, sp, sm, bp, bm)
 }
 
+/// The median of `runs` timings of `f`, in milliseconds, and its result.
+fn timed<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
+    let mut times = Vec::new();
+    let mut out = None;
+    for _ in 0..runs {
+        let start = Instant::now();
+        out = Some(f());
+        times.push(start.elapsed().as_secs_f64() * 1_000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    (times[times.len() / 2], out.expect("at least one run"))
+}
+
+fn porcupine_file(path: &str) -> Result<String, String> {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../protocols/testdata/porcupine")
+        .join(path);
+    std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))
+}
+
+/// Far more than any published history needs; one that is not decided
+/// within it is reported, not waited for.
+const LIN_BUDGET: u64 = 500_000_000;
+
+/// Porcupine's key-value histories: (name, median ms, decided as Porcupine
+/// decides it).
+fn lin_kv() -> Result<Vec<(String, f64, bool)>, String> {
+    let mut out = Vec::new();
+    for name in ["c01-ok", "c01-bad", "c10-ok", "c10-bad", "c50-ok", "c50-bad"] {
+        let events = parse_kv_log(&porcupine_file(&format!("kv/{name}.txt"))?)
+            .map_err(|e| format!("{name}: {e}"))?;
+        let expected = if name.ends_with("ok") {
+            Verdict::Linearizable
+        } else {
+            Verdict::NotLinearizable
+        };
+        let (ms, verdict) = timed(5, || check_logged(&Kv, &events, LIN_BUDGET, Feed::Whole));
+        out.push((name.to_string(), ms, verdict? == expected));
+    }
+    Ok(out)
+}
+
+/// The etcd histories Porcupine's tests judge linearizable.
+const ETCD_OK: &[u32] = &[
+    2, 5, 7, 18, 25, 31, 38, 45, 48, 49, 51, 53, 56, 67, 75, 76, 80, 87, 92, 98, 100, 101, 102,
+];
+
+/// Every Jepsen etcd history: (the slowest one's name and median ms, how
+/// many were decided as Porcupine decides them, how many there are).
+fn lin_etcd() -> Result<(String, f64, usize, usize), String> {
+    let (mut slowest, mut slowest_ms, mut right, mut all) = (String::new(), 0.0, 0, 0);
+    for n in (0..=102u32).filter(|&n| n != 95) {
+        let name = format!("etcd_{n:03}");
+        let events = parse_jepsen_cas_log(&porcupine_file(&format!("jepsen/{name}.log"))?)
+            .map_err(|e| format!("{name}: {e}"))?;
+        let expected = if ETCD_OK.contains(&n) {
+            Verdict::Linearizable
+        } else {
+            Verdict::NotLinearizable
+        };
+        let (ms, verdict) = timed(3, || {
+            check_logged(&CasRegister, &events, LIN_BUDGET, Feed::Whole)
+        });
+        all += 1;
+        if verdict? == expected {
+            right += 1;
+        }
+        if ms > slowest_ms {
+            (slowest, slowest_ms) = (name, ms);
+        }
+    }
+    Ok((slowest, slowest_ms, right, all))
+}
+
+/// 100,000 sequential operations on one key by one client (puts, appends
+/// and reads, each answered truly), fed whole: median ms and the verdict.
+fn lin_sequential() -> (f64, Verdict) {
+    let mut events = Vec::new();
+    let mut value = String::new();
+    for i in 0..100_000u64 {
+        let (input, output) = match i % 3 {
+            0 => {
+                value = format!("{}", i % 10);
+                (KvInput::Put(value.clone()), Some(value.clone()))
+            }
+            1 => {
+                value.push_str("ab");
+                (KvInput::Append("ab".into()), Some(value.clone()))
+            }
+            _ => (KvInput::Get, Some(value.clone())),
+        };
+        events.push(Logged::Call {
+            process: 1,
+            key: "x".into(),
+            input,
+        });
+        events.push(Logged::Return { process: 1, output });
+    }
+    let (ms, v) = timed(5, || check_logged(&Kv, &events, LIN_BUDGET, Feed::Whole));
+    (ms, v.expect("well-formed"))
+}
+
+/// Raft's checker over a 10-minute run of 5 servers and 5 clients that
+/// always have requests queued: (completed operations, checker ms per
+/// completed operation, the share of the run's time spent in it).
+fn lin_live() -> (u64, f64, f64) {
+    let raft = Raft::new(5, 5);
+    let clients: Vec<NodeId> = (5..10).map(NodeId).collect();
+    let mut world = World::new(raft, WorldConfig::with_seed(3));
+    let mut checkers: Checkers<Raft> = Checkers::new(vec![Box::new(RaftChecker::new())]);
+    let (mut in_checker, mut completed, mut n) = (0.0f64, 0u64, 0u64);
+    let started = Instant::now();
+    let mut next_load = Time(0);
+    let end = Time(600_000_000);
+    loop {
+        let now = world.now();
+        if now >= next_load {
+            // Keep every client's queue topped up: saturating load.
+            for &c in &clients {
+                if let Some(RaftNode::Client(client)) = world.node(c) {
+                    for _ in client.queued()..4 {
+                        n += 1;
+                        let key = ["x", "y", "z"][(n % 3) as usize].to_string();
+                        let op = match n % 3 {
+                            0 => KvOp::Get { key },
+                            1 => KvOp::Put { key, value: n.to_string() },
+                            _ => KvOp::Append { key, value: format!("{n},") },
+                        };
+                        // An input is a step of its own: the checker sees it.
+                        if world
+                            .apply(Input::Request {
+                                node: c,
+                                op: RaftOp::Kv(op),
+                            })
+                            .is_ok()
+                        {
+                            let record = world.last_record().expect("an input is a step");
+                            let start = Instant::now();
+                            checkers.observe(record, &world);
+                            in_checker += start.elapsed().as_secs_f64() * 1_000.0;
+                        }
+                    }
+                }
+            }
+            next_load = now + sim::Duration::from_ms(10);
+        }
+        if now >= end || world.run_until(next_load.min(end), 1).steps == 0 {
+            if now >= end {
+                break;
+            }
+            continue;
+        }
+        let record = world.last_record().expect("a step was taken");
+        completed += record
+            .out
+            .observations()
+            .iter()
+            .filter(|o| matches!(o, RaftObs::Completed { .. }))
+            .count() as u64;
+        let start = Instant::now();
+        checkers.observe(record, &world);
+        in_checker += start.elapsed().as_secs_f64() * 1_000.0;
+    }
+    assert!(checkers.violations().is_empty(), "{:?}", checkers.violations());
+    assert!(checkers.undecided().is_empty(), "{:?}", checkers.undecided());
+    let total = started.elapsed().as_secs_f64() * 1_000.0;
+    (completed, in_checker / completed.max(1) as f64, in_checker / total)
+}
+
 fn vm_hwm_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
@@ -223,6 +404,79 @@ fn memory() -> Result<(f64, String), String> {
     }
 }
 
+/// The linearizability metrics; false if one could not be measured.
+fn linearizability(json: bool) -> bool {
+    let mut ok = true;
+    if !json {
+        println!("linearizability: Porcupine's histories fed whole (median of 5; etcd of 3), targets Porcupine's own times here:");
+    }
+    match lin_kv() {
+        Ok(rows) => {
+            for (name, ms, right) in rows {
+                let target = match name.as_str() {
+                    "c50-ok" => 180.0,
+                    "c50-bad" => 30.0,
+                    _ => 1.0,
+                };
+                let m = metric(&format!("lin_kv_{}_ms", name.replace('-', "_")), ms, "ms");
+                print(
+                    &with_target(m, &format!("Porcupine's verdict, <= {target} ms"), right && ms <= target),
+                    json,
+                );
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ok = false;
+        }
+    }
+    match lin_etcd() {
+        Ok((slowest, ms, right, all)) => {
+            print(
+                &with_target(
+                    metric("lin_etcd_decided_as_porcupine", right as f64, "histories"),
+                    &format!("all {all}"),
+                    right == all,
+                ),
+                json,
+            );
+            if !json {
+                println!("slowest etcd history: {slowest}");
+            }
+            print(
+                &with_target(metric("lin_etcd_slowest_ms", ms, "ms"), "<= 190 ms", ms <= 190.0),
+                json,
+            );
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ok = false;
+        }
+    }
+    let (ms, verdict) = lin_sequential();
+    print(
+        &with_target(
+            metric("lin_sequential_100k_ops_ms", ms, "ms"),
+            "linearizable, <= 1000 ms",
+            verdict == Verdict::Linearizable && ms <= 1_000.0,
+        ),
+        json,
+    );
+    let (completed, per_op, share) = lin_live();
+    if !json {
+        println!("raft checker (R1-R8) over 10 minutes, 5 servers, 5 clients never idle: {completed} operations completed, {:.1} % of the run's time in the checker", share * 100.0);
+    }
+    print(
+        &with_target(
+            metric("lin_live_raft_checker_ms_per_op", per_op, "ms"),
+            "<= 1 ms",
+            per_op <= 1.0,
+        ),
+        json,
+    );
+    ok
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [flag, n] = args.as_slice() {
@@ -231,11 +485,13 @@ fn main() -> ExitCode {
         }
     }
     let mut json = false;
+    let mut lin_only = false;
     let mut wasm = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--json" => json = true,
+            "--linearizability" => lin_only = true,
             "--wasm" => match it.next() {
                 Some(p) => wasm = Some(p.clone()),
                 None => {
@@ -245,11 +501,18 @@ fn main() -> ExitCode {
             },
             other => {
                 eprintln!(
-                    "error: unknown argument `{other}`; usage: bench [--json] [--wasm PROBE.wasm]"
+                    "error: unknown argument `{other}`; usage: bench [--json] [--linearizability] [--wasm PROBE.wasm]"
                 );
                 return ExitCode::from(2);
             }
         }
+    }
+    if lin_only {
+        return if linearizability(json) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
     }
     let mut ok = true;
     if !json {
@@ -332,6 +595,7 @@ fn main() -> ExitCode {
             print(&with_target(m, "<= 16.7 ms", value <= 16.7), json);
         }
     }
+    ok &= linearizability(json);
     if ok {
         ExitCode::SUCCESS
     } else {

@@ -54,7 +54,7 @@
 //! call, or not at all; one that returned with an unknown result (a timeout)
 //! must take effect before its return, with any result.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
@@ -159,19 +159,34 @@ struct Frame<M: Model> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Config<S> {
     bottom: u32,
-    words: Box<[u64]>,
+    words: Words,
     state: S,
 }
 
-/// The state is hashed too: concurrent appends give one lifted set many
-/// states, and a hash of the set alone would pile them into one bucket. A
-/// model whose states are long keeps its hash short (see
-/// [`super::model::KvValue`]).
-impl<S: Hash> Hash for Config<S> {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        self.bottom.hash(h);
-        self.words.hash(h);
-        self.state.hash(h);
+/// A lifted set's words, kept in place when there are few (nearly always),
+/// so that comparing a configuration in the memo reads no other memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Words {
+    Few(u8, [u64; 3]),
+    Many(Box<[u64]>),
+}
+
+impl Words {
+    fn of(words: &[u64]) -> Words {
+        if words.len() <= 3 {
+            let mut few = [0; 3];
+            few[..words.len()].copy_from_slice(words);
+            Words::Few(words.len() as u8, few)
+        } else {
+            Words::Many(words.into())
+        }
+    }
+
+    fn as_slice(&self) -> &[u64] {
+        match self {
+            Words::Few(n, few) => &few[..*n as usize],
+            Words::Many(many) => many,
+        }
     }
 }
 
@@ -216,7 +231,97 @@ impl FxHasher {
     }
 }
 
-type Memo<S> = HashSet<Config<S>, BuildHasherDefault<FxHasher>>;
+/// A hasher for keys that are hashes already.
+#[derive(Clone, Copy, Default)]
+struct Passthrough(u64);
+
+impl Hasher for Passthrough {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The memo: configurations by hash, as in Porcupine, so that a lookup
+/// hashes the search's own words and state in place and allocates only
+/// when it records a new configuration. The state is hashed with the set:
+/// concurrent appends give one lifted set many states.
+#[derive(Clone, Debug)]
+struct Memo<S> {
+    buckets: HashMap<u64, Vec<u32>, BuildHasherDefault<Passthrough>>,
+    entries: Vec<Config<S>>,
+    len: usize,
+}
+
+impl<S: Clone + Eq + Hash> Memo<S> {
+    fn new() -> Memo<S> {
+        Memo {
+            buckets: HashMap::default(),
+            entries: Vec::new(),
+            len: 0,
+        }
+    }
+
+    fn hash(bottom: u32, words: &[u64], state: &S) -> u64 {
+        let mut h = FxHasher::default();
+        h.write_u32(bottom);
+        for &w in words {
+            h.write_u64(w);
+        }
+        state.hash(&mut h);
+        h.finish()
+    }
+
+    fn position(&self, hash: u64, bottom: u32, words: &[u64], state: &S) -> Option<usize> {
+        self.buckets.get(&hash)?.iter().position(|&i| {
+            let c = &self.entries[i as usize];
+            c.bottom == bottom && c.words.as_slice() == words && c.state == *state
+        })
+    }
+
+    /// Records the configuration; false if it was there already.
+    fn insert(&mut self, bottom: u32, words: &[u64], state: &S) -> bool {
+        let hash = Self::hash(bottom, words, state);
+        if self.position(hash, bottom, words, state).is_some() {
+            return false;
+        }
+        let index = u32::try_from(self.entries.len()).expect("fewer than 2^32 configurations");
+        self.entries.push(Config {
+            bottom,
+            words: Words::of(words),
+            state: state.clone(),
+        });
+        self.buckets.entry(hash).or_default().push(index);
+        self.len += 1;
+        true
+    }
+
+    /// Forgets the configuration (its slot in `entries` stays, unused).
+    fn remove(&mut self, bottom: u32, words: &[u64], state: &S) {
+        let hash = Self::hash(bottom, words, state);
+        if let Some(at) = self.position(hash, bottom, words, state) {
+            let bucket = self.buckets.get_mut(&hash).expect("found in it");
+            bucket.swap_remove(at);
+            if bucket.is_empty() {
+                self.buckets.remove(&hash);
+            }
+            self.len -= 1;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.buckets.clear();
+        self.entries.clear();
+        self.len = 0;
+    }
+}
 
 /// A linearizability search over one history of one object, fed events as
 /// they happen.
@@ -264,7 +369,7 @@ impl<M: Model + fmt::Debug> fmt::Debug for Search<M> {
             .field("operations", &self.ops.len())
             .field("forgotten", &self.base)
             .field("depth", &self.stack.len())
-            .field("memo", &self.memo.len())
+            .field("memo", &self.memo.len)
             .field("verdict", &self.verdict)
             .finish()
     }
@@ -286,7 +391,7 @@ impl<M: Model> Search<M> {
             lifted: Vec::new(),
             top: 0,
             bottom: 0,
-            memo: Memo::default(),
+            memo: Memo::new(),
             cursor: None,
             verdict: Verdict::Linearizable,
             base: 0,
@@ -404,7 +509,8 @@ impl<M: Model> Search<M> {
                     if let Some(next) = next {
                         let before = std::mem::replace(&mut self.state, next);
                         self.lift(event.op, before);
-                        if self.memo.insert(self.config()) {
+                        let words = Self::words(&self.lifted, self.top, self.bottom);
+                        if self.memo.insert(self.bottom, words, &self.state) {
                             self.cursor = None;
                         } else {
                             self.unlift_top();
@@ -450,7 +556,7 @@ impl<M: Model> Search<M> {
 
     /// How many configurations the memo holds.
     pub fn memo_len(&self) -> usize {
-        self.memo.len()
+        self.memo.len
     }
 
     fn push_event(&mut self, kind: Kind, op: u32) -> u32 {
@@ -499,17 +605,14 @@ impl<M: Model> Search<M> {
         }
     }
 
-    /// The current configuration, for the memo.
-    fn config(&self) -> Config<M::State> {
-        let words = if self.top <= self.bottom {
-            Box::default()
+    /// The current lifted set as the memo stores it: the lowest operation
+    /// not lifted, and the words from the one holding it to the one holding
+    /// the highest lifted.
+    fn words(lifted: &[u64], top: u32, bottom: u32) -> &[u64] {
+        if top <= bottom {
+            &[]
         } else {
-            self.lifted[(self.bottom / 64) as usize..=((self.top - 1) / 64) as usize].into()
-        };
-        Config {
-            bottom: self.bottom,
-            words,
-            state: self.state.clone(),
+            &lifted[(bottom / 64) as usize..=((top - 1) / 64) as usize]
         }
     }
 
@@ -573,8 +676,8 @@ impl<M: Model> Search<M> {
     fn back_out_of(&mut self, frame: usize) {
         let mut op = NONE;
         while self.stack.len() > frame {
-            let config = self.config();
-            self.memo.remove(&config);
+            let words = Self::words(&self.lifted, self.top, self.bottom);
+            self.memo.remove(self.bottom, words, &self.state);
             op = self.unlift_top();
         }
         // Its return is present now, so the scan after it meets an event.
