@@ -1,6 +1,6 @@
 //! The lab: the run and everything the page shows about it, behind one
 //! reducer. Components read plain data from it and dispatch [`Action`]s; none
-//! of them touches the world directly (DESIGN.md, "The app").
+//! of them touches the world directly (ARCHITECTURE.md, "The app").
 //!
 //! The run itself lives in an `Rc<RefCell<..>>` outside Yew's state, so an
 //! action mutates it in place and bumps `version` rather than cloning a

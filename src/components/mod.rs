@@ -1,5 +1,5 @@
 //! Presentational components. They read plain data and emit callbacks; none
-//! of them touches the simulated world directly (DESIGN.md, "The app").
+//! of them touches the simulated world directly (ARCHITECTURE.md, "The app").
 
 pub mod checkers;
 pub mod controls;

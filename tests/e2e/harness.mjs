@@ -140,7 +140,7 @@ export function useDistAndBrowser() {
   return env;
 }
 
-/** Headless Debian Chromium with a fresh profile, as TOOLCHAIN.md prescribes. */
+/** Headless Debian Chromium with a fresh profile, as `docs/toolchain.md` describes. */
 export async function launchBrowser() {
   const { chromium } = loadPlaywright();
   const profile = mkdtempSync(path.join(tmpdir(), 'clusterscope-e2e-'));

@@ -36,7 +36,7 @@ test('shows the shell: header, cluster stage and run controls', async (t) => {
   assert.ok(await page.getByRole('region', { name: 'Cluster stage' }).isVisible());
   const controls = page.getByRole('navigation', { name: 'Run controls' });
   assert.ok(await controls.isVisible());
-  // Every control has an accessible name (DESIGN.md: the app is keyboard- and
+  // Every control has an accessible name (ARCHITECTURE.md: the app is keyboard- and
   // screen-reader-usable). An unnamed button has an empty accessible name.
   const buttons = controls.getByRole('button');
   assert.ok((await buttons.count()) > 0, 'the controls bar has buttons');

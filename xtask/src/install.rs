@@ -11,7 +11,7 @@
 //!
 //! Only crates.io, npm and Debian's apt are reachable on the machines this
 //! project is built on, so nothing here lets a tool download its own binaries
-//! (TOOLCHAIN.md explains the traps: Trunk runs with `offline = true`, and
+//! (`docs/toolchain.md` explains the traps: Trunk runs with `offline = true`, and
 //! Debian's binaryen is too old for Rust 1.95 output).
 
 use std::{

@@ -71,7 +71,7 @@ pub struct LinkParams {
     /// Chance that a message is delivered twice (the copy gets its own delay).
     pub duplicate: Ppm,
     /// Chance that a message is held back by an extra delay, which reorders it
-    /// behind later messages (TESTING.md's "long reordering").
+    /// behind later messages (the "long reordering" of `docs/sweeps.md`).
     pub delay_spike: Ppm,
     /// The extra delay of a held-back message, uniform in this range.
     pub spike_min: Duration,

@@ -176,8 +176,8 @@ pub struct LoadPhase {
 }
 
 /// Everything one seed draws before it rolls its events: the swarm-testing
-/// knobs of TESTING.md ("Fault schedules for seed sweeps"). Durations of
-/// faults are multiples of the protocol's time unit: the ranges in TESTING.md
+/// knobs of `docs/sweeps.md` ("Fault schedules"). Durations of
+/// faults are multiples of the protocol's time unit: the ranges in `docs/sweeps.md`
 /// are for a unit of 100 ms.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FaultParams {

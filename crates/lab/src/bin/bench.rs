@@ -218,7 +218,9 @@ const LIN_BUDGET: u64 = 500_000_000;
 /// decides it).
 fn lin_kv() -> Result<Vec<(String, f64, bool)>, String> {
     let mut out = Vec::new();
-    for name in ["c01-ok", "c01-bad", "c10-ok", "c10-bad", "c50-ok", "c50-bad"] {
+    for name in [
+        "c01-ok", "c01-bad", "c10-ok", "c10-bad", "c50-ok", "c50-bad",
+    ] {
         let events = parse_kv_log(&porcupine_file(&format!("kv/{name}.txt"))?)
             .map_err(|e| format!("{name}: {e}"))?;
         let expected = if name.ends_with("ok") {
@@ -315,8 +317,14 @@ fn lin_live() -> (u64, f64, f64) {
                         let key = ["x", "y", "z"][(n % 3) as usize].to_string();
                         let op = match n % 3 {
                             0 => KvOp::Get { key },
-                            1 => KvOp::Put { key, value: n.to_string() },
-                            _ => KvOp::Append { key, value: format!("{n},") },
+                            1 => KvOp::Put {
+                                key,
+                                value: n.to_string(),
+                            },
+                            _ => KvOp::Append {
+                                key,
+                                value: format!("{n},"),
+                            },
                         };
                         // An input is a step of its own: the checker sees it.
                         if world
@@ -353,10 +361,22 @@ fn lin_live() -> (u64, f64, f64) {
         checkers.observe(record, &world);
         in_checker += start.elapsed().as_secs_f64() * 1_000.0;
     }
-    assert!(checkers.violations().is_empty(), "{:?}", checkers.violations());
-    assert!(checkers.undecided().is_empty(), "{:?}", checkers.undecided());
+    assert!(
+        checkers.violations().is_empty(),
+        "{:?}",
+        checkers.violations()
+    );
+    assert!(
+        checkers.undecided().is_empty(),
+        "{:?}",
+        checkers.undecided()
+    );
     let total = started.elapsed().as_secs_f64() * 1_000.0;
-    (completed, in_checker / completed.max(1) as f64, in_checker / total)
+    (
+        completed,
+        in_checker / completed.max(1) as f64,
+        in_checker / total,
+    )
 }
 
 fn vm_hwm_kib() -> Option<u64> {
@@ -420,7 +440,11 @@ fn linearizability(json: bool) -> bool {
                 };
                 let m = metric(&format!("lin_kv_{}_ms", name.replace('-', "_")), ms, "ms");
                 print(
-                    &with_target(m, &format!("Porcupine's verdict, <= {target} ms"), right && ms <= target),
+                    &with_target(
+                        m,
+                        &format!("Porcupine's verdict, <= {target} ms"),
+                        right && ms <= target,
+                    ),
                     json,
                 );
             }
@@ -444,7 +468,11 @@ fn linearizability(json: bool) -> bool {
                 println!("slowest etcd history: {slowest}");
             }
             print(
-                &with_target(metric("lin_etcd_slowest_ms", ms, "ms"), "<= 190 ms", ms <= 190.0),
+                &with_target(
+                    metric("lin_etcd_slowest_ms", ms, "ms"),
+                    "<= 190 ms",
+                    ms <= 190.0,
+                ),
                 json,
             );
         }

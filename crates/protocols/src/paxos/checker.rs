@@ -1,4 +1,4 @@
-//! Paxos's safety checker: rules P1 to P7 of TESTING.md, and P8, the
+//! Paxos's safety checker: rules P1 to P7 of `docs/checkers.md`, and P8, the
 //! clients' linearizability in Multi-Paxos, from its own history.
 //!
 //! Like Lamport's Voting.tla, the checker keeps every vote ever cast, as

@@ -1,4 +1,4 @@
-//! The pub/sub checker: rules Q1 to Q9 of TESTING.md, and the final drain,
+//! The pub/sub checker: rules Q1 to Q9 of `docs/checkers.md`, and the final drain,
 //! from its own history.
 //!
 //! It never asks a node what is true. It records the records producers put

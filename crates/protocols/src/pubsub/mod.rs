@@ -171,7 +171,7 @@
 //! decision, every rebalance and accepted commit (read from the offsets
 //! topic's records as they become committed), every assignment a
 //! consumer adopted and every record it processed. It checks rules Q1 to
-//! Q9 of TESTING.md, and at the end of a run a *drain*
+//! Q9 of `docs/checkers.md`, and at the end of a run a *drain*
 //! ([`sim::Checker::finish`], an additive hook with a default that judges
 //! nothing) reports, per group and delivery mode, every acknowledged
 //! message the group never processed (without groups: every one its

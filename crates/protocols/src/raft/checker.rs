@@ -1,4 +1,4 @@
-//! Raft's safety checker: rules R1 to R8 of TESTING.md, from its own history.
+//! Raft's safety checker: rules R1 to R8 of `docs/checkers.md`, from its own history.
 //!
 //! The checker never trusts a node's current state alone: nodes truncate
 //! logs, forget volatile state on a crash, and (under a teaching toggle)
