@@ -603,6 +603,12 @@ mod tests {
                 .collect()
         }
 
+        /// What every violation so far says, in order.
+        fn messages(&self) -> Vec<String> {
+            let found = self.checkers.violations().iter();
+            found.map(|v| v.message.clone()).collect()
+        }
+
         /// Server `n` is now in `term`, holds `entries` and plays `role`.
         fn set(&mut self, n: u32, term: u64, entries: &[Entry], role: Role) {
             let mut shared = self.shared.borrow_mut();
@@ -745,6 +751,7 @@ mod tests {
             )
             .is_empty());
         assert!(h.checkers.violations().is_empty());
+        assert_eq!(h.shared.borrow().checker.unknown_checks(), 0);
     }
 
     #[test]
@@ -808,6 +815,14 @@ mod tests {
             h.server(2, (3, &second, follower()), vec![written(1)]),
             ["R3"]
         );
+        assert_eq!(
+            h.messages(),
+            ["n2 and n3 both hold an entry of term 3 at index 2, but their logs differ up to there"]
+        );
+        // Reported once: n1 then joins n3's history.
+        assert!(h
+            .server(0, (3, &second, follower()), vec![written(1)])
+            .is_empty());
     }
 
     #[test]
@@ -837,17 +852,26 @@ mod tests {
             .is_empty());
         let elected = vec![RaftObs::BecameLeader(Term(2))];
         assert!(h.server(2, (2, &noop_a, leader()), elected).is_empty());
-        let three = [e(1, "noop"), e(1, "a"), e(1, "b")];
+        let four = [e(1, "noop"), e(1, "a"), e(1, "b"), e(1, "c")];
         assert!(h
-            .server(0, (1, &three, leader()), vec![written(3)])
+            .server(0, (1, &four, leader()), vec![written(3)])
             .is_empty());
         assert!(h
-            .server(1, (1, &three, follower()), vec![written(3)])
+            .server(1, (1, &four, follower()), vec![written(3)])
             .is_empty());
+        // Two entries committed at once: the newest is the one checked.
         assert_eq!(
-            h.server(0, (1, &three, leader()), vec![committed(3)]),
+            h.server(0, (1, &four, leader()), vec![committed(4)]),
             ["R4"]
         );
+        assert_eq!(
+            h.messages().last().unwrap(),
+            "the entry at index 4 was committed in term 1, but n3, leader of the later term 2, does not hold it"
+        );
+        // n2 learning the same commit adds nothing new to check.
+        assert!(h
+            .server(1, (1, &four, follower()), vec![committed(4)])
+            .is_empty());
     }
 
     #[test]
