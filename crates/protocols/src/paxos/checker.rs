@@ -912,6 +912,7 @@ mod tests {
             result: "1".into(),
         };
         assert!(client_step(&mut c, 3, 20, vec![completed]).is_empty());
+        assert_eq!(c.unknown_checks(), 0);
     }
 
     #[test]

@@ -1250,9 +1250,25 @@ mod tests {
         let mut h = History::new(Delivery::AtLeastOnce);
         h.publish_one();
         h.first_generation();
-        let found: Vec<&str> = h.finish().iter().map(|v| v.rule).collect();
-        assert_eq!(found, ["Q1"]);
+        assert_eq!(
+            h.drained(),
+            [(
+                "Q1",
+                "group g (at-least-once) lost 1 acknowledged messages (n5#1): never processed"
+                    .to_string()
+            )]
+        );
         assert_eq!(h.checker.borrow().counters().lost, 1);
+        // An at-most-once group loses them by committing first.
+        let mut h = History::new(Delivery::AtMostOnce);
+        h.publish_one();
+        h.first_generation();
+        let (rule, message) = h.drained().remove(0);
+        assert_eq!(rule, "Q1");
+        assert!(
+            message.ends_with("committed before they were processed"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -1526,5 +1542,101 @@ mod tests {
         assert_eq!(h.coordinate(commit(1, 5, 1)), ["Q9"]);
         // The right generation, but from a consumer that does not own p0.
         assert_eq!(h.coordinate(commit(2, 4, 1)), ["Q9"]);
+    }
+
+    impl History {
+        /// Like [`History::new`], without consumer groups: the drain then
+        /// judges what each partition's leader can serve. The world has
+        /// run its first steps, so that its nodes are up.
+        fn without_groups() -> History {
+            let checker = Rc::new(RefCell::new(PubSubChecker::new()));
+            let mut world = World::new(PubSub::new(3, 1, 1), WorldConfig::with_seed(1));
+            world.run_until(Time(1_000), u64::MAX);
+            History {
+                world,
+                checkers: Checkers::new(vec![Box::new(Probe(checker.clone()))]),
+                checker,
+                step: 0,
+            }
+        }
+
+        /// The final drain's sentences.
+        fn drained(&mut self) -> Vec<(&'static str, String)> {
+            let found = self.finish();
+            found.into_iter().map(|v| (v.rule, v.message)).collect()
+        }
+    }
+
+    #[test]
+    fn the_counters_count_each_message_once() {
+        let mut h = History::new(Delivery::AtLeastOnce);
+        h.publish_one();
+        h.first_generation();
+        h.process_and_commit();
+        let gave_up = PubSubObs::GaveUp { id: other() };
+        assert!(h.report(4, vec![gave_up]).is_empty());
+        let counted = Counters {
+            published: 1,
+            acknowledged: 1,
+            duplicated: 0,
+            gave_up: 1,
+            delivered: 1,
+            redelivered: 0,
+            lost: 0,
+        };
+        assert_eq!(h.checker.borrow().counters(), counted);
+        let shown = Checker::<PubSub>::counters(&*h.checker.borrow());
+        assert_eq!(
+            shown,
+            [
+                ("published", 1),
+                ("acknowledged", 1),
+                ("delivered", 1),
+                ("duplicated", 0),
+                ("lost", 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn without_groups_the_drain_asks_the_partitions_leader() {
+        let mut h = History::without_groups();
+        h.publish_one();
+        assert!(h.drained().is_empty());
+        // The leader n1 loses the message.
+        let mut lost = History::without_groups();
+        lost.publish_one();
+        let truncated = PubSubObs::Truncated {
+            partition: PartitionId(0),
+            to: Offset(0),
+        };
+        assert!(lost.report(0, vec![truncated]).is_empty());
+        let unreadable = |why: &str| {
+            let text =
+                "1 acknowledged messages of p0 cannot be read at the end of the run (n5#1 at 0)";
+            [("Q1", format!("{text}: {why}"))]
+        };
+        assert_eq!(
+            lost.drained(),
+            unreadable("p0's leader n1 does not hold them")
+        );
+        // The leader n1 is down.
+        let mut down = History::without_groups();
+        down.publish_one();
+        down.world.apply(sim::Input::Crash(NodeId(0))).unwrap();
+        assert_eq!(down.drained(), unreadable("p0's leader n1 is down"));
+        // The controller left p0 without a leader.
+        let mut offline = History::without_groups();
+        offline.publish_one();
+        let decided = PubSubObs::Decided(PartitionState {
+            partition: PartitionId(0),
+            leader: None,
+            epoch: Epoch(2),
+            version: 2,
+            isr: vec![NodeId(0), NodeId(1)],
+        });
+        assert!(offline.report(3, vec![decided]).is_empty());
+        assert_eq!(offline.drained(), unreadable("p0 is offline"));
+        assert_eq!(offline.checker.borrow().counters().lost, 1);
     }
 }
