@@ -872,6 +872,15 @@ mod tests {
         assert!(h
             .server(1, (1, &four, follower()), vec![committed(4)])
             .is_empty());
+        // One more entry, committed alone, that n3 lacks too.
+        let five = [&four[..], &[e(1, "d")]].concat();
+        assert!(h
+            .server(0, (1, &five, leader()), vec![written(5)])
+            .is_empty());
+        assert_eq!(
+            h.server(0, (1, &five, leader()), vec![committed(5)]),
+            ["R4"]
+        );
     }
 
     #[test]
