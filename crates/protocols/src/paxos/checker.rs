@@ -1022,4 +1022,14 @@ mod tests {
         assert!(client_step(&mut c, 3, 3, vec![invoked(2, get)]).is_empty());
         assert_eq!(client_step(&mut c, 3, 4, vec![completed(2, "")]), ["P8"]);
     }
+
+    #[test]
+    fn the_checker_lists_every_rule_in_order() {
+        let c = PaxosChecker::new(3, Mode::Multi);
+        let ids: Vec<&str> = Checker::<super::super::Paxos>::rules(&c)
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"]);
+    }
 }

@@ -1639,4 +1639,13 @@ mod tests {
         assert_eq!(offline.drained(), unreadable("p0 is offline"));
         assert_eq!(offline.checker.borrow().counters().lost, 1);
     }
+
+    #[test]
+    fn the_checker_lists_every_rule_in_order() {
+        let ids: Vec<&str> = Checker::<PubSub>::rules(&PubSubChecker::new())
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, ["Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q7", "Q8", "Q9"]);
+    }
 }

@@ -951,4 +951,13 @@ mod tests {
         assert!(h.invoke(3, get()).is_empty());
         assert!(h.complete(3, "").is_empty());
     }
+
+    #[test]
+    fn the_checker_lists_every_rule_in_order() {
+        let ids: Vec<&str> = Checker::<Raft>::rules(&RaftChecker::new())
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, ["R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8"]);
+    }
 }
