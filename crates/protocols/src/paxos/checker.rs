@@ -834,6 +834,9 @@ mod tests {
     fn a_clean_single_decree_history_breaks_no_rule() {
         let mut c = proposed_v();
         let ballot = b(1, 0);
+        // The same Accept again (a resend) is still one value per ballot.
+        let again = proposed(1, ballot, text("v"), &[0, 1]);
+        assert!(step(&mut c, 0, Some(ballot), vec![again]).is_empty());
         for n in [0, 1, 2] {
             assert!(step(&mut c, n, Some(ballot), vec![voted(1, ballot, text("v"))]).is_empty());
         }
