@@ -76,6 +76,7 @@ pub fn ensure(browser: Browser) -> Result<Toolchain> {
         "trunk",
         TRUNK_VERSION,
         CargoLock::Locked,
+        &["--version"],
     )?;
     let bindgen_version = wasm_bindgen_version(&root)?;
     ensure_cargo_tool(
@@ -85,6 +86,7 @@ pub fn ensure(browser: Browser) -> Result<Toolchain> {
         &bindgen_version,
         // Its own lockfile names a webpki-roots release the registry lacks.
         CargoLock::Unlocked,
+        &["--version"],
     )?;
     ensure_npm_tools(&root.join("xtask").join("tools"), &tools_dir)?;
     if browser == Browser::Needed {
@@ -95,6 +97,21 @@ pub fn ensure(browser: Browser) -> Result<Toolchain> {
     dirs.extend(env::split_paths(&env::var_os("PATH").unwrap_or_default()));
     let path = env::join_paths(dirs).map_err(|e| format!("cannot build PATH: {e}"))?;
     Ok(Toolchain { trunk, path })
+}
+
+/// Makes sure cargo-mutants is at `version`, for `cargo xtask mutants`
+/// (the only command that needs it, so [`ensure`] leaves it out).
+pub fn ensure_cargo_mutants(version: &str) -> Result<PathBuf> {
+    let cargo_bin = cargo_home()?.join("bin");
+    ensure_cargo_tool(
+        &cargo_bin,
+        "cargo-mutants",
+        "cargo-mutants",
+        version,
+        CargoLock::Locked,
+        // A cargo subcommand's binary expects its name first.
+        &["mutants", "--version"],
+    )
 }
 
 /// `$CARGO_HOME`, defaulting to `~/.cargo` as cargo itself does.
@@ -124,18 +141,20 @@ enum CargoLock {
     Unlocked,
 }
 
-/// Makes sure `$CARGO_HOME/bin/<binary> --version` reports `version`, and
-/// installs `krate` at exactly that version when it does not.
+/// Makes sure `$CARGO_HOME/bin/<binary> <version_args>` (`--version`)
+/// reports `version`, and installs `krate` at exactly that version when it
+/// does not.
 fn ensure_cargo_tool(
     cargo_bin: &Path,
     krate: &str,
     binary: &str,
     version: &str,
     lock: CargoLock,
+    version_args: &[&str],
 ) -> Result<PathBuf> {
     let path = cargo_bin.join(binary);
     let want = format!("{binary} {version}");
-    match probe(Command::new(&path).arg("--version")) {
+    match probe(Command::new(&path).args(version_args)) {
         Some(text) if text.split_whitespace().take(2).eq(want.split_whitespace()) => {
             println!("ok  {want}");
             return Ok(path);
@@ -154,7 +173,7 @@ fn ensure_cargo_tool(
         install.arg("--locked");
     }
     run_cmd(&mut install)?;
-    let after = probe(Command::new(&path).arg("--version")).unwrap_or_default();
+    let after = probe(Command::new(&path).args(version_args)).unwrap_or_default();
     if !after.split_whitespace().take(2).eq(want.split_whitespace()) {
         return Err(format!(
             "installed {krate} but {} reports `{}`, not `{want}`",

@@ -12,6 +12,7 @@
 mod bench;
 mod dist;
 mod install;
+mod mutants;
 mod serve;
 mod sweep;
 mod test;
@@ -52,6 +53,10 @@ COMMANDS:
                             Engine benchmarks (native and wasm in Node), then the release
                             build in headless Chromium (frame times, main-thread busy,
                             paused cost, seeking, memory, download size), against targets.
+    mutants [--file PATH]... [--jobs N] [-- ARGS...]
+                            Mutation testing of the checkers with cargo-mutants (installed
+                            if missing): lists every small change to a checker that no test
+                            of its package notices. Slow; not part of `test`.
 
 OPTIONS:
     -h, --help              Print this help.
@@ -59,10 +64,13 @@ OPTIONS:
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
+    // `mutants` prints its own help, and passes what follows `--` on.
+    let own_help = args.first().is_some_and(|command| command == "mutants");
     if args.is_empty()
-        || args
-            .iter()
-            .any(|a| a == "-h" || a == "--help" || a == "help")
+        || (!own_help
+            && args
+                .iter()
+                .any(|a| a == "-h" || a == "--help" || a == "help"))
     {
         print!("{HELP}");
         return ExitCode::SUCCESS;
@@ -93,6 +101,7 @@ fn dispatch(command: &str, args: &[String]) -> Result<()> {
         }
         "sweep" => sweep::run(args),
         "bench" => bench::run(args),
+        "mutants" => mutants::run(args),
         other => Err(format!(
             "unknown command `{other}`; `cargo xtask --help` lists the commands"
         )),

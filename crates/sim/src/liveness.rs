@@ -501,7 +501,7 @@ mod tests {
     use crate::input::Input;
     use crate::sim::Sim;
     use crate::testkit::broadcast::Broadcast;
-    use crate::world::WorldConfig;
+    use crate::world::{Protocol, WorldConfig};
 
     const RULE: Rule = Rule {
         id: "L",
@@ -682,5 +682,109 @@ mod tests {
         // One of five is up: the two lowest crashed restart.
         let ends = ending_every_fault(sim.world());
         assert_eq!(ends, [Input::Restart(NodeId(1)), Input::Restart(NodeId(2))]);
+    }
+
+    /// Broadcast judged by a predicate that never holds: a cluster that
+    /// never converges, for the monitor's failure path.
+    struct Stuck(Broadcast);
+
+    impl Protocol for Stuck {
+        type Node = NodeOf<Broadcast>;
+        fn name(&self) -> &'static str {
+            "stuck"
+        }
+        fn node_count(&self) -> usize {
+            self.0.node_count()
+        }
+        fn new_node(&self, id: NodeId) -> Self::Node {
+            self.0.new_node(id)
+        }
+    }
+
+    impl Sweepable for Stuck {
+        fn toggles() -> &'static [&'static str] {
+            &[]
+        }
+        fn for_sweep(servers: usize, toggle: Option<&str>) -> Result<Self, String> {
+            Broadcast::for_sweep(servers, toggle).map(Stuck)
+        }
+        fn servers(&self) -> Vec<NodeId> {
+            self.0.servers()
+        }
+        fn clients(&self) -> Vec<NodeId> {
+            self.0.clients()
+        }
+        fn time_unit(&self) -> Duration {
+            self.0.time_unit()
+        }
+        fn checkers(&self) -> Checkers<Self> {
+            Checkers::default()
+        }
+        fn workload_op(&self, n: u64, _rng: &mut crate::rng::SimRng) -> u64 {
+            n
+        }
+        fn converged(&self, _world: &World<Self>, _healed: &[NodeId]) -> Result<(), String> {
+            Err("it never does".to_string())
+        }
+    }
+
+    #[test]
+    fn a_cluster_that_never_converges_fails_once_the_bound_has_passed() {
+        let stuck = Stuck(Broadcast::for_sweep(3, None).unwrap());
+        let checkers = Checkers::new(vec![Box::new(Liveness::new(&stuck, RULE))]);
+        let mut sim = Sim::new(World::new(stuck, WorldConfig::with_seed(3)), checkers);
+        let bound = sim.liveness().unwrap().bound;
+        // Work that keeps the servers busy, so that polls keep coming.
+        let mut op = 0;
+        let mut busy_until = |sim: &mut Sim<Stuck>, end: Time| {
+            while sim.world().now() < end {
+                let next = Time(sim.world().now().0 + 100_000);
+                sim.run_until(next, u64::MAX);
+                let node = NodeId((op % 3) as u32);
+                sim.apply(Input::Request { node, op }).unwrap();
+                op += 1;
+            }
+        };
+        busy_until(&mut sim, Time(bound.0 / 2));
+        let LivenessStatus::Pending { since, reason } = sim.liveness().unwrap().status.clone()
+        else {
+            panic!("{:?}", sim.liveness().unwrap().status.clone());
+        };
+        assert_eq!(reason, "it never does");
+        assert!(sim.liveness().unwrap().failures.is_empty());
+        busy_until(&mut sim, Time(since.0 + 2 * bound.0));
+        let LivenessStatus::Failed {
+            since: failed_since,
+            at,
+            reason,
+        } = sim.liveness().unwrap().status.clone()
+        else {
+            panic!("{:?}", sim.liveness().unwrap().status.clone());
+        };
+        assert_eq!(failed_since, since);
+        assert!(at.saturating_since(since) >= bound);
+        let healed = [NodeId(0), NodeId(1), NodeId(2)];
+        assert_eq!(reason, not_converged(&healed, bound, "it never does"));
+        // One failure, recorded as a violation of the liveness rule, kept
+        // apart from the safety rules; later polls do not repeat it.
+        let failures = &sim.liveness().unwrap().failures;
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert_eq!(
+            (failures[0].rule, failures[0].time, &failures[0].nodes[..]),
+            ("L", at, &healed[..])
+        );
+        assert_eq!(failures[0].message, reason);
+        assert!(sim.violations().is_empty());
+        // A drain starts a new episode, which fails in its turn: the
+        // verdicts are asked for, with the cluster found unsettled.
+        sim.apply(Input::Drain).unwrap();
+        let asked = sim.world().now();
+        busy_until(&mut sim, Time(asked.0 + 2 * bound.0));
+        let state = sim.liveness().unwrap();
+        assert_eq!(state.failures.len(), 2);
+        let drain = state.drain.clone().unwrap();
+        let (_, checked) = drain.checked.expect("decided");
+        assert!(!drain.settled);
+        assert!(checked.saturating_since(asked) >= bound);
     }
 }

@@ -840,4 +840,266 @@ mod tests {
             ["P3"]
         );
     }
+
+    /// One step of client `n` reporting `obs`, at `step`: the rules it broke.
+    fn client_step(
+        c: &mut PaxosChecker,
+        n: u32,
+        step: u64,
+        obs: Vec<PaxosObs>,
+    ) -> Vec<&'static str> {
+        let mut f = Findings::default();
+        c.observe_node(NodeId(n), Facts::Client, false, &obs, step, &mut f);
+        f.0.iter().map(|(r, _, _)| *r).collect()
+    }
+
+    /// A step of server `n` that rebuilt it from stable storage.
+    fn restart(c: &mut PaxosChecker, n: u32, promised: Option<Ballot>) -> Vec<&'static str> {
+        let mut f = Findings::default();
+        c.observe_node(NodeId(n), Facts::Server { promised }, true, &[], 0, &mut f);
+        f.0.iter().map(|(r, _, _)| *r).collect()
+    }
+
+    fn promised(to: u32, ballot: Ballot, votes: Vec<Vote>) -> PaxosObs {
+        PaxosObs::Promised {
+            to: NodeId(to),
+            ballot,
+            from: Slot(1),
+            votes,
+        }
+    }
+
+    fn proposed(slot: u64, ballot: Ballot, value: Value, quorum: &[u32]) -> PaxosObs {
+        PaxosObs::Proposed {
+            slot: Slot(slot),
+            ballot,
+            value,
+            quorum: quorum.iter().map(|&q| NodeId(q)).collect(),
+        }
+    }
+
+    /// Single-decree: n1 is handed "v", wins ballot 1.n1 with n1's and
+    /// n2's promises (neither had voted), and proposes "v".
+    fn proposed_v() -> PaxosChecker {
+        let mut c = PaxosChecker::new(3, Mode::Single);
+        let ballot = b(1, 0);
+        assert!(step(&mut c, 0, None, vec![PaxosObs::Wants(text("v"))]).is_empty());
+        for n in [0, 1] {
+            assert!(step(&mut c, n, Some(ballot), vec![promised(0, ballot, vec![])]).is_empty());
+        }
+        assert!(step(
+            &mut c,
+            0,
+            Some(ballot),
+            vec![proposed(1, ballot, text("v"), &[0, 1])]
+        )
+        .is_empty());
+        c
+    }
+
+    #[test]
+    fn a_clean_single_decree_history_breaks_no_rule() {
+        let mut c = proposed_v();
+        let ballot = b(1, 0);
+        // The same Accept again (a resend) is still one value per ballot.
+        let again = proposed(1, ballot, text("v"), &[0, 1]);
+        assert!(step(&mut c, 0, Some(ballot), vec![again]).is_empty());
+        for n in [0, 1, 2] {
+            assert!(step(&mut c, n, Some(ballot), vec![voted(1, ballot, text("v"))]).is_empty());
+        }
+        for n in [0, 1, 2] {
+            assert!(step(&mut c, n, Some(ballot), vec![learned(1, text("v"))]).is_empty());
+        }
+        // A restart that keeps the promise, and a later ballot that
+        // reports the vote and proposes the same value again.
+        assert!(restart(&mut c, 2, Some(ballot)).is_empty());
+        let later = b(2, 1);
+        let vote = Vote {
+            slot: Slot(1),
+            ballot,
+            value: text("v"),
+        };
+        for n in [1, 2] {
+            assert!(step(
+                &mut c,
+                n,
+                Some(later),
+                vec![promised(1, later, vec![vote.clone()])]
+            )
+            .is_empty());
+        }
+        assert!(step(
+            &mut c,
+            1,
+            Some(later),
+            vec![proposed(1, later, text("v"), &[1, 2])]
+        )
+        .is_empty());
+        assert_eq!(c.chosen()[&Slot(1)], vec![(text("v"), ballot)]);
+    }
+
+    #[test]
+    fn a_clean_multi_paxos_history_breaks_no_rule() {
+        let mut c = PaxosChecker::new(3, Mode::Multi);
+        let ballot = b(1, 0);
+        let put = KvOp::Put {
+            key: "x".into(),
+            value: "1".into(),
+        };
+        let cmd = Value::Command {
+            client: NodeId(3),
+            request: RequestId(1),
+            op: put.clone(),
+        };
+        for n in [0, 1] {
+            assert!(step(&mut c, n, Some(ballot), vec![promised(0, ballot, vec![])]).is_empty());
+        }
+        let invoked = PaxosObs::Invoked {
+            request: RequestId(1),
+            op: put,
+        };
+        assert!(client_step(&mut c, 3, 10, vec![invoked]).is_empty());
+        assert!(step(
+            &mut c,
+            0,
+            Some(ballot),
+            vec![proposed(1, ballot, cmd.clone(), &[0, 1])]
+        )
+        .is_empty());
+        for n in [0, 1] {
+            assert!(step(&mut c, n, Some(ballot), vec![voted(1, ballot, cmd.clone())]).is_empty());
+        }
+        let executed = PaxosObs::Executed {
+            slot: Slot(1),
+            value: cmd,
+            fresh: true,
+        };
+        for n in [0, 1, 2] {
+            assert!(step(&mut c, n, Some(ballot), vec![executed.clone()]).is_empty());
+        }
+        let completed = PaxosObs::Completed {
+            request: RequestId(1),
+            result: "1".into(),
+        };
+        assert!(client_step(&mut c, 3, 20, vec![completed]).is_empty());
+        assert!(Checker::<super::super::Paxos>::undecided(&c).is_empty());
+    }
+
+    #[test]
+    fn two_values_chosen_in_one_slot_break_p1() {
+        let mut c = proposed_v();
+        // "v" is chosen in ballot 1.n1; then "w", which n2 was handed too,
+        // is chosen in ballot 2.n2 by n2 and n3.
+        let (first, second) = (b(1, 0), b(2, 1));
+        for n in [0, 1] {
+            assert!(step(&mut c, n, Some(first), vec![voted(1, first, text("v"))]).is_empty());
+        }
+        assert!(step(&mut c, 1, Some(first), vec![PaxosObs::Wants(text("w"))]).is_empty());
+        assert!(step(&mut c, 1, Some(second), vec![voted(1, second, text("w"))]).is_empty());
+        assert_eq!(
+            step(&mut c, 2, Some(second), vec![voted(1, second, text("w"))]),
+            ["P1"]
+        );
+    }
+
+    #[test]
+    fn a_chosen_value_nobody_proposed_breaks_p2() {
+        let mut c = proposed_v();
+        // Slot 2 was never proposed in: a majority votes there for "w",
+        // which no proposer was handed.
+        let ballot = b(1, 0);
+        assert!(step(&mut c, 1, Some(ballot), vec![voted(2, ballot, text("w"))]).is_empty());
+        assert_eq!(
+            step(&mut c, 2, Some(ballot), vec![voted(2, ballot, text("w"))]),
+            ["P2"]
+        );
+        // A no-op is no proposal of single-decree Paxos either.
+        assert!(step(&mut c, 1, Some(ballot), vec![voted(3, ballot, Value::Noop)]).is_empty());
+        assert_eq!(
+            step(&mut c, 2, Some(ballot), vec![voted(3, ballot, Value::Noop)]),
+            ["P2"]
+        );
+    }
+
+    #[test]
+    fn a_learner_that_learns_a_value_never_chosen_breaks_p3() {
+        let mut c = proposed_v();
+        let ballot = b(1, 0);
+        // One vote is not a majority.
+        assert!(step(&mut c, 0, Some(ballot), vec![voted(1, ballot, text("v"))]).is_empty());
+        assert_eq!(step(&mut c, 2, None, vec![learned(1, text("v"))]), ["P3"]);
+    }
+
+    #[test]
+    fn two_values_in_one_ballot_break_p4() {
+        let mut c = proposed_v();
+        // The promises reported no votes, so each value alone would be
+        // justified: only P4 sees that the ballot carries two.
+        assert_eq!(
+            step(
+                &mut c,
+                0,
+                Some(b(1, 0)),
+                vec![proposed(1, b(1, 0), text("w"), &[0, 1])]
+            ),
+            ["P4"]
+        );
+    }
+
+    #[test]
+    fn a_promise_lost_in_a_restart_breaks_p5() {
+        let mut c = proposed_v();
+        assert_eq!(restart(&mut c, 1, None), ["P5"]);
+    }
+
+    #[test]
+    fn an_accept_without_a_majority_of_promises_breaks_p6() {
+        let mut c = proposed_v();
+        // n2 asks for ballot 2.n2, and only n2 itself promises it.
+        let ballot = b(2, 1);
+        assert!(step(&mut c, 1, Some(ballot), vec![promised(1, ballot, vec![])]).is_empty());
+        assert_eq!(
+            step(
+                &mut c,
+                1,
+                Some(ballot),
+                vec![proposed(1, ballot, text("v"), &[1])]
+            ),
+            ["P6"]
+        );
+    }
+
+    #[test]
+    fn a_read_that_misses_an_answered_write_breaks_p8() {
+        let mut c = PaxosChecker::new(3, Mode::Multi);
+        let put = KvOp::Put {
+            key: "x".into(),
+            value: "1".into(),
+        };
+        let get = KvOp::Get { key: "x".into() };
+        let invoked = |r, op| PaxosObs::Invoked {
+            request: RequestId(r),
+            op,
+        };
+        let completed = |r, result: &str| PaxosObs::Completed {
+            request: RequestId(r),
+            result: result.into(),
+        };
+        // `put(x, 1)` is answered at step 2; `get(x)`, invoked at step 3,
+        // reads nothing.
+        assert!(client_step(&mut c, 3, 1, vec![invoked(1, put)]).is_empty());
+        assert!(client_step(&mut c, 3, 2, vec![completed(1, "1")]).is_empty());
+        assert!(client_step(&mut c, 3, 3, vec![invoked(2, get)]).is_empty());
+        assert_eq!(client_step(&mut c, 3, 4, vec![completed(2, "")]), ["P8"]);
+    }
+
+    #[test]
+    fn the_checker_lists_every_rule_in_order() {
+        let c = PaxosChecker::new(3, Mode::Multi);
+        let ids: Vec<&str> = Checker::<super::super::Paxos>::rules(&c)
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"]);
+    }
 }

@@ -1283,4 +1283,562 @@ mod tests {
         assert!(found.is_empty(), "{found:?}");
         assert_eq!(h.checker.borrow().counters().redelivered, 1);
     }
+
+    /// The group's offsets partition (the topic has one partition, p0).
+    const OFFSETS: PartitionId = PartitionId(1);
+
+    fn record(id: MsgKey) -> Record {
+        Record {
+            epoch: Epoch(1),
+            id,
+            key: 0,
+            seq: None,
+            entry: None,
+        }
+    }
+
+    fn appended(from: u64, records: Vec<Record>) -> PubSubObs {
+        PubSubObs::Appended {
+            partition: PartitionId(0),
+            from: Offset(from),
+            records,
+        }
+    }
+
+    fn high_watermark(epoch: u64, hw: u64) -> PubSubObs {
+        PubSubObs::HighWatermark {
+            partition: PartitionId(0),
+            epoch: Epoch(epoch),
+            hw: Offset(hw),
+        }
+    }
+
+    fn decided(leader: u32, epoch: u64, isr: &[u32]) -> PubSubObs {
+        PubSubObs::Decided(PartitionState {
+            partition: PartitionId(0),
+            leader: Some(NodeId(leader)),
+            epoch: Epoch(epoch),
+            version: epoch,
+            isr: isr.iter().map(|&b| NodeId(b)).collect(),
+        })
+    }
+
+    fn assigned(generation: u64, from: u64) -> PubSubObs {
+        PubSubObs::Assigned {
+            group: GroupId(0),
+            generation: Generation(generation),
+            partitions: vec![(PartitionId(0), Offset(from))],
+        }
+    }
+
+    fn delivered(offset: u64, id: MsgKey) -> PubSubObs {
+        PubSubObs::Delivered {
+            group: GroupId(0),
+            partition: PartitionId(0),
+            offset: Offset(offset),
+            id,
+        }
+    }
+
+    /// A rebalance of the group to `generation`, giving p0 to `owner` from
+    /// offset `from`.
+    fn generation(generation: u64, owner: u32, from: u64) -> GroupEntry {
+        GroupEntry::Generation {
+            generation: Generation(generation),
+            members: vec![NodeId(owner)],
+            assignment: vec![(PartitionId(0), NodeId(owner), Offset(from))],
+        }
+    }
+
+    /// A commit of p0 at `offset` by `member` in `generation`.
+    fn commit(generation: u64, member: u32, offset: u64) -> GroupEntry {
+        GroupEntry::Commit {
+            generation: Generation(generation),
+            partition: PartitionId(0),
+            offset: Offset(offset),
+            member: NodeId(member),
+        }
+    }
+
+    impl History {
+        /// The coordinator, `NodeId(0)`, sole replica and leader of the
+        /// offsets partition, writes `entry` there and commits it: the
+        /// rules that broke.
+        fn coordinate(&mut self, entry: GroupEntry) -> Vec<&'static str> {
+            let at = self.checker.borrow().committed(OFFSETS).len() as u64;
+            if at == 0 {
+                let decided = PubSubObs::Decided(PartitionState {
+                    partition: OFFSETS,
+                    leader: Some(NodeId(0)),
+                    epoch: Epoch(1),
+                    version: 1,
+                    isr: vec![NodeId(0)],
+                });
+                assert!(self.report(3, vec![decided]).is_empty());
+            }
+            let record = Record {
+                epoch: Epoch(1),
+                id: MsgKey {
+                    producer: NodeId(0),
+                    n: at + 1,
+                },
+                key: 0,
+                seq: None,
+                entry: Some(entry),
+            };
+            let appended = PubSubObs::Appended {
+                partition: OFFSETS,
+                from: Offset(at),
+                records: vec![record],
+            };
+            let hw = PubSubObs::HighWatermark {
+                partition: OFFSETS,
+                epoch: Epoch(1),
+                hw: Offset(at + 1),
+            };
+            self.report(0, vec![appended, hw])
+        }
+
+        /// The group's first generation: the consumer owns p0 from 0.
+        fn first_generation(&mut self) {
+            assert!(self.coordinate(generation(1, 5, 0)).is_empty());
+            assert!(self.report(5, vec![assigned(1, 0)]).is_empty());
+        }
+
+        /// The consumer processes the message and commits past it.
+        fn process_and_commit(&mut self) {
+            assert!(self.report(5, vec![delivered(0, msg())]).is_empty());
+            assert!(self.coordinate(commit(1, 5, 1)).is_empty());
+        }
+
+        /// The rules broken so far, in order.
+        fn broken(&self) -> Vec<&'static str> {
+            self.checkers.violations().iter().map(|v| v.rule).collect()
+        }
+    }
+
+    /// A second message of the producer.
+    fn other() -> MsgKey {
+        MsgKey {
+            producer: NodeId(4),
+            n: 2,
+        }
+    }
+
+    #[test]
+    fn a_clean_history_breaks_no_rule() {
+        for mode in [Delivery::AtLeastOnce, Delivery::AtMostOnce] {
+            let mut h = History::new(mode);
+            h.publish_one();
+            h.first_generation();
+            h.process_and_commit();
+            // A rebalance that resumes from the committed offset.
+            assert!(h.coordinate(generation(2, 5, 1)).is_empty());
+            assert!(h.report(5, vec![assigned(2, 1)]).is_empty());
+            assert!(h.finish().is_empty());
+            assert!(h.broken().is_empty());
+        }
+    }
+
+    #[test]
+    fn an_acknowledged_message_never_processed_breaks_q1_at_the_drain() {
+        let mut h = History::new(Delivery::AtLeastOnce);
+        h.publish_one();
+        h.first_generation();
+        assert_eq!(
+            h.drained(),
+            [(
+                "Q1",
+                "group g (at-least-once) lost 1 acknowledged messages (n5#1): never processed"
+                    .to_string()
+            )]
+        );
+        assert_eq!(h.checker.borrow().counters().lost, 1);
+        // A group that is at-most-once by its options promises no delivery:
+        // what it never processed is no Q1 loss (the commit-before-processing
+        // toggle makes a group commit first while its options still promise
+        // at-least-once, and that is a loss).
+        let mut h = History::new(Delivery::AtMostOnce);
+        h.publish_one();
+        h.first_generation();
+        assert_eq!(h.drained(), []);
+    }
+
+    #[test]
+    fn another_message_committed_where_one_was_acknowledged_breaks_q1() {
+        let mut h = History::new(Delivery::AtLeastOnce);
+        h.publish_one();
+        // The acknowledgement at offset 1 comes before the commit there,
+        // and the leader then commits another message at offset 1.
+        let reply = InFlight {
+            id: MsgId(2),
+            from: NodeId(0),
+            to: NodeId(4),
+            sent: Time(0),
+            arrives: Time(0),
+            fate: Fate::Delivering,
+            duplicate_of: None,
+            msg: PubSubMsg::ProduceReply {
+                partition: PartitionId(0),
+                first: other(),
+                result: ProduceResult::Ok(Rc::from(vec![(other(), Offset(1))])),
+            },
+        };
+        assert!(h
+            .step(4, StepEvent::Deliver(reply), Vec::new(), Vec::new())
+            .is_empty());
+        // The phantom is a message the producer sent, so that Q4 holds.
+        let produce = PubSubMsg::Produce {
+            partition: PartitionId(0),
+            batch: Rc::from(vec![Outgoing {
+                id: MsgKey {
+                    producer: NodeId(4),
+                    n: 3,
+                },
+                key: 0,
+                seq: None,
+            }]),
+            acks: Acks::All,
+        };
+        assert!(h
+            .step(
+                4,
+                StepEvent::Start(NodeId(4)),
+                vec![(0, produce)],
+                Vec::new()
+            )
+            .is_empty());
+        let third = record(MsgKey {
+            producer: NodeId(4),
+            n: 3,
+        });
+        for b in [0, 1] {
+            assert!(h
+                .report(b, vec![appended(1, vec![third.clone()])])
+                .is_empty());
+        }
+        assert_eq!(h.report(0, vec![high_watermark(1, 2)]), ["Q1"]);
+    }
+
+    #[test]
+    fn a_leader_without_a_committed_message_breaks_q2() {
+        let mut h = History::new(Delivery::AtLeastOnce);
+        h.publish_one();
+        // n2 loses the committed message, then is made leader of epoch 2.
+        let truncated = PubSubObs::Truncated {
+            partition: PartitionId(0),
+            to: Offset(0),
+        };
+        assert!(h.report(1, vec![truncated]).is_empty());
+        assert!(h.report(3, vec![decided(1, 2, &[1])]).is_empty());
+        let leads = PubSubObs::BecameLeader {
+            partition: PartitionId(0),
+            epoch: Epoch(2),
+        };
+        assert_eq!(h.report(1, vec![leads]), ["Q2"]);
+    }
+
+    #[test]
+    fn a_leader_that_commits_another_message_at_a_committed_offset_breaks_q2() {
+        let mut h = History::new(Delivery::AtLeastOnce);
+        h.publish_one();
+        // n1 rewrites offset 0 with a message it was sent and commits it
+        // again. Nobody acknowledged the new one, so only Q2 sees it.
+        let produce = PubSubMsg::Produce {
+            partition: PartitionId(0),
+            batch: Rc::from(vec![Outgoing {
+                id: other(),
+                key: 0,
+                seq: None,
+            }]),
+            acks: Acks::All,
+        };
+        assert!(h
+            .step(
+                4,
+                StepEvent::Start(NodeId(4)),
+                vec![(0, produce)],
+                Vec::new()
+            )
+            .is_empty());
+        for b in [0, 1] {
+            assert!(h
+                .report(b, vec![appended(0, vec![record(other())])])
+                .is_empty());
+        }
+        assert_eq!(h.report(0, vec![high_watermark(1, 1)]), ["Q2"]);
+    }
+
+    #[test]
+    fn a_consumer_that_goes_back_or_reads_unassigned_breaks_q3() {
+        let mut h = History::new(Delivery::AtLeastOnce);
+        h.publish_one();
+        // Processing before any assignment.
+        assert_eq!(h.report(5, vec![delivered(0, msg())]), ["Q3"]);
+        // Processing offset 0 again without a rebalance moving it back (an
+        // at-least-once group may see a message twice, but not out of order).
+        let mut h = History::new(Delivery::AtLeastOnce);
+        h.publish_one();
+        h.first_generation();
+        assert!(h.report(5, vec![delivered(0, msg())]).is_empty());
+        assert_eq!(h.report(5, vec![delivered(0, msg())]), ["Q3"]);
+    }
+
+    #[test]
+    fn a_record_no_producer_sent_breaks_q4() {
+        let mut h = History::new(Delivery::AtLeastOnce);
+        h.publish_one();
+        assert_eq!(
+            h.report(0, vec![appended(1, vec![record(other())])]),
+            ["Q4"]
+        );
+    }
+
+    #[test]
+    fn processing_a_record_that_is_not_committed_breaks_q4() {
+        let mut h = History::new(Delivery::AtLeastOnce);
+        h.publish_one();
+        h.first_generation();
+        assert!(h.report(5, vec![delivered(0, msg())]).is_empty());
+        assert_eq!(h.report(5, vec![delivered(1, other())]), ["Q4"]);
+    }
+
+    #[test]
+    fn a_message_committed_twice_breaks_q5() {
+        let mut h = History::new(Delivery::AtLeastOnce);
+        h.publish_one();
+        // A retry written again at offset 1, without idempotence.
+        for b in [0, 1] {
+            assert!(h
+                .report(b, vec![appended(1, vec![record(msg())])])
+                .is_empty());
+        }
+        assert_eq!(h.report(0, vec![high_watermark(1, 2)]), ["Q5"]);
+        assert_eq!(h.checker.borrow().counters().duplicated, 1);
+    }
+
+    #[test]
+    fn a_fetch_that_returns_an_uncommitted_record_breaks_q6() {
+        let mut h = History::new(Delivery::AtLeastOnce);
+        h.publish_one();
+        let reply = InFlight {
+            id: MsgId(2),
+            from: NodeId(0),
+            to: NodeId(5),
+            sent: Time(0),
+            arrives: Time(0),
+            fate: Fate::Delivering,
+            duplicate_of: None,
+            msg: PubSubMsg::ConsumerFetchReply {
+                partition: PartitionId(0),
+                offset: Offset(0),
+                result: ConsumerFetchResult::Records {
+                    records: Rc::from(vec![record(msg()), record(other())]),
+                    hw: Offset(2),
+                },
+            },
+        };
+        assert_eq!(
+            h.step(5, StepEvent::Deliver(reply), Vec::new(), Vec::new()),
+            ["Q6"]
+        );
+    }
+
+    #[test]
+    fn a_leader_outside_the_in_sync_set_breaks_q7() {
+        let mut h = History::new(Delivery::AtLeastOnce);
+        h.publish_one();
+        // Each decision breaks one of the controller's promises.
+        let mut fresh = History::new(Delivery::AtLeastOnce);
+        fresh.publish_one();
+        // n2 leads epoch 2 but is not in its in-sync set.
+        assert_eq!(fresh.report(3, vec![decided(1, 2, &[0])]), ["Q7"]);
+        // n3 leads epoch 2 from outside the previous in-sync set {n1, n2}.
+        assert_eq!(h.report(3, vec![decided(2, 2, &[2])]), ["Q7"]);
+        // n2 leads epoch 1, which n1 leads already.
+        let mut twice = History::new(Delivery::AtLeastOnce);
+        twice.publish_one();
+        assert_eq!(twice.report(3, vec![decided(1, 1, &[0, 1])]), ["Q7"]);
+        // A broker that leads without being made leader by the controller.
+        let leads = PubSubObs::BecameLeader {
+            partition: PartitionId(0),
+            epoch: Epoch(1),
+        };
+        assert_eq!(fresh.report(2, vec![leads]), ["Q7"]);
+    }
+
+    #[test]
+    fn a_high_watermark_above_an_in_sync_replica_breaks_q7() {
+        let mut h = History::new(Delivery::AtLeastOnce);
+        h.publish_one();
+        let mut h2 = History::new(Delivery::AtLeastOnce);
+        h2.publish_one();
+        // Only the leader holds the second record.
+        let produce = PubSubMsg::Produce {
+            partition: PartitionId(0),
+            batch: Rc::from(vec![Outgoing {
+                id: other(),
+                key: 0,
+                seq: None,
+            }]),
+            acks: Acks::All,
+        };
+        assert!(h
+            .step(
+                4,
+                StepEvent::Start(NodeId(4)),
+                vec![(0, produce)],
+                Vec::new()
+            )
+            .is_empty());
+        assert!(h
+            .report(0, vec![appended(1, vec![record(other())])])
+            .is_empty());
+        assert_eq!(h.report(0, vec![high_watermark(1, 2)]), ["Q7"]);
+        // A high watermark from a broker that does not lead the epoch.
+        assert_eq!(h2.report(1, vec![high_watermark(1, 1)]), ["Q7"]);
+    }
+
+    #[test]
+    fn a_committed_offset_that_goes_back_breaks_q8() {
+        let mut h = History::new(Delivery::AtLeastOnce);
+        h.publish_one();
+        h.first_generation();
+        h.process_and_commit();
+        assert_eq!(h.coordinate(commit(1, 5, 0)), ["Q8"]);
+    }
+
+    #[test]
+    fn a_new_owner_that_resumes_below_the_committed_offset_breaks_q8() {
+        let mut h = History::new(Delivery::AtLeastOnce);
+        h.publish_one();
+        h.first_generation();
+        h.process_and_commit();
+        assert_eq!(h.coordinate(generation(2, 5, 0)), ["Q8"]);
+    }
+
+    #[test]
+    fn a_generation_that_does_not_grow_breaks_q9() {
+        let mut h = History::new(Delivery::AtLeastOnce);
+        h.publish_one();
+        h.first_generation();
+        assert_eq!(h.coordinate(generation(1, 5, 0)), ["Q9"]);
+    }
+
+    #[test]
+    fn a_commit_accepted_from_a_stale_generation_or_a_non_owner_breaks_q9() {
+        let mut h = History::new(Delivery::AtLeastOnce);
+        h.publish_one();
+        h.first_generation();
+        assert!(h.coordinate(generation(2, 5, 0)).is_empty());
+        // Generation 1's commit, accepted in generation 2.
+        assert_eq!(h.coordinate(commit(1, 5, 1)), ["Q9"]);
+        // The right generation, but from a consumer that does not own p0.
+        assert_eq!(h.coordinate(commit(2, 4, 1)), ["Q9"]);
+    }
+
+    impl History {
+        /// Like [`History::new`], without consumer groups: the drain then
+        /// judges what each partition's leader can serve. The world has
+        /// run its first steps, so that its nodes are up.
+        fn without_groups() -> History {
+            let checker = Rc::new(RefCell::new(PubSubChecker::new()));
+            let mut world = World::new(PubSub::new(3, 1, 1), WorldConfig::with_seed(1));
+            world.run_until(Time(1_000), u64::MAX);
+            History {
+                world,
+                checkers: Checkers::new(vec![Box::new(Probe(checker.clone()))]),
+                checker,
+                step: 0,
+            }
+        }
+
+        /// The final drain's sentences.
+        fn drained(&mut self) -> Vec<(&'static str, String)> {
+            let found = self.finish();
+            found.into_iter().map(|v| (v.rule, v.message)).collect()
+        }
+    }
+
+    #[test]
+    fn the_counters_count_each_message_once() {
+        let mut h = History::new(Delivery::AtLeastOnce);
+        h.publish_one();
+        h.first_generation();
+        h.process_and_commit();
+        let gave_up = PubSubObs::GaveUp { id: other() };
+        assert!(h.report(4, vec![gave_up]).is_empty());
+        let counted = Counters {
+            published: 1,
+            acknowledged: 1,
+            duplicated: 0,
+            gave_up: 1,
+            delivered: 1,
+            redelivered: 0,
+            lost: 0,
+        };
+        assert_eq!(h.checker.borrow().counters(), counted);
+        let shown = Checker::<PubSub>::counters(&*h.checker.borrow());
+        assert_eq!(
+            shown,
+            [
+                ("published", 1),
+                ("acknowledged", 1),
+                ("delivered", 1),
+                ("duplicated", 0),
+                ("lost", 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn without_groups_the_drain_asks_the_partitions_leader() {
+        let mut h = History::without_groups();
+        h.publish_one();
+        assert!(h.drained().is_empty());
+        // The leader n1 loses the message.
+        let mut lost = History::without_groups();
+        lost.publish_one();
+        let truncated = PubSubObs::Truncated {
+            partition: PartitionId(0),
+            to: Offset(0),
+        };
+        assert!(lost.report(0, vec![truncated]).is_empty());
+        let unreadable = |why: &str| {
+            let text =
+                "1 acknowledged messages of p0 cannot be read at the end of the run (n5#1 at 0)";
+            [("Q1", format!("{text}: {why}"))]
+        };
+        assert_eq!(
+            lost.drained(),
+            unreadable("p0's leader n1 does not hold them")
+        );
+        // The leader n1 is down.
+        let mut down = History::without_groups();
+        down.publish_one();
+        down.world.apply(sim::Input::Crash(NodeId(0))).unwrap();
+        assert_eq!(down.drained(), unreadable("p0's leader n1 is down"));
+        // The controller left p0 without a leader.
+        let mut offline = History::without_groups();
+        offline.publish_one();
+        let decided = PubSubObs::Decided(PartitionState {
+            partition: PartitionId(0),
+            leader: None,
+            epoch: Epoch(2),
+            version: 2,
+            isr: vec![NodeId(0), NodeId(1)],
+        });
+        assert!(offline.report(3, vec![decided]).is_empty());
+        assert_eq!(offline.drained(), unreadable("p0 is offline"));
+        assert_eq!(offline.checker.borrow().counters().lost, 1);
+    }
+
+    #[test]
+    fn the_checker_lists_every_rule_in_order() {
+        let ids: Vec<&str> = Checker::<PubSub>::rules(&PubSubChecker::new())
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, ["Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q7", "Q8", "Q9"]);
+    }
 }

@@ -1268,6 +1268,17 @@ impl Server {
     }
 }
 
+#[cfg(test)]
+impl Server {
+    /// Puts this server in a hand-picked state: the checker's tests build
+    /// histories from states like these rather than from a run.
+    pub(crate) fn set_state(&mut self, term: Term, log: Log, role: Role) {
+        self.term = term;
+        self.log = log;
+        self.role = role;
+    }
+}
+
 impl Client {
     /// The request waiting for an answer.
     pub fn outstanding(&self) -> Option<&(RequestId, KvOp)> {

@@ -214,4 +214,53 @@ mod tests {
             r4.message
         );
     }
+
+    /// L1's predicate, seen to fail for each reason it gives: no leader
+    /// yet, an answered operation a server has not applied, and a leader
+    /// gone; and to hold in between.
+    #[test]
+    fn the_liveness_predicate_wants_a_leader_and_every_answer_applied() {
+        use sim::{Input, NodeId, Time};
+
+        let raft = Raft::for_sweep(3, None).unwrap();
+        let servers = raft.servers();
+        let mut world = World::new(raft.clone(), sim::WorldConfig::with_seed(1));
+        // Booted, before any election timeout.
+        world.run_until(Time(1_000), u64::MAX);
+        assert_eq!(
+            raft.converged(&world, &servers),
+            Err("0 leaders in term 0".to_string())
+        );
+        world.run_until(Time(2_000_000), u64::MAX);
+        assert_eq!(raft.converged(&world, &servers), Ok(()));
+        // A follower is down while a put is answered, and is just back.
+        let leader = raft.leader(&world).unwrap();
+        let follower = *servers.iter().find(|&&s| s != leader).unwrap();
+        world.apply(Input::Crash(follower)).unwrap();
+        let put = KvOp::Put {
+            key: "x".into(),
+            value: "1".into(),
+        };
+        let client = NodeId(3);
+        let op = RaftOp::Kv(put);
+        world.apply(Input::Request { node: client, op }).unwrap();
+        world.run_until(Time(4_000_000), u64::MAX);
+        world.apply(Input::Restart(follower)).unwrap();
+        assert_eq!(
+            raft.converged(&world, &servers),
+            Err(format!(
+                "{follower} has not applied {client}#1, which was answered"
+            ))
+        );
+        world.run_until(Time(6_000_000), u64::MAX);
+        assert_eq!(raft.converged(&world, &servers), Ok(()));
+        // The leader crashes: the others have no leader of their term.
+        let term = raft.epoch(&world).unwrap();
+        world.apply(Input::Crash(leader)).unwrap();
+        let rest: Vec<NodeId> = servers.iter().copied().filter(|&s| s != leader).collect();
+        assert_eq!(
+            raft.converged(&world, &rest),
+            Err(format!("0 leaders in term {term}"))
+        );
+    }
 }
