@@ -25,7 +25,7 @@ pub mod search;
 
 use sim::sorted::SortedMap;
 
-use sim::NodeId;
+use sim::{NodeId, Time, Undecided, Violation};
 
 use crate::kv::{KvOp, RequestId};
 
@@ -293,6 +293,35 @@ impl Tracker {
             .iter()
             .filter(|(_, c)| c.search.verdict() == Verdict::Unknown)
             .map(|(k, c)| (k.clone(), c.search.window().0))
+            .collect()
+    }
+
+    /// `rule`'s entry for [`sim::Checker::undecided`]: empty when every key
+    /// is decided.
+    pub fn undecided_rule(&self, rule: &'static str) -> Vec<Undecided> {
+        self.undecided_sentence()
+            .map(|message| Undecided { rule, message })
+            .into_iter()
+            .collect()
+    }
+
+    /// [`Tracker::finish`] as `rule`'s end-of-run verdicts, found at `step`
+    /// and `time`, for [`sim::Checker::finish`].
+    pub fn finish_violations(
+        &mut self,
+        rule: &'static str,
+        step: u64,
+        time: Time,
+    ) -> Vec<Violation> {
+        self.finish()
+            .into_iter()
+            .map(|message| Violation {
+                rule,
+                step,
+                time,
+                nodes: Vec::new(),
+                message,
+            })
             .collect()
     }
 

@@ -497,28 +497,12 @@ impl<P: PaxosLike> Checker<P> for PaxosChecker {
     }
 
     fn undecided(&self) -> Vec<Undecided> {
-        self.history
-            .undecided_sentence()
-            .map(|message| Undecided {
-                rule: "P8",
-                message,
-            })
-            .into_iter()
-            .collect()
+        self.history.undecided_rule("P8")
     }
 
     fn finish(&mut self, world: &World<P>) -> Vec<Violation> {
         self.history
-            .finish()
-            .into_iter()
-            .map(|message| Violation {
-                rule: "P8",
-                step: world.steps(),
-                time: world.now(),
-                nodes: Vec::new(),
-                message,
-            })
-            .collect()
+            .finish_violations("P8", world.steps(), world.now())
     }
 
     fn observe(

@@ -285,28 +285,12 @@ impl Checker<Raft> for RaftChecker {
     }
 
     fn undecided(&self) -> Vec<Undecided> {
-        self.history
-            .undecided_sentence()
-            .map(|message| Undecided {
-                rule: "R8",
-                message,
-            })
-            .into_iter()
-            .collect()
+        self.history.undecided_rule("R8")
     }
 
     fn finish(&mut self, world: &World<Raft>) -> Vec<Violation> {
         self.history
-            .finish()
-            .into_iter()
-            .map(|message| Violation {
-                rule: "R8",
-                step: world.steps(),
-                time: world.now(),
-                nodes: Vec::new(),
-                message,
-            })
-            .collect()
+            .finish_violations("R8", world.steps(), world.now())
     }
 
     fn observe(
