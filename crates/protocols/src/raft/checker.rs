@@ -80,6 +80,41 @@ fn chain(prev: u64, entry: &Entry) -> u64 {
     h.finish()
 }
 
+/// A leader's log in little space: the index it ended at and, for each
+/// run of entries of one term, that term and the run's first index. By
+/// log matching (R3), the entry at an index is known by its index and
+/// term, so this is enough to tell whether the leader held an entry.
+#[derive(Clone, Debug, Default)]
+struct Held {
+    last: LogIndex,
+    runs: Vec<(Term, LogIndex)>,
+}
+
+impl Held {
+    /// The runs rewritten from index `from` on, from the shadow of the log.
+    fn update(&mut self, shadow: &[(Term, u64)], from: LogIndex) {
+        let from = LogIndex(from.0.max(1));
+        while self.runs.last().is_some_and(|&(_, first)| first >= from) {
+            self.runs.pop();
+        }
+        for (i, &(term, _)) in shadow.iter().enumerate().skip(from.0 as usize - 1) {
+            if self.runs.last().map(|&(t, _)| t) != Some(term) {
+                self.runs.push((term, LogIndex(i as u64 + 1)));
+            }
+        }
+        self.last = LogIndex(shadow.len() as u64);
+    }
+
+    /// The term of the entry held at `index`, if the log reached it.
+    fn term_at(&self, index: LogIndex) -> Option<Term> {
+        if index > self.last || index.0 == 0 {
+            return None;
+        }
+        let run = self.runs.partition_point(|&(_, first)| first <= index);
+        Some(self.runs[run - 1].0)
+    }
+}
+
 /// Checks R1 to R8.
 #[derive(Clone, Debug, Default)]
 pub struct RaftChecker {
@@ -88,6 +123,11 @@ pub struct RaftChecker {
     shadow: SortedMap<NodeId, Vec<(Term, u64)>>,
     /// Per server: the term it became leader in, while it leads.
     leading: SortedMap<NodeId, Term>,
+    /// Per leadership (term, leader), current or past: the log it held
+    /// while it led, as a leader's log stood when it last changed in that
+    /// term. A leader that steps down keeps its entry here, so a commit
+    /// learned later is still judged against every leader of a later term.
+    held: SortedMap<(Term, NodeId), Held>,
     /// The first chain hash seen for each (index, term).
     seen: SortedMap<(LogIndex, Term), (u64, NodeId)>,
     /// Committed entries: chain hash, and the term in which the commit was learned.
@@ -159,6 +199,13 @@ impl RaftChecker {
         }
         let mut shadow = std::mem::take(self.shadow_of(n));
         Self::recompute(server, from, &mut shadow);
+        if let Some(&t) = self.leading.get(&n) {
+            if server.is_leader() && server.term() == t {
+                if let Some(held) = self.held.get_mut(&(t, n)) {
+                    held.update(&shadow, from);
+                }
+            }
+        }
         let first = from.0.max(1) as usize - 1;
         for (i, &(term, hash)) in shadow.iter().enumerate().skip(first) {
             let index = LogIndex(i as u64 + 1);
@@ -200,22 +247,26 @@ impl RaftChecker {
             return;
         }
         let (hash, _) = self.committed[last];
-        for (&leader, &lead_term) in &self.leading {
-            if lead_term <= term {
+        let index = LogIndex(last as u64 + 1);
+        let later = (Term(term.0 + 1), NodeId(0))..;
+        for (&(lead_term, leader), held) in self.held.range(later) {
+            let entry = held.term_at(index).and_then(|t| self.seen.get(&(index, t)));
+            if entry.map(|&(h, _)| h) == Some(hash) {
                 continue;
             }
-            let held = self.shadow.get(&leader).and_then(|s| s.get(last));
-            if held.map(|&(_, h)| h) != Some(hash) {
-                report.violation(
-                    "R4",
-                    &[leader, n],
-                    format!(
-                        "the entry at index {} was committed in term {term}, but {leader}, leader of the later term {lead_term}, does not hold it",
-                        last + 1
-                    ),
-                );
-                return;
-            }
+            let (does, it) = if self.leading.get(&leader) == Some(&lead_term) {
+                ("does", "it")
+            } else {
+                ("did", "it while it led")
+            };
+            report.violation(
+                "R4",
+                &[leader, n],
+                format!(
+                    "the entry at index {index} was committed in term {term}, but {leader}, leader of the later term {lead_term}, {does} not hold {it}"
+                ),
+            );
+            return;
         }
     }
 
@@ -232,6 +283,12 @@ impl RaftChecker {
             self.leaders.insert(term, n);
         }
         self.leading.insert(n, term);
+        let mut held = Held::default();
+        held.update(
+            self.shadow.get(&n).map(Vec::as_slice).unwrap_or_default(),
+            LogIndex(1),
+        );
+        self.held.insert((term, n), held);
         // The highest index committed in an earlier term must be in this log.
         let Some(i) = self.committed.iter().rposition(|&(_, t)| t < term) else {
             return;
@@ -886,6 +943,60 @@ mod tests {
             h.server(0, (1, &five, leader()), vec![committed(5)]),
             ["R4"]
         );
+    }
+
+    #[test]
+    fn a_commit_that_a_past_leader_of_a_later_term_did_not_hold_breaks_r4() {
+        let mut h = History::elected_and_replicated();
+        // n3 leads term 2 with both committed entries, then steps down
+        // within term 2 (as CheckQuorum makes a leader do); n1, still the
+        // leader of term 1, writes a third entry, commits it with n2, and
+        // no server leads a later term any more.
+        let noop_a = [e(1, "noop"), e(1, "a")];
+        assert!(h
+            .server(2, (2, &noop_a, candidate()), vec![voted(2, 2)])
+            .is_empty());
+        let elected = vec![RaftObs::BecameLeader(Term(2))];
+        assert!(h.server(2, (2, &noop_a, leader()), elected).is_empty());
+        assert!(h.server(2, (2, &noop_a, follower()), Vec::new()).is_empty());
+        let three = [e(1, "noop"), e(1, "a"), e(1, "b")];
+        assert!(h
+            .server(0, (1, &three, leader()), vec![written(3)])
+            .is_empty());
+        assert!(h
+            .server(1, (1, &three, follower()), vec![written(3)])
+            .is_empty());
+        assert_eq!(
+            h.server(0, (1, &three, leader()), vec![committed(3)]),
+            ["R4"]
+        );
+        assert_eq!(
+            h.messages().last().unwrap(),
+            "the entry at index 3 was committed in term 1, but n3, leader of the later term 2, did not hold it while it led"
+        );
+    }
+
+    #[test]
+    fn a_past_leader_that_held_the_committed_entry_breaks_nothing() {
+        let mut h = History::elected_and_replicated();
+        // n3 leads term 2 holding a third entry of term 1 and steps down;
+        // the commit of that entry, learned in term 1, is one n3 held.
+        let three = [e(1, "noop"), e(1, "a"), e(1, "b")];
+        assert!(h
+            .server(2, (1, &three, follower()), vec![written(3)])
+            .is_empty());
+        assert!(h
+            .server(2, (2, &three, candidate()), vec![voted(2, 2)])
+            .is_empty());
+        let elected = vec![RaftObs::BecameLeader(Term(2))];
+        assert!(h.server(2, (2, &three, leader()), elected).is_empty());
+        assert!(h.server(2, (2, &three, follower()), Vec::new()).is_empty());
+        assert!(h
+            .server(0, (1, &three, leader()), vec![written(3)])
+            .is_empty());
+        assert!(h
+            .server(0, (1, &three, leader()), vec![committed(3)])
+            .is_empty());
     }
 
     #[test]
