@@ -386,4 +386,128 @@ mod tests {
             Ok(())
         );
     }
+
+    /// The server that leads, if exactly one does.
+    fn the_leader(world: &World<Paxos>) -> NodeId {
+        let servers = world.protocol().server_ids();
+        let leaders: Vec<NodeId> = servers
+            .into_iter()
+            .filter(|&n| {
+                world
+                    .node(n)
+                    .and_then(PaxosNode::as_server)
+                    .is_some_and(|s| s.leading().is_some())
+            })
+            .collect();
+        assert_eq!(leaders.len(), 1, "one leader, not {leaders:?}");
+        leaders[0]
+    }
+
+    #[test]
+    fn l1_fails_until_every_healed_server_has_learned_the_value() {
+        let mut world = World::new(Paxos::single(3, 1), WorldConfig::with_seed(1));
+        let servers = world.protocol().server_ids();
+        let n3 = servers[2];
+        let isolate = Input::Isolate {
+            node: n3,
+            direction: sim::Direction::Both,
+        };
+        world.apply(isolate).unwrap();
+        world.run_until(Time(2_000_000), u64::MAX);
+        // n1 and n2 have chosen a value between them; n3 heard nothing.
+        assert_eq!(
+            settled_among(&world, &servers[..2], Settle::Acknowledged),
+            Ok(())
+        );
+        assert_eq!(
+            settled_among(&world, &servers, Settle::Acknowledged),
+            Err(format!("L1: {n3} has not learned a chosen value"))
+        );
+        world.apply(Input::HealAll).unwrap();
+        world.run_until(Time(6_000_000), u64::MAX);
+        assert_eq!(
+            settled_among(&world, &servers, Settle::Acknowledged),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn l2_fails_while_no_server_leads_the_highest_ballot() {
+        let mut world = World::new(Paxos::multi(3, 2), WorldConfig::with_seed(1));
+        world.run_until(Time(2_000_000), u64::MAX);
+        let leader = the_leader(&world);
+        let others: Vec<NodeId> = world
+            .protocol()
+            .server_ids()
+            .into_iter()
+            .filter(|&n| n != leader)
+            .collect();
+        world.apply(Input::Crash(leader)).unwrap();
+        let why = settled_among(&world, &others, Settle::Acknowledged).unwrap_err();
+        assert!(
+            why.starts_with("L2: 0 leaders hold the highest ballot"),
+            "{why}"
+        );
+        // One of the two takes over and is then the one leader.
+        world.run_until(Time(8_000_000), u64::MAX);
+        assert_eq!(settled_among(&world, &others, Settle::Acknowledged), Ok(()));
+        assert_ne!(the_leader_among(&world, &others), leader);
+    }
+
+    /// The one server of `group` that leads.
+    fn the_leader_among(world: &World<Paxos>, group: &[NodeId]) -> NodeId {
+        let leading: Vec<NodeId> = group
+            .iter()
+            .copied()
+            .filter(|&n| {
+                world
+                    .node(n)
+                    .and_then(PaxosNode::as_server)
+                    .is_some_and(|s| s.leading().is_some())
+            })
+            .collect();
+        assert_eq!(
+            leading.len(),
+            1,
+            "one leader among {group:?}, not {leading:?}"
+        );
+        leading[0]
+    }
+
+    #[test]
+    fn l2_fails_while_a_healed_server_has_not_executed_an_answered_command() {
+        let mut world = World::new(Paxos::multi(3, 1), WorldConfig::with_seed(1));
+        world.run_until(Time(2_000_000), u64::MAX);
+        let leader = the_leader(&world);
+        let servers = world.protocol().server_ids();
+        let behind = *servers.iter().find(|&&n| n != leader).unwrap();
+        let isolate = Input::Isolate {
+            node: behind,
+            direction: sim::Direction::Both,
+        };
+        world.apply(isolate).unwrap();
+        let client = world.protocol().client_ids()[0];
+        let op = PaxosOp::Kv(KvOp::Put {
+            key: "x".into(),
+            value: "1".into(),
+        });
+        world.apply(Input::Request { node: client, op }).unwrap();
+        world.run_until(Time(3_000_000), u64::MAX);
+        let Some(PaxosNode::Client(c)) = world.node(client) else {
+            panic!("{client} is a client");
+        };
+        let done = c.last_completed().expect("the put was answered");
+        assert_eq!(
+            settled_among(&world, &servers, Settle::Acknowledged),
+            Err(format!(
+                "L2: {behind} has not executed {client}{done}, which was answered"
+            ))
+        );
+        world.apply(Input::HealAll).unwrap();
+        world.run_until(Time(6_000_000), u64::MAX);
+        assert_eq!(
+            settled_among(&world, &servers, Settle::Acknowledged),
+            Ok(())
+        );
+    }
 }
