@@ -974,7 +974,7 @@ mod tests {
     fn a_sweep_link_opens_the_run_the_sweep_checked() {
         let cases = [
             (3, Some("skip-up-to-date-check"), 2),
-            (3, Some("commit-previous-term"), 176),
+            (3, Some("commit-previous-term"), 2232),
             (5, Some("no-prevote-checkquorum"), 5),
             (3, None, 0),
             (5, None, 1),

@@ -85,10 +85,13 @@ pub fn detail(run: &dyn AnySim, id: NodeId) -> Option<Html> {
                 if !s.progress.is_empty() {
                     <table class="raft-progress">
                         <caption>{"Replication (leader's view)"}</caption>
-                        <thead><tr><th>{"follower"}</th><th>{"nextIndex"}</th><th>{"matchIndex"}</th></tr></thead>
+                        <thead><tr><th>{"follower"}</th><th>{"nextIndex"}</th><th>{"matchIndex"}</th><th>{"state"}</th></tr></thead>
                         <tbody>
                             { for s.progress.iter().map(|p| html! {
-                                <tr><td>{p.peer.to_string()}</td><td>{p.next_index.to_string()}</td><td>{p.match_index.to_string()}</td></tr>
+                                <tr><td>{p.peer.to_string()}</td><td>{p.next_index.to_string()}</td><td>{p.match_index.to_string()}</td>
+                                    <td title={if p.replicating { "the leader streams batches without waiting for each answer" } else { "the leader sends one AppendEntries and waits for the answer" }}>
+                                        {if p.replicating { "replicating" } else { "probing" }}
+                                    </td></tr>
                             }) }
                         </tbody>
                     </table>

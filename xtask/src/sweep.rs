@@ -122,7 +122,7 @@ const CATCHES: &[Catch] = &[
         protocol: "raft",
         toggle: "commit-previous-term",
         nodes: "3",
-        start: "0",
+        start: "2000",
         seeds: "1000",
         kind: "safety violation",
     },

@@ -183,7 +183,27 @@ pub struct LeaderState {
     pub match_index: SortedMap<NodeId, LogIndex>,
     /// Followers that answered since the last CheckQuorum.
     pub recently_active: SortedSet<NodeId>,
+    /// Followers in the replicating state: the leader knows where their
+    /// log matches its own and streams batches to them without waiting for
+    /// each answer, up to [`MAX_INFLIGHT`] batches beyond matchIndex,
+    /// moving nextIndex past each batch it sends. Every other follower is
+    /// probed: one AppendEntries at nextIndex, sent again only when an
+    /// answer or a heartbeat says to (etcd's StateProbe and
+    /// StateReplicate).
+    pub replicating: SortedSet<NodeId>,
+    /// For each replicating follower with batches in flight, how many
+    /// heartbeats in a row have passed without its matchIndex moving. Once
+    /// they span the shortest election timeout, longer than any round trip
+    /// of a healthy link, the leader stops streaming into what must be a
+    /// gap (the last batches were lost) and probes the follower again.
+    pub quiet: SortedMap<NodeId, u64>,
 }
+
+/// How many batches of entries a leader keeps in flight to a replicating
+/// follower (see [`LeaderState::replicating`]). With one entry per
+/// AppendEntries, a follower that has fallen behind catches up this many
+/// entries per round trip instead of one.
+pub const MAX_INFLIGHT: u64 = 8;
 
 /// A server's role, carrying that role's state.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -284,6 +304,9 @@ pub struct PeerProgress {
     pub next_index: LogIndex,
     /// matchIndex.
     pub match_index: LogIndex,
+    /// Whether the leader streams to this follower or probes it (see
+    /// [`LeaderState::replicating`]).
+    pub replicating: bool,
 }
 
 /// The most log rows a scene shows in the inspector (the newest ones).
@@ -471,6 +494,7 @@ impl Server {
                         peer,
                         next_index: l.next_index[&peer],
                         match_index: l.match_index[&peer],
+                        replicating: l.replicating.contains(&peer),
                     })
                     .collect(),
             ),
@@ -574,14 +598,14 @@ impl Server {
         last_log_term > my_term || (last_log_term == my_term && last_log_index >= my_index)
     }
 
-    fn send_append(&self, peer: NodeId, out: &mut Out<RaftNode>) {
-        let Role::Leader(l) = &self.role else {
-            unreachable!("only a leader sends AppendEntries")
-        };
-        let next = l.next_index[&peer];
+    /// One AppendEntries to `peer` with the entries from `next` on, at
+    /// most a batch of them (none when `next` is past the log: a
+    /// heartbeat). Returns the index of the last entry it carries.
+    fn append_at(&self, peer: NodeId, next: LogIndex, out: &mut Out<RaftNode>) -> LogIndex {
         let prev = next.prev();
         let last = LogIndex(prev.0 + self.settings.max_entries_per_append as u64);
         let entries: Rc<[Entry]> = self.log.slice(next, last).into();
+        let upto = LogIndex(prev.0 + entries.len() as u64);
         out.send(
             peer,
             RaftMsg::AppendEntries {
@@ -595,11 +619,81 @@ impl Server {
                 leader_commit: self.commit_index,
             },
         );
+        upto
     }
 
-    fn broadcast_append(&self, out: &mut Out<RaftNode>) {
-        for &p in &self.peers {
+    /// Sends `peer` what it is owed. A probed follower gets one
+    /// AppendEntries at nextIndex. A replicating one gets every batch from
+    /// nextIndex that the window allows ([`MAX_INFLIGHT`] batches beyond
+    /// matchIndex), and nextIndex moves past them; when the window is full,
+    /// or there is nothing new, nothing is sent.
+    fn send_append(&mut self, peer: NodeId, out: &mut Out<RaftNode>) {
+        let Role::Leader(l) = &self.role else {
+            unreachable!("only a leader sends AppendEntries")
+        };
+        let mut next = l.next_index[&peer];
+        if !l.replicating.contains(&peer) {
+            self.append_at(peer, next, out);
+            return;
+        }
+        let batch = self.settings.max_entries_per_append as u64;
+        let window = LogIndex(l.match_index[&peer].0 + batch * MAX_INFLIGHT);
+        let until = self.log.last_index().min(window);
+        while next <= until {
+            next = self.append_at(peer, next, out).next();
+        }
+        let Role::Leader(l) = &mut self.role else {
+            unreachable!("still the leader")
+        };
+        l.next_index.insert(peer, next);
+    }
+
+    fn broadcast_append(&mut self, out: &mut Out<RaftNode>) {
+        for p in self.peers.clone() {
             self.send_append(p, out);
+        }
+    }
+
+    /// The heartbeat's AppendEntries to `peer`, which also repairs a
+    /// stream that has stalled. A replicating follower with batches in
+    /// flight gets the first one it has not acknowledged again; when it has
+    /// been quiet for an election timeout (see [`LeaderState::quiet`]) it
+    /// goes back to being probed from there. Any other follower gets what
+    /// [`Server::send_append`] sends, or an empty AppendEntries when that
+    /// is nothing.
+    fn heartbeat_to(&mut self, peer: NodeId, out: &mut Out<RaftNode>) {
+        let id = self.id;
+        let last = self.log.last_index();
+        let heartbeats_per_timeout = (self.settings.election_timeout_min.0
+            / self.settings.heartbeat_interval.0.max(1))
+        .max(1);
+        let Role::Leader(l) = &mut self.role else {
+            unreachable!("only a leader sends heartbeats")
+        };
+        let matched = l.match_index[&peer];
+        let next = l.next_index[&peer];
+        let replicating = l.replicating.contains(&peer);
+        if replicating && next > matched.next() {
+            let quiet = l.quiet.get(&peer).copied().unwrap_or(0) + 1;
+            if quiet >= heartbeats_per_timeout {
+                l.quiet.remove(&peer);
+                l.replicating.remove(&peer);
+                l.next_index.insert(peer, matched.next());
+                out.note(format!(
+                    "{id} has heard no progress from {peer} for an election timeout; it probes {peer} again at {}",
+                    matched.next()
+                ));
+            } else {
+                l.quiet.insert(peer, quiet);
+            }
+            self.append_at(peer, matched.next(), out);
+            return;
+        }
+        l.quiet.remove(&peer);
+        if replicating && next <= last {
+            self.send_append(peer, out);
+        } else {
+            self.append_at(peer, next, out);
         }
     }
 
@@ -675,6 +769,8 @@ impl Server {
             next_index: peers.clone().map(|p| (p, next)).collect(),
             match_index: peers.map(|p| (p, LogIndex(0))).collect(),
             recently_active: SortedSet::new(),
+            replicating: SortedSet::new(),
+            quiet: SortedMap::new(),
         });
         out.observe(RaftObs::BecameLeader(self.term));
         out.milestone(
@@ -1002,19 +1098,25 @@ impl Server {
             // reply that taught the leader something triggers more sending,
             // so duplicated replies cannot multiply messages.
             let advanced = match_index > *matched;
+            let fresh = match_index >= *matched;
             *matched = (*matched).max(match_index);
             *next = (*next).max(match_index.next());
-            let more = advanced && *next <= last;
+            if advanced {
+                l.quiet.remove(&from);
+            }
+            let mut more = advanced;
+            if fresh && !l.replicating.contains(&from) {
+                // The follower's log matches up to matchIndex: stream to it
+                // from just past there.
+                l.replicating.insert(from);
+                *next = matched.next();
+                more = true;
+            }
+            let more = more && *next <= last;
             self.advance_commit(out);
             if more {
                 self.send_append(from, out);
             }
-        } else if probe != next.prev() {
-            out.note(format!(
-                "{} ignores a stale rejection from {from} (it probed {probe}, now probes {})",
-                self.id,
-                next.prev()
-            ));
         } else if probe <= *matched {
             // The follower has said it holds the leader's entries up to
             // matchIndex, and in this term they never change, so a
@@ -1027,7 +1129,21 @@ impl Server {
                 "{} ignores a stale rejection from {from} (it probed {probe}, which {from} had matched up to {})",
                 self.id, *matched
             ));
+        } else if l.replicating.contains(&from) && probe >= next.prev() {
+            out.note(format!(
+                "{} ignores a stale rejection from {from} (it probed {probe}, beyond what is in flight)",
+                self.id
+            ));
+        } else if !l.replicating.contains(&from) && probe != next.prev() {
+            out.note(format!(
+                "{} ignores a stale rejection from {from} (it probed {probe}, now probes {})",
+                self.id,
+                next.prev()
+            ));
         } else {
+            // A batch in flight found the follower's log different (or
+            // short) at `probe`, or a probe did: probe again, below it.
+            l.replicating.remove(&from);
             *next = LogIndex(probe.0.min(match_index.0 + 1).max(1));
             if *next <= *matched {
                 *next = matched.next();
@@ -1174,7 +1290,9 @@ impl Server {
         if !self.is_leader() {
             return;
         }
-        self.broadcast_append(out);
+        for p in self.peers.clone() {
+            self.heartbeat_to(p, out);
+        }
         out.set_timer(
             RaftTimer::Heartbeat,
             self.settings.heartbeat_interval,
@@ -1504,7 +1622,16 @@ impl Node for RaftNode {
                     for p in &s.peers {
                         scene = scene.row(
                             format!("{p} next/match"),
-                            format!("{} / {}", l.next_index[p], l.match_index[p]),
+                            format!(
+                                "{} / {} ({})",
+                                l.next_index[p],
+                                l.match_index[p],
+                                if l.replicating.contains(p) {
+                                    "replicating"
+                                } else {
+                                    "probing"
+                                }
+                            ),
                             Durability::Volatile,
                         );
                     }
@@ -1762,6 +1889,115 @@ mod tests {
             n.on_message(NodeId(2), &reply(false, 1, 3), &mut out);
             assert_eq!(probes(&out), vec![1], "toggle {toggle:?}");
         }
+    }
+
+    /// A leader of term 2 over a log of twenty term-1 entries (and its
+    /// no-op at 21) that sends one entry per AppendEntries, once n2 has
+    /// answered its probes: n2's log matches up to 3. Returns what the
+    /// leader sent on the last answer.
+    fn leader_with_one_entry_batches() -> (RaftNode, Out<RaftNode>) {
+        let mut raft = Raft::new(3, 0);
+        raft.settings.max_entries_per_append = 1;
+        let mut n = leader_of_term_2(&raft, &[1; 20]);
+        // n2 rejects the probe at 20: its log ends at 3.
+        n.on_message(NodeId(1), &reply(false, 3, 20), &mut Out::new());
+        // ... and accepts the probe at 3.
+        let mut out = Out::new();
+        n.on_message(NodeId(1), &reply(true, 3, 3), &mut out);
+        (n, out)
+    }
+
+    fn progress_of(n: &RaftNode, peer: u32) -> PeerProgress {
+        let view = n.as_server().expect("server").view();
+        view.progress
+            .into_iter()
+            .find(|p| p.peer == NodeId(peer))
+            .expect("a peer")
+    }
+
+    #[test]
+    fn a_follower_whose_log_matches_gets_a_window_of_batches_not_one() {
+        let (n, out) = leader_with_one_entry_batches();
+        // Streaming from 4: a window of MAX_INFLIGHT batches of one entry,
+        // each one after the last, without waiting for answers.
+        let expected: Vec<u64> = (3..3 + MAX_INFLIGHT).collect();
+        assert_eq!(probes(&out), expected);
+        let p = progress_of(&n, 1);
+        assert!(p.replicating);
+        assert_eq!(
+            (p.next_index, p.match_index),
+            (LogIndex(3 + MAX_INFLIGHT + 1), LogIndex(3))
+        );
+        // n3 has answered nothing: it is still probed, one message at a time.
+        assert!(!progress_of(&n, 2).replicating);
+    }
+
+    #[test]
+    fn an_answer_in_the_stream_refills_the_window_and_a_full_window_sends_nothing() {
+        let (mut n, _) = leader_with_one_entry_batches();
+        // Entries 4 to 3 + MAX_INFLIGHT are in flight. The answer for 4
+        // frees one slot of the window: the next entry goes out.
+        let mut out = Out::new();
+        n.on_message(NodeId(1), &reply(true, 4, 3), &mut out);
+        assert_eq!(probes(&out), vec![3 + MAX_INFLIGHT]);
+        // A duplicate of that answer teaches nothing and sends nothing.
+        let mut out = Out::new();
+        n.on_message(NodeId(1), &reply(true, 4, 3), &mut out);
+        assert_eq!(probes(&out), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn a_rejection_in_the_stream_sends_the_leader_back_to_probing_below_it() {
+        let (mut n, _) = leader_with_one_entry_batches();
+        // The batch with entry 5 was lost, so n2, whose log ends at 4,
+        // rejects the one with entry 6 (prev 5).
+        let mut out = Out::new();
+        n.on_message(NodeId(1), &reply(false, 4, 5), &mut out);
+        assert_eq!(probes(&out), vec![4], "one probe, just past n2's log");
+        assert!(!progress_of(&n, 1).replicating);
+        // The rejection of the batch after it (prev 6) is stale now.
+        let mut out = Out::new();
+        n.on_message(NodeId(1), &reply(false, 4, 6), &mut out);
+        assert_eq!(probes(&out), Vec::<u64>::new());
+        // The probe's answer puts n2 back in the stream, from 6: a whole
+        // window beyond its matchIndex, 5.
+        let mut out = Out::new();
+        n.on_message(NodeId(1), &reply(true, 5, 4), &mut out);
+        assert!(progress_of(&n, 1).replicating);
+        assert_eq!(probes(&out), (5..5 + MAX_INFLIGHT).collect::<Vec<u64>>());
+    }
+
+    #[test]
+    fn a_stream_that_hears_nothing_for_an_election_timeout_is_probed_again() {
+        let (mut n, _) = leader_with_one_entry_batches();
+        let settings = Raft::new(3, 0).settings;
+        let heartbeats = settings.election_timeout_min.0 / settings.heartbeat_interval.0;
+        assert!(
+            heartbeats > 1,
+            "the test needs several heartbeats per timeout"
+        );
+        // Each heartbeat before that sends n2 the first entry it has not
+        // acknowledged again, and leaves it streaming.
+        for _ in 1..heartbeats {
+            let mut out = Out::new();
+            n.on_timer(&RaftTimer::Heartbeat, &mut out);
+            let to_n2: Vec<u64> = out
+                .sends()
+                .iter()
+                .filter(|(to, _)| *to == NodeId(1))
+                .filter_map(|(_, m)| match m {
+                    RaftMsg::AppendEntries { prev_log_index, .. } => Some(prev_log_index.0),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(to_n2, vec![3]);
+            assert!(progress_of(&n, 1).replicating);
+        }
+        // The last one of the timeout gives up on the stream.
+        n.on_timer(&RaftTimer::Heartbeat, &mut Out::new());
+        let p = progress_of(&n, 1);
+        assert!(!p.replicating);
+        assert_eq!(p.next_index, LogIndex(4));
     }
 
     #[test]

@@ -98,15 +98,13 @@ impl Sweepable for Raft {
     /// check is refused only while a leader is heard, and a leader cut off
     /// in the minority never steps down. Toggle `no-prevote-checkquorum`
     /// teaches exactly this, so its seeds are judged as the options
-    /// promise. And only with more than one entry per AppendEntries: with
-    /// one, a leader ships a single entry per round trip (and per
-    /// heartbeat when a message is lost), and a follower far behind after
-    /// a power cut does not catch up within the bound over the minority's
-    /// lossy links (seeds 7000772 and 7001412 at 3 servers, for example).
+    /// promise. Every batch size promises it: with one entry per
+    /// AppendEntries a follower far behind catches up only because the
+    /// leader keeps several batches in flight (see
+    /// [`super::node::MAX_INFLIGHT`]).
     fn promises_liveness(&self) -> bool {
         let toggled = self.toggles.contains(&Toggle::NoPrevoteCheckquorum);
-        let elects = toggled || (self.settings.pre_vote && self.settings.check_quorum);
-        elects && self.settings.max_entries_per_append > 1
+        toggled || (self.settings.pre_vote && self.settings.check_quorum)
     }
 
     fn servers(&self) -> Vec<NodeId> {
