@@ -333,7 +333,7 @@ impl Broker {
             PubSubMsg::ConsumerFetch { partition, offset } => {
                 self.on_consumer_fetch(from, *partition, *offset, out)
             }
-            PubSubMsg::JoinGroup { group }
+            PubSubMsg::JoinGroup { group, .. }
             | PubSubMsg::GroupHeartbeat { group, .. }
             | PubSubMsg::OffsetCommit { group, .. } => {
                 self.on_group_message(from, *group, msg, out)
@@ -938,10 +938,16 @@ impl Broker {
             return;
         };
         let entry = match msg {
-            PubSubMsg::JoinGroup { .. } => {
+            PubSubMsg::JoinGroup { session, .. } => {
                 let i = self.settings.offsets_partition(group).0 as usize;
                 let r = &self.replicas[i];
-                c.on_join(from, &r.log[..r.hw.index().min(r.log.len())], out)
+                c.on_join(
+                    from,
+                    *session,
+                    &r.log[..r.hw.index().min(r.log.len())],
+                    Offset(r.log.len() as u64),
+                    out,
+                )
             }
             PubSubMsg::GroupHeartbeat { generation, .. } => {
                 c.on_heartbeat(from, *generation, out);

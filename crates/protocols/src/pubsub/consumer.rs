@@ -9,10 +9,10 @@
 use sim::sorted::SortedMap;
 use std::rc::Rc;
 
-use sim::{Durability, NodeId, NodeKind, NodeScene, Out};
+use sim::{impl_encode, Durability, NodeId, NodeKind, NodeScene, Out};
 
 use super::msg::{ConsumerFetchResult, PartitionState, PubSubMsg, Record};
-use super::node::{PubSubNode, PubSubObs, PubSubTimer};
+use super::node::{PubSubDurable, PubSubNode, PubSubObs, PubSubTimer};
 use super::producer::METADATA_RETRY;
 use super::view::{ConsumerView, PositionView};
 use super::{Delivery, Generation, GroupId, MsgKey, Offset, PartitionId, Settings};
@@ -51,6 +51,19 @@ impl Position {
     }
 }
 
+/// What a consumer persists: the number of its session, one more at every
+/// start. An assignment names the session it answers, so one that the
+/// network delayed past a restart (the consumer has forgotten its
+/// generation, and would take any) is told apart from the answer to the
+/// new session's JoinGroup.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConsumerDurable {
+    /// The current session.
+    pub session: u64,
+}
+
+impl_encode!(ConsumerDurable { session });
+
 /// A consumer.
 #[derive(Clone, Debug)]
 pub struct Consumer {
@@ -62,6 +75,7 @@ pub struct Consumer {
     unanswered: u32,
     /// Polls in a row with a commit not acknowledged yet.
     unconfirmed_polls: u32,
+    durable: ConsumerDurable,
     generation: Generation,
     assigned: SortedMap<PartitionId, Position>,
     metadata: SortedMap<PartitionId, PartitionState>,
@@ -85,6 +99,7 @@ impl Consumer {
             settings,
             unanswered: 0,
             unconfirmed_polls: 0,
+            durable: ConsumerDurable::default(),
             generation: Generation(0),
             assigned: SortedMap::new(),
             metadata: SortedMap::new(),
@@ -145,10 +160,16 @@ impl Consumer {
 
     fn join(&mut self, out: &mut Out<PubSubNode>) {
         let group = self.group;
-        self.send_to_coordinator(PubSubMsg::JoinGroup { group }, out);
+        let session = self.durable.session;
+        self.send_to_coordinator(PubSubMsg::JoinGroup { group, session }, out);
     }
 
-    pub(super) fn start(&mut self, out: &mut Out<PubSubNode>) {
+    pub(super) fn start(&mut self, durable: Option<&ConsumerDurable>, out: &mut Out<PubSubNode>) {
+        if let Some(d) = durable {
+            self.durable = d.clone();
+        }
+        self.durable.session += 1;
+        out.persist(PubSubDurable::Consumer(self.durable.clone()));
         // The coordinator is not known yet: the join goes out with the
         // first metadata that names it.
         let s = &self.settings;
@@ -216,7 +237,17 @@ impl Consumer {
                 group,
                 generation,
                 partitions,
-            } if *group == self.group => self.on_assignment(*generation, partitions, out),
+                session,
+            } if *group == self.group => {
+                if *session == self.durable.session {
+                    self.on_assignment(*generation, partitions, out)
+                } else {
+                    out.note(format!(
+                        "{} ignores an assignment for its session {session}: it is in session {}",
+                        self.id, self.durable.session
+                    ));
+                }
+            }
             PubSubMsg::GroupHeartbeatReply { rejoin: true, .. } => self.join(out),
             PubSubMsg::NotCoordinator { group } if *group == self.group => {
                 out.note(format!(
@@ -562,6 +593,7 @@ mod tests {
             group: GroupId(0),
             generation: Generation(generation),
             partitions: vec![(P0, Offset(from))],
+            session: 0,
         }
     }
 
@@ -582,6 +614,39 @@ mod tests {
             records: records.into(),
             hw: Offset(n),
         }
+    }
+
+    /// A consumer that restarted has forgotten its generation and would
+    /// take any assignment; one the network delayed past the restart names
+    /// the session before, and resumes from offsets the group may have
+    /// committed past since. Only the new session's answer is adopted.
+    #[test]
+    fn after_a_restart_only_an_assignment_for_the_new_session_is_adopted() {
+        let mut c = consumer();
+        let mut out = Out::new();
+        c.start(None, &mut out);
+        c.start(Some(&ConsumerDurable { session: 1 }), &mut out);
+        let stale = assignment(1, 0);
+        let mut out = Out::new();
+        c.on_message(NodeId(0), &stale, &mut out);
+        assert!(c.assigned().is_empty(), "the session-0 answer is ignored");
+        let PubSubMsg::Assignment {
+            group,
+            generation,
+            partitions,
+            ..
+        } = assignment(1, 3)
+        else {
+            unreachable!()
+        };
+        let fresh = PubSubMsg::Assignment {
+            group,
+            generation,
+            partitions,
+            session: 2,
+        };
+        c.on_message(NodeId(0), &fresh, &mut out);
+        assert_eq!(c.assigned()[&P0].next, Offset(3));
     }
 
     /// An assignment of the generation the consumer is in already is a

@@ -114,13 +114,29 @@ pub struct GroupCoordinator {
     /// Commits appended and not answered yet: the record's offset, the
     /// member, the partition and the committed offset.
     waiting: Vec<(Offset, NodeId, PartitionId, Offset)>,
+    /// The log end when this coordinator took over. Its predecessor may
+    /// have acknowledged commits anywhere below it (a new leader's high
+    /// watermark lags the old one's), so until the high watermark reaches
+    /// it, no assignment goes out: one would resume a partition from an
+    /// offset the group has already committed past.
+    takeover: Offset,
+    /// Each member's session, as its last JoinGroup to this coordinator
+    /// gave it. Assignments carry it, and a consumer adopts only one of
+    /// its own session: one the network delayed past the consumer's
+    /// restart would send it back to offsets committed since.
+    sessions: SortedMap<NodeId, u64>,
+    /// Members that asked for their assignment again while records were
+    /// in the log above the high watermark: the last such record's offset,
+    /// and the member. Answered when the high watermark passes it.
+    joins: Vec<(Offset, NodeId)>,
 }
 
 impl GroupCoordinator {
     /// Rebuilds `group` from its offsets partition's log, whose high
     /// watermark (as this broker knows it) is `hw`, and gives every member
     /// a full session. A generation record not known to be committed is
-    /// announced once it is.
+    /// announced once it is, and once everything the log held at the
+    /// takeover is (see [`GroupCoordinator::takeover`]).
     pub(super) fn load(
         settings: Rc<Settings>,
         group: GroupId,
@@ -139,6 +155,9 @@ impl GroupCoordinator {
             },
             announce: None,
             waiting: Vec::new(),
+            takeover: Offset(log.len() as u64),
+            sessions: SortedMap::new(),
+            joins: Vec::new(),
         };
         let mut last_generation = None;
         for (o, r) in log.iter().enumerate() {
@@ -206,39 +225,33 @@ impl GroupCoordinator {
     }
 
     /// A member asks to join; `committed` is the committed prefix of the
-    /// offsets partition. Returns the generation record to append, if the
-    /// group must rebalance.
+    /// offsets partition and `log_end` its log end. Returns the generation
+    /// record to append, if the group must rebalance.
     pub(super) fn on_join(
         &mut self,
         from: NodeId,
+        session: u64,
         committed: &[Record],
+        log_end: Offset,
         out: &mut Out<PubSubNode>,
     ) -> Option<GroupEntry> {
         self.arm(from, out);
+        self.sessions.insert(from, session);
         let group = self.state.group;
         if self.state.members.contains(&from) {
             // A member that lost its assignment (it restarted, or missed
-            // the message): the current one again, if it is committed
-            // (otherwise it goes out when it is), with the offsets
-            // committed so far: never one whose commit record may still
-            // vanish.
-            if self.announce.is_none() {
-                let offsets = committed_offsets(committed);
-                let partitions = self
-                    .state
-                    .owners
-                    .iter()
-                    .filter(|&(_, &o)| o == from)
-                    .map(|(&p, _)| (p, offsets.get(&p).copied().unwrap_or_default()))
-                    .collect();
-                out.send(
-                    from,
-                    PubSubMsg::Assignment {
-                        group,
-                        generation: self.state.generation,
-                        partitions,
-                    },
-                );
+            // the message): the current one again, with the offsets
+            // committed so far, once every record now in the log is
+            // committed. Never sooner: a commit the member sent before it
+            // restarted may be in the log and be acknowledged after this
+            // answer is sent, and the answer must not resume below it. A
+            // generation not committed yet goes out when it is.
+            let hw = Offset(committed.len() as u64);
+            if hw >= log_end {
+                self.answer_join(from, committed, out);
+            } else {
+                self.joins.retain(|&(_, m)| m != from);
+                self.joins.push((Offset(log_end.0 - 1), from));
             }
             return None;
         }
@@ -288,6 +301,36 @@ impl GroupCoordinator {
             self.state.group
         ));
         Some(self.rebalance(members))
+    }
+
+    /// Sends `member` its partitions in the current generation, resuming
+    /// from the offsets `committed` (the committed prefix of the offsets
+    /// partition) holds, unless the current generation is not committed
+    /// yet (it goes out when it is) or this coordinator has just taken
+    /// over and its predecessor's records are not all committed (the
+    /// member asks again).
+    fn answer_join(&self, member: NodeId, committed: &[Record], out: &mut Out<PubSubNode>) {
+        let settled = Offset(committed.len() as u64) >= self.takeover;
+        if self.announce.is_some() || !settled {
+            return;
+        }
+        let offsets = committed_offsets(committed);
+        let partitions = self
+            .state
+            .owners
+            .iter()
+            .filter(|&(_, &o)| o == member)
+            .map(|(&p, _)| (p, offsets.get(&p).copied().unwrap_or_default()))
+            .collect();
+        out.send(
+            member,
+            PubSubMsg::Assignment {
+                group: self.state.group,
+                generation: self.state.generation,
+                partitions,
+                session: self.sessions.get(&member).copied().unwrap_or(0),
+            },
+        );
     }
 
     /// The next generation over `members`.
@@ -401,13 +444,17 @@ impl GroupCoordinator {
         out: &mut Out<PubSubNode>,
     ) {
         let group = self.state.group;
-        if let Some((_, assignment)) = self.announce.take_if(|(o, _)| *o < hw) {
+        let settled = hw >= self.takeover;
+        let announce = self.announce.take_if(|(o, _)| *o < hw && settled);
+        let announced = announce.is_some();
+        if let Some((_, assignment)) = announce {
             // Each partition resumes from the group's committed offset as
             // the committed log has it now: the generation record's own
             // offset, or a commit after it. A coordinator that took over
             // with a stale high watermark announces a generation its
             // predecessor announced already, and commits acknowledged
-            // since then must not be taken back. Commit records not
+            // since then must not be taken back: they are all in the log
+            // below `takeover`, committed by now. Commit records not
             // committed yet are left out: they may still vanish.
             let offsets = committed_offsets(committed);
             let g = &self.state;
@@ -423,6 +470,7 @@ impl GroupCoordinator {
                         group,
                         generation: g.generation,
                         partitions,
+                        session: self.sessions.get(&m).copied().unwrap_or(0),
                     },
                 );
             }
@@ -435,6 +483,15 @@ impl GroupCoordinator {
                     g.members.len()
                 ),
             );
+        }
+        let (due, joins): (Vec<_>, Vec<_>) = self.joins.drain(..).partition(|&(at, _)| at < hw);
+        self.joins = joins;
+        for (_, member) in due {
+            // The announcement, if one went out just now, reached every
+            // member already.
+            if !announced && self.state.members.contains(&member) {
+                self.answer_join(member, committed, out);
+            }
         }
         let (done, waiting): (Vec<_>, Vec<_>) =
             self.waiting.drain(..).partition(|&(at, ..)| at < hw);
@@ -528,8 +585,36 @@ mod tests {
         let mut out = Out::new();
         let mut c = GroupCoordinator::load(settings(), GroupId(0), &log, Offset(0), &mut out);
         assert!(assignments(&out).is_empty(), "nothing is committed yet");
+        // Its high watermark passes the generation record, not yet the
+        // commit that the old coordinator may have acknowledged: nothing
+        // goes out.
+        let mut out = Out::new();
+        c.on_high_watermark(Offset(1), &log[..1], &mut out);
+        assert!(
+            assignments(&out).is_empty(),
+            "the commit at 1 is not known committed"
+        );
+        // A member that asks for its assignment meanwhile waits too.
+        let mut out = Out::new();
+        c.on_join(MEMBER, 1, &log[..1], Offset(2), &mut out);
+        assert!(
+            assignments(&out).is_empty(),
+            "a join waits for the takeover to settle"
+        );
         let mut out = Out::new();
         c.on_high_watermark(Offset(2), &log, &mut out);
+        assert_eq!(assignments(&out), vec![(MEMBER, vec![(P0, Offset(3))])]);
+    }
+
+    /// Once everything the log held at the takeover is committed, a member
+    /// that asks again gets the current generation, with every commit.
+    #[test]
+    fn a_member_that_asks_after_the_takeover_settled_resumes_past_every_commit() {
+        let log = log();
+        let mut c =
+            GroupCoordinator::load(settings(), GroupId(0), &log, Offset(2), &mut Out::new());
+        let mut out = Out::new();
+        c.on_join(MEMBER, 1, &log, Offset(2), &mut out);
         assert_eq!(assignments(&out), vec![(MEMBER, vec![(P0, Offset(3))])]);
     }
 
@@ -606,5 +691,45 @@ mod tests {
                 )
         });
         assert!(answered, "{:?}", out.sends());
+    }
+
+    /// A member that asks for its assignment again (it restarted) while
+    /// its own commit is in the log above the high watermark waits for
+    /// that commit: answered at once, it would resume below an offset the
+    /// coordinator acknowledges a moment later.
+    #[test]
+    fn a_rejoin_waits_for_the_commits_above_the_high_watermark() {
+        let log = log();
+        let mut c = GroupCoordinator::load(
+            settings(),
+            GroupId(0),
+            &log[..1],
+            Offset(1),
+            &mut Out::new(),
+        );
+        // The member's commit of p0 at 3 is appended, not committed.
+        c.appended(
+            Offset(1),
+            &GroupEntry::Commit {
+                generation: Generation(1),
+                partition: P0,
+                offset: Offset(3),
+                member: MEMBER,
+            },
+        );
+        let mut out = Out::new();
+        c.on_join(MEMBER, 2, &log[..1], Offset(2), &mut out);
+        assert!(
+            assignments(&out).is_empty(),
+            "the commit at 1 may still be acknowledged"
+        );
+        let mut out = Out::new();
+        c.on_high_watermark(Offset(2), &log, &mut out);
+        assert_eq!(assignments(&out), vec![(MEMBER, vec![(P0, Offset(3))])]);
+        let session = out.sends().iter().find_map(|(_, m)| match m {
+            PubSubMsg::Assignment { session, .. } => Some(*session),
+            _ => None,
+        });
+        assert_eq!(session, Some(2), "the answer names the session that asked");
     }
 }

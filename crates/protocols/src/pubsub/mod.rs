@@ -130,13 +130,22 @@
 //! generation. When the controller moves the partition's leadership (as
 //! for any partition: the leader died, or was cut off), the new leader
 //! rebuilds the group by replaying the records of its log and coordinates
-//! from then on; members' sessions start afresh. A generation it finds
-//! above its high watermark is announced once committed, each partition
-//! resuming from the group's offset in the committed log at that moment
-//! (its predecessor may have announced it already and acknowledged commits
-//! since). A consumer adopts only an assignment of a newer generation than
-//! its own: a copy of the current one (duplicated, delayed, announced
-//! again) would move its positions back over what it committed. A commit
+//! from then on; members' sessions start afresh. It sends no assignment
+//! until every record its log held at the takeover is committed (its
+//! predecessor may have acknowledged commits anywhere in that log, and its
+//! own high watermark lags), and a generation it finds above its high
+//! watermark is announced then, each partition resuming from the group's
+//! offset in the committed log at that moment. A member that asks for its
+//! assignment again is answered once every record in the log is
+//! committed, so that a commit it sent before a restart is not
+//! acknowledged after an answer that resumes below it. A consumer adopts
+//! only an assignment of a newer generation than its own: a copy of the
+//! current one (duplicated, delayed, announced again) would move its
+//! positions back over what it committed. And it adopts only one addressed
+//! to its session, a durable number it increments at every start and
+//! sends with each JoinGroup: after a restart it knows no generation, and
+//! an assignment delayed from before would resume it below commits made
+//! since. A commit
 //! below the group's offset moves nothing, and is answered once the log
 //! that holds the higher one is committed (an at-most-once member waits
 //! for that answer before it processes). Consumers find

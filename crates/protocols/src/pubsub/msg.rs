@@ -361,6 +361,9 @@ pub enum PubSubMsg {
     JoinGroup {
         /// The group.
         group: GroupId,
+        /// The consumer's session: it opens a new one at every start, and
+        /// adopts only an assignment addressed to the one it is in.
+        session: u64,
     },
     /// Coordinator to member: the group's generation and this member's
     /// partitions, each with the committed offset to resume from.
@@ -371,6 +374,9 @@ pub enum PubSubMsg {
         generation: Generation,
         /// The member's partitions and where to start.
         partitions: Vec<(PartitionId, Offset)>,
+        /// The member's session this answers, as its last JoinGroup gave it
+        /// (0: the coordinator has not heard one since it took over).
+        session: u64,
     },
     /// Consumer to coordinator: I am alive in this generation.
     GroupHeartbeat {
@@ -472,12 +478,13 @@ impl Encode for PubSubMsg {
                 first,
                 result,
             } => (9u8, partition, first, result).encode(h),
-            PubSubMsg::JoinGroup { group } => (10u8, group).encode(h),
+            PubSubMsg::JoinGroup { group, session } => (10u8, group, session).encode(h),
             PubSubMsg::Assignment {
                 group,
                 generation,
                 partitions,
-            } => (11u8, group, generation, partitions).encode(h),
+                session,
+            } => (11u8, group, generation, partitions, session).encode(h),
             PubSubMsg::GroupHeartbeat { group, generation } => (12u8, group, generation).encode(h),
             PubSubMsg::GroupHeartbeatReply {
                 group,
@@ -598,17 +605,21 @@ impl Message for PubSubMsg {
                     format!("batch {first} {partition}: not enough in-sync replicas")
                 }
             },
-            PubSubMsg::JoinGroup { group } => group.to_string(),
+            PubSubMsg::JoinGroup { group, session } => format!("{group}, session {session}"),
             PubSubMsg::Assignment {
                 group,
                 generation,
                 partitions,
+                session,
             } => {
                 let ps: Vec<String> = partitions
                     .iter()
                     .map(|(p, o)| format!("{p} from {o}"))
                     .collect();
-                format!("{group} {generation}: [{}]", ps.join(", "))
+                format!(
+                    "{group} {generation}: [{}], session {session}",
+                    ps.join(", ")
+                )
             }
             PubSubMsg::GroupHeartbeat { group, generation } => format!("{group} {generation}"),
             PubSubMsg::GroupHeartbeatReply {

@@ -5,7 +5,7 @@
 use sim::{Encode, Node, NodeId, NodeScene, Out, TraceHasher};
 
 use super::broker::{Broker, BrokerDurable};
-use super::consumer::Consumer;
+use super::consumer::{Consumer, ConsumerDurable};
 use super::controller::{Controller, ControllerDurable};
 use super::msg::{PartitionState, PubSubMsg, Record};
 use super::producer::{Producer, ProducerDurable};
@@ -63,6 +63,8 @@ pub enum PubSubDurable {
     Controller(ControllerDurable),
     /// A producer's counters.
     Producer(ProducerDurable),
+    /// A consumer's session number.
+    Consumer(ConsumerDurable),
 }
 
 impl Encode for PubSubDurable {
@@ -71,6 +73,7 @@ impl Encode for PubSubDurable {
             PubSubDurable::Broker(b) => (1u8, b).encode(h),
             PubSubDurable::Controller(c) => (2u8, c).encode(h),
             PubSubDurable::Producer(p) => (3u8, p).encode(h),
+            PubSubDurable::Consumer(c) => (4u8, c).encode(h),
         }
     }
 }
@@ -271,7 +274,13 @@ impl Node for PubSubNode {
                 },
                 out,
             ),
-            PubSubNode::Consumer(c) => c.start(out),
+            PubSubNode::Consumer(c) => c.start(
+                match durable {
+                    Some(PubSubDurable::Consumer(d)) => Some(d),
+                    _ => None,
+                },
+                out,
+            ),
         }
     }
 
