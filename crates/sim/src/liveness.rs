@@ -528,6 +528,89 @@ mod tests {
         assert_eq!(best, 0b00111);
     }
 
+    /// Each kind of fault keeps exactly its node, or one end of its link,
+    /// out of the healed group, and the sentence names it.
+    #[test]
+    fn every_fault_keeps_its_node_or_link_out_of_the_healed_group() {
+        let healed = |sim: &Sim<Broadcast>| healed_group(sim.world().protocol(), sim.world());
+        let ids = |v: &[u32]| v.iter().map(|&i| NodeId(i)).collect::<Vec<_>>();
+        let mut sim = sim();
+        assert_eq!(healed(&sim).unwrap(), ids(&[0, 1, 2, 3, 4]));
+        sim.apply(Input::Slow {
+            node: NodeId(1),
+            factor: Permille(3_000),
+        })
+        .unwrap();
+        assert_eq!(healed(&sim).unwrap(), ids(&[0, 2, 3, 4]));
+        sim.apply(Input::Skew {
+            node: NodeId(2),
+            rate: Permille(1_500),
+        })
+        .unwrap();
+        assert_eq!(healed(&sim).unwrap(), ids(&[0, 3, 4]));
+        // One lossy, one duplicating and one spiking link, each between
+        // two of the three left: no majority, and every fault is named.
+        let defaults = *sim.world().network().defaults();
+        for (from, to, params) in [
+            (
+                0,
+                3,
+                LinkParams {
+                    drop: Ppm(1),
+                    ..defaults
+                },
+            ),
+            (
+                3,
+                4,
+                LinkParams {
+                    duplicate: Ppm(1),
+                    ..defaults
+                },
+            ),
+            (
+                4,
+                0,
+                LinkParams {
+                    delay_spike: Ppm(1),
+                    ..defaults
+                },
+            ),
+        ] {
+            sim.apply(Input::SetLink {
+                from: NodeId(from),
+                to: NodeId(to),
+                params: Some(params),
+            })
+            .unwrap();
+        }
+        let why = healed(&sim).unwrap_err();
+        assert!(why.starts_with("no majority of servers is up"), "{why}");
+        for fault in [
+            "n2 is slowed down",
+            "n3's clock is skewed",
+            "n1→n4 loses or reorders messages",
+        ] {
+            assert!(why.contains(fault), "{fault}: {why}");
+        }
+        assert!(why.contains("and 2 more"), "{why}");
+        // The drain's inputs clear every kind of noise on those links.
+        let ends = ending_every_fault(sim.world());
+        for input in ends {
+            if let Input::SetLink {
+                params: Some(p), ..
+            } = &input
+            {
+                assert_eq!(
+                    (p.drop, p.duplicate, p.delay_spike),
+                    (Ppm::NEVER, Ppm::NEVER, Ppm::NEVER)
+                );
+            }
+            sim.apply(input).unwrap();
+        }
+        assert_eq!(healed(&sim).unwrap(), ids(&[0, 1, 2, 3, 4]));
+    }
+
     #[test]
     fn a_healthy_run_holds_and_a_minority_fault_keeps_it_healed() {
         let mut sim = sim();
