@@ -589,11 +589,16 @@ mod tests {
     }
 
     fn assignment(generation: u64, from: u64) -> PubSubMsg {
+        assignment_for(0, generation, from)
+    }
+
+    /// An assignment addressed to `session`.
+    fn assignment_for(session: u64, generation: u64, from: u64) -> PubSubMsg {
         PubSubMsg::Assignment {
             group: GroupId(0),
             generation: Generation(generation),
             partitions: vec![(P0, Offset(from))],
-            session: 0,
+            session,
         }
     }
 
@@ -626,25 +631,11 @@ mod tests {
         let mut out = Out::new();
         c.start(None, &mut out);
         c.start(Some(&ConsumerDurable { session: 1 }), &mut out);
-        let stale = assignment(1, 0);
+        let stale = assignment_for(1, 1, 0);
         let mut out = Out::new();
         c.on_message(NodeId(0), &stale, &mut out);
-        assert!(c.assigned().is_empty(), "the session-0 answer is ignored");
-        let PubSubMsg::Assignment {
-            group,
-            generation,
-            partitions,
-            ..
-        } = assignment(1, 3)
-        else {
-            unreachable!()
-        };
-        let fresh = PubSubMsg::Assignment {
-            group,
-            generation,
-            partitions,
-            session: 2,
-        };
+        assert!(c.assigned().is_empty(), "the session-1 answer is ignored");
+        let fresh = assignment_for(2, 1, 3);
         c.on_message(NodeId(0), &fresh, &mut out);
         assert_eq!(c.assigned()[&P0].next, Offset(3));
     }

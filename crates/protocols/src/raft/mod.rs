@@ -25,7 +25,11 @@
 //! (`prevLogIndex`, `prevLogTerm`); a follower accepts only if it has that
 //! entry, so by induction an accepted log matches the leader's up to there
 //! (the *Log Matching* property). On a mismatch the leader backs up
-//! `nextIndex` and tries again. A follower deletes entries only when they
+//! `nextIndex` and tries again, one AppendEntries at a time (it *probes*).
+//! Once a follower has accepted one, the leader *streams* to it: several
+//! batches in flight without waiting for each answer, as etcd's raft does,
+//! so a follower far behind catches up in a few round trips (see
+//! `node::LeaderState::replicating`). A follower deletes entries only when they
 //! conflict with the leader's (same index, different term); deleting on
 //! every AppendEntries lets a delayed, older message erase newer entries
 //! (toggle `truncate-on-every-append`).
