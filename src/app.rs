@@ -305,6 +305,7 @@ pub fn app() -> Html {
             <button type="button" role="tab" class={classes!("tab", (*tab == t).then_some("active"))} aria-selected={(*tab == t).to_string()}
                 onclick={Callback::from(move |_: MouseEvent| tab.set(t))}>{label}
                                 if t == Tab::Checkers && !violations_now.is_empty() { <span class="tab-alert" aria-label="broken">{violations_now.len().to_string()}</span> }
+                                if t == Tab::Checkers && !snap.undecided.is_empty() { <span class="tab-undecided" aria-label="undecided" title="A check could not decide within its budget">{"?"}</span> }
             </button>
         }
     };

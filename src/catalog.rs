@@ -280,8 +280,28 @@ pub fn entries() -> Vec<Entry> {
                 help: "The most log entries one AppendEntries carries.",
                 kind: OptionKind::Count { min: 1, max: 64, default: 32 },
             },
+            check_steps_option("R8"),
         ],
     }, paxos_entry(), multipaxos_entry(), pubsub_entry()]
+}
+
+/// The option `checksteps`: how hard the linearizability check (`rule`)
+/// searches before it calls a key undecided. It changes how the run is
+/// judged, never the run itself; sweeps always judge with the default.
+fn check_steps_option(rule: &'static str) -> OptionSpec {
+    OptionSpec {
+        name: "checksteps",
+        label: "Linearizability search steps per operation",
+        help: match rule {
+            "R8" => "How many search steps R8's linearizability check may take for each operation that completes. Deciding linearizability is NP-complete: with too few steps a busy key is left undecided (amber in Checkers). It judges the run, never changes it.",
+            _ => "How many search steps P8's linearizability check may take for each operation that completes. Deciding linearizability is NP-complete: with too few steps a busy key is left undecided (amber in Checkers). It judges the run, never changes it.",
+        },
+        kind: OptionKind::Count {
+            min: 1,
+            max: 1_000_000,
+            default: protocols::linearizability::STEPS_PER_COMPLETION,
+        },
+    }
 }
 
 /// The largest queue the app builds: the stage stacks the brokers in one
@@ -455,6 +475,7 @@ fn multipaxos_entry() -> Entry {
                 help: "How often the leader tells the others it is there; each answers with the first slot it has not learned, and the leader sends it what it has from there.",
                 kind: OptionKind::Millis { min: 1, max: 30_000, default: 50 },
             },
+            check_steps_option("P8"),
         ],
     }
 }
@@ -804,6 +825,7 @@ fn build_raft(setup: &Setup, config: WorldConfig) -> Result<Box<dyn AnySim>, Str
     s.max_entries_per_append = count("batch") as usize;
     s.pre_vote = switch("prevote");
     s.check_quorum = switch("checkquorum");
+    raft.check_steps = count("checksteps");
     // Toggles apply last: the one that turns PreVote and CheckQuorum
     // off, or fixes the election timeout, wins over the options.
     for name in &setup.toggles {
@@ -839,6 +861,7 @@ fn build_paxos(setup: &Setup, config: WorldConfig) -> Result<Box<dyn AnySim>, St
                 (Duration::from_ms(a), Duration::from_ms(b));
         }
         s.heartbeat_interval = millis("heartbeat");
+        paxos.check_steps = count("checksteps") as u64;
     } else {
         s.start_window = millis("start");
         s.round_timeout = millis("timeout");
@@ -1298,5 +1321,52 @@ mod tests {
     fn the_sweep_links_only_protocols_the_app_has() {
         let names: Vec<&str> = entries().iter().map(|e| e.name).collect();
         assert_eq!(lab::IN_THE_APP, names.as_slice());
+    }
+
+    /// `checksteps` changes how R8 and P8 judge a run, never the run: with
+    /// one search step per completed operation, five clients appending to
+    /// and reading one key at once leave it undecided, while the same run
+    /// at the default is decided and has the same trace.
+    #[test]
+    fn a_small_check_budget_leaves_a_busy_key_undecided_and_keeps_the_run() {
+        use sim::{Input, NodeId};
+        for (p, first_client) in [("raft", 3), ("multipaxos", 3)] {
+            let judge = |opt: &str| {
+                let lab = open(&format!("v=1&p={p}&n=3&seed=3&opt=clients:5{opt}")).unwrap();
+                let mut run = lab.run.borrow_mut();
+                run.run_until(Time::ZERO + Duration::from_ms(1_000), 1_000_000);
+                for c in first_client..first_client + 5 {
+                    for i in 0..20 {
+                        let op = if i % 2 == 0 {
+                            format!("append x {c}.{i},")
+                        } else {
+                            "get x".into()
+                        };
+                        run.apply(Input::Request {
+                            node: NodeId(c),
+                            op,
+                        })
+                        .unwrap();
+                    }
+                }
+                run.run_until(Time::ZERO + Duration::from_ms(30_000), 1_000_000);
+                (run.undecided(), run.trace_hash(), run.violations().to_vec())
+            };
+            let (undecided, hash, violations) = judge(",checksteps:1");
+            let (default_undecided, default_hash, default_violations) = judge("");
+            let rule = if p == "raft" { "R8" } else { "P8" };
+            assert!(
+                undecided.iter().any(|u| u.rule == rule
+                    && u.message
+                        .starts_with("could not decide within its budget: key \"x\"")),
+                "{p}: {undecided:?}"
+            );
+            assert!(default_undecided.is_empty(), "{p}: {default_undecided:?}");
+            assert_eq!(hash, default_hash, "{p}");
+            assert!(
+                violations.is_empty() && default_violations.is_empty(),
+                "{p}"
+            );
+        }
     }
 }

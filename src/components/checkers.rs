@@ -157,7 +157,7 @@ pub fn checker_panel(props: &CheckersProps) -> Html {
                         </div>
                         <p class="rule-text">{rule.description}</p>
                         if let (true, Some(u)) = (broken.is_empty(), undecided) {
-                            <p class="rule-undecided">{format!("Not decided: the check {}. It carries on as operations complete.", u.message)}</p>
+                            <p class="rule-undecided">{format!("The check {}. It carries on as operations complete.", u.message)}</p>
                         }
                         { for broken.iter().take(5).map(|v| {
                             let step = v.step;

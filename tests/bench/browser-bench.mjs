@@ -1,6 +1,6 @@
 // The browser half of `cargo xtask bench`: drives the release build in dist/
 // in headless Chromium (GPU off, exactly as the e2e tests launch it) and
-// measures issue 5, item 9. Prints each figure beside its target with
+// measures the app's performance targets. Prints each figure beside its target with
 // PASS/MISS, or with --json one JSON object per line {name, value, unit,
 // target, pass}. Timings depend on the load of the machine: the load average
 // is printed with the results, and nothing here is ever asserted in a test.

@@ -1,7 +1,8 @@
-// The liveness check in the Checkers panel, used as a person would: a
-// correct Paxos run holds it; the no-backoff scenario, played fast, fails it
-// in amber and pauses there, while every safety rule still holds; one step
-// back it is pending again. Run with `cargo xtask test`, or
+// The liveness check and the undecided state in the Checkers panel, used
+// as a person would: a correct Paxos run holds it; the no-backoff scenario,
+// played fast, fails it in amber and pauses there, while every safety rule
+// still holds; one step back it is pending again. A linearizability check
+// given too few search steps in Settings shows as undecided. Run with `cargo xtask test`, or
 // `node --test tests/e2e/` after `trunk build --release`.
 
 import assert from 'node:assert/strict';
@@ -118,5 +119,58 @@ test('dueling proposers without backoff fail the liveness check, and no safety r
   // Forward again: failed, as before.
   await page.keyboard.press('ArrowRight');
   assert.equal((await panel(page)).liveness.state, 'failed');
+  assert.deepEqual(problems, []);
+});
+
+test('a linearizability check that runs out of search steps is amber and undecided, never green', async (t) => {
+  const { page, problems } = await open(t, 'v=1&p=raft&n=3&seed=3');
+  await page.getByRole('tab', { name: 'Settings' }).click();
+  const form = page.getByRole('form', { name: 'Settings for a new run' });
+  const steps = form.getByLabel('Linearizability search steps per operation');
+  assert.equal(await steps.inputValue(), '20000', 'the default budget');
+  // Out of range: an error at the field, and the run is kept.
+  await steps.fill('0');
+  await form.getByRole('button', { name: 'Start new run' }).click();
+  await form
+    .locator('#setting-checksteps-error')
+    .filter({ hasText: 'Linearizability search steps per operation is 1 to 1000000, not 0' })
+    .waitFor();
+  // One step per completed operation: too few for two clients at once.
+  await steps.fill('1');
+  await form.getByRole('button', { name: 'Start new run' }).click();
+  await page.getByRole('tab', { name: /Checkers/ }).click();
+  for (let i = 0; i < 20 && (await page.locator('g.node[data-role=leader]').count()) === 0; i++) {
+    await page.keyboard.press('n');
+  }
+  // The two clients (n4, n5) each append to key x at the same moment.
+  for (const client of [3, 4]) {
+    await page.locator(`g.node[data-node="${client}"] .node-body`).click();
+    await page.getByRole('menuitem', { name: 'Send append' }).click();
+  }
+  await page.getByRole('tab', { name: /Checkers/ }).click();
+  const r8 = page.getByRole('list', { name: 'Safety properties' }).locator('li.rule[data-rule="R8"]');
+  for (let i = 0; i < 30 && (await r8.getAttribute('class')).split(' ').indexOf('undecided') < 0; i++) {
+    await page.keyboard.press('n');
+  }
+  assert.match(await r8.getAttribute('class'), /\bundecided\b/);
+  assert.equal(await r8.locator('.rule-status').innerText(), 'undecided');
+  assert.equal(await r8.locator('.rule-status').getAttribute('aria-label'), 'R8 undecided');
+  assert.match(
+    await r8.locator('.rule-undecided').innerText(),
+    /^The check could not decide within its budget: key "x" \(\d+ operations\)\. It carries on as operations complete\.$/,
+  );
+  // Amber, not the green of a rule that holds nor the red of a broken one.
+  const colour = (l) => l.locator('.rule-status').evaluate((e) => getComputedStyle(e).color);
+  const holds = page.locator('li.rule.holds').first();
+  assert.notEqual(await colour(r8), await colour(holds));
+  assert.equal(await page.locator('li.rule.broken').count(), 0, 'nothing is red');
+  assert.equal(await page.locator('.tab-alert').count(), 0, 'an undecided check is no violation');
+  // The tab says so while another tab is open.
+  await page.getByRole('tab', { name: 'Events' }).click();
+  assert.equal(await page.getByRole('tab', { name: /Checkers/ }).locator('.tab-undecided').getAttribute('aria-label'), 'undecided');
+  await page.getByRole('tab', { name: /Checkers/ }).click();
+  await r8.scrollIntoViewIfNeeded();
+  mkdirSync(OUTPUT, { recursive: true });
+  await page.screenshot({ path: path.join(OUTPUT, 'linearizability-undecided.png') });
   assert.deepEqual(problems, []);
 });

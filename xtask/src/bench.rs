@@ -6,7 +6,8 @@
 //!   wasm.
 //! - The app in the browser: `trunk build --release` into `dist/` (as
 //!   `cargo xtask test` does), then `tests/bench/browser-bench.mjs` drives it
-//!   in headless Chromium with the GPU off and measures issue 5's item 9:
+//!   in headless Chromium with the GPU off and measures the app's
+//!   performance targets (the README's figures):
 //!   frame intervals and main-thread busy while playing, no animation loop
 //!   while paused, 25 servers with hundreds of messages in flight, seeking
 //!   in a 10-minute run, memory over a run, download size and start-up.
@@ -77,7 +78,7 @@ fn browser_bench(json: bool) -> Result<()> {
     let tools = install::ensure(install::Browser::Needed)?;
     dist::build_release(&tools)?;
     if !json {
-        announce("The app in headless Chromium (GPU off), against issue 5's targets");
+        announce("The app in headless Chromium (GPU off), against its targets");
     }
     let mut node = tools.command("node");
     node.arg("tests/bench/browser-bench.mjs");

@@ -21,7 +21,7 @@ pub fn run() -> Result<()> {
 /// The downloads of the release build: the app's cargo feature that each
 /// is built with, and the protocols (the links' `p=`) it runs. A page
 /// fetches only the download its link names, so that no page loads the
-/// code of protocols it does not show (issue 5: at most 350 KB gzipped).
+/// code of protocols it does not show (the target: at most 350 KB gzipped).
 /// The first is the default, for links without `p=` (and for a `p=` no
 /// download has: that page then shows the app's error for it). The app's
 /// `catalog::bundle_of` says the same; choosing a protocol the running

@@ -429,7 +429,8 @@ mod tests {
         assert_eq!(app_link(text, 7), None, "seed 7 did not fail");
     }
 
-    /// Issue 4's bound: each teaching toggle is caught within this many seeds.
+    /// The bound the project holds toggles to: each teaching toggle is caught
+    /// within this many seeds (docs/sweeps.md, "Teaching toggles").
     const MOST_SEEDS_TO_CATCH: u64 = 1_000;
 
     #[test]

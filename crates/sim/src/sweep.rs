@@ -1609,7 +1609,7 @@ mod tests {
     }
 
     #[test]
-    fn parameters_stay_in_the_ranges_of_testing_md() {
+    fn parameters_stay_in_the_documented_ranges() {
         let unit = Duration::from_ms(100);
         let mut reordering = 0;
         for seed in 0..400 {

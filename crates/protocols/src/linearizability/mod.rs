@@ -204,16 +204,42 @@ impl KeyCheck {
 
 /// The client history of a run, checked as it grows, one key at a time.
 /// Each completion gives its key [`STEPS_PER_COMPLETION`] more search steps
-/// and lets its search carry on; a key found not linearizable is reported
-/// once and then left alone (more operations cannot make it linearizable).
-#[derive(Clone, Debug, Default)]
+/// (or what [`Tracker::with_steps`] set) and lets its search carry on; a
+/// key found not linearizable is reported once and then left alone (more
+/// operations cannot make it linearizable).
+#[derive(Clone, Debug)]
 pub struct Tracker {
     keys: SortedMap<String, KeyCheck>,
     open: SortedMap<(NodeId, RequestId), (String, OpId)>,
     failed: Vec<String>,
+    /// The search steps each completion adds to its key's budget.
+    steps: u64,
+}
+
+impl Default for Tracker {
+    fn default() -> Tracker {
+        Tracker::with_steps(STEPS_PER_COMPLETION)
+    }
 }
 
 impl Tracker {
+    /// An empty history whose completions each bring `steps` search steps
+    /// (at least one). Fewer steps than the default leave busy keys
+    /// undecided; the app offers it so that a class can see that state.
+    pub fn with_steps(steps: u64) -> Tracker {
+        Tracker {
+            keys: SortedMap::new(),
+            open: SortedMap::new(),
+            failed: Vec::new(),
+            steps: steps.max(1),
+        }
+    }
+
+    /// The search steps each completion brings.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
     /// Records that `client` invoked `op` as request `request` at `step`.
     /// Within one step, record completions before invocations: a client
     /// that invokes in the step its previous operation returned did so
@@ -255,7 +281,7 @@ impl Tracker {
         if self.failed.contains(&key) {
             return None;
         }
-        match check.run(STEPS_PER_COMPLETION) {
+        match check.run(self.steps) {
             Verdict::NotLinearizable => {
                 let text = format!(
                     "no order of the operations on key \"{key}\" explains the results clients saw: {}",

@@ -152,7 +152,9 @@ impl PaxosChecker {
     /// The checker for a protocol value.
     pub fn for_protocol<P: PaxosLike>(p: &P) -> PaxosChecker {
         let paxos = p.paxos();
-        PaxosChecker::new(paxos.settings.servers, paxos.mode())
+        let mut checker = PaxosChecker::new(paxos.settings.servers, paxos.mode());
+        checker.history = Tracker::with_steps(paxos.check_steps);
+        checker
     }
 
     /// What the vote record says is chosen, per slot (more than one value

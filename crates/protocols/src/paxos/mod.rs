@@ -294,6 +294,10 @@ pub struct Paxos {
     pub clients: usize,
     /// What every node shares.
     pub settings: Settings,
+    /// Not the protocol but how it is judged: the search steps P8's
+    /// linearizability check gets per completed operation
+    /// ([`crate::linearizability::STEPS_PER_COMPLETION`] by default).
+    pub check_steps: u64,
 }
 
 impl Paxos {
@@ -333,6 +337,7 @@ impl Paxos {
                 small_quorum: false,
                 no_backoff: false,
             },
+            check_steps: crate::linearizability::STEPS_PER_COMPLETION,
         }
     }
 

@@ -145,6 +145,15 @@ impl RaftChecker {
         RaftChecker::default()
     }
 
+    /// A checker whose linearizability check (R8) gets `steps` search
+    /// steps per completed operation.
+    pub fn with_check_steps(steps: u64) -> RaftChecker {
+        RaftChecker {
+            history: Tracker::with_steps(steps),
+            ..RaftChecker::default()
+        }
+    }
+
     fn shadow_of(&mut self, node: NodeId) -> &mut Vec<(Term, u64)> {
         self.shadow.entry(node).or_default()
     }

@@ -235,6 +235,10 @@ pub struct Raft {
     /// The teaching toggles switched on, in order: a sweep that draws a
     /// seed's options applies them again on top.
     pub toggles: Vec<Toggle>,
+    /// Not the protocol but how it is judged: the search steps R8's
+    /// linearizability check gets per completed operation
+    /// ([`crate::linearizability::STEPS_PER_COMPLETION`] by default).
+    pub check_steps: u64,
 }
 
 impl Raft {
@@ -260,6 +264,7 @@ impl Raft {
                 truncate_on_every_append: false,
             },
             toggles: Vec::new(),
+            check_steps: crate::linearizability::STEPS_PER_COMPLETION,
         }
     }
 

@@ -120,7 +120,9 @@ impl Sweepable for Raft {
     }
 
     fn checkers(&self) -> Checkers<Raft> {
-        Checkers::new(vec![Box::new(RaftChecker::new())])
+        Checkers::new(vec![Box::new(RaftChecker::with_check_steps(
+            self.check_steps,
+        ))])
     }
 
     fn workload_op(&self, n: u64, rng: &mut SimRng) -> RaftOp {
