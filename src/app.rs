@@ -27,16 +27,40 @@ use crate::components::stage::{MenuTarget, Stage};
 use crate::components::timeline::TimelineBar;
 use crate::lab::{Action, Lab, LabHandle, Notice, Tone};
 use crate::live::{Cause, Moment, Ticker, TickerHandle};
+use crate::opening::Opening;
 
 /// How many event-log lines the panel shows.
 const LOG_LINES: usize = 200;
 
-/// The run the page starts with: the link's, or the default one.
+/// How long the first paint may wait for the page's own link to replay;
+/// a longer replay goes on in slices behind a progress bar.
+const FIRST_PAINT_MS: f64 = 150.0;
+
+/// How long one slice of a link's replay may take, so that the page
+/// stays responsive while it opens.
+const SLICE_MS: f64 = 30.0;
+
+/// Events replayed between two looks at the clock within a slice.
+const EVENTS_PER_LOOK: u64 = 500;
+
+/// A replay shorter than this shows no progress bar.
+const QUIET_MS: f64 = 200.0;
+
+thread_local! {
+    /// The page's own link, when it did not replay in time for the first
+    /// paint: the opener picks it up once the page is mounted.
+    static STILL_OPENING: RefCell<Option<Job>> = const { RefCell::new(None) };
+}
+
+/// The run the page starts with: the link's, or the default one. A link
+/// that takes longer than [`FIRST_PAINT_MS`] to replay starts the page on
+/// the default run and goes on opening behind a progress bar.
 fn initial_lab() -> Lab {
     let hash = gloo::utils::window().location().hash().unwrap_or_default();
     let fragment = hash.trim_start_matches('#');
+    let default = || Lab::new(Setup::default()).expect("the default setup builds");
     let fallback = |reason: String| {
-        let mut lab = Lab::new(Setup::default()).expect("the default setup builds");
+        let mut lab = default();
         lab.notice = Some(Notice {
             tone: Tone::Error,
             text: format!("{reason} Showing the default run instead."),
@@ -44,28 +68,183 @@ fn initial_lab() -> Lab {
         lab
     };
     if fragment.is_empty() {
-        return Lab::new(Setup::default()).expect("the default setup builds");
+        return default();
     }
-    match Shared::decode(fragment) {
-        Ok(shared) => match Lab::open(&shared) {
-            Ok(mut lab) => {
-                // A bundled scenario, opened by a reload into the download
-                // that runs it, says so as it does when opened in place.
-                let scenario = crate::scenarios::all()
-                    .into_iter()
-                    .find(|s| s.fragment == fragment);
-                if let Some(s) = scenario {
-                    lab.notice = Some(s.notice());
-                }
-                lab
-            }
-            Err(e) => fallback(format!("This link could not be opened: {e}")),
+    let shared = match Shared::decode(fragment) {
+        Ok(shared) => shared,
+        Err(e) => {
+            return fallback(format!(
+                "This link could not be read: {}.",
+                crate::lab::capitalise(&e.to_string())
+            ))
+        }
+    };
+    // A bundled scenario, opened by a reload into the download that runs
+    // it, says so as it does when opened in place.
+    let notice = crate::scenarios::all()
+        .into_iter()
+        .find(|s| s.fragment == fragment)
+        .map(|s| s.notice());
+    let mut job = match Opening::start(&shared) {
+        Ok(opening) => Job {
+            id: 0,
+            opening,
+            started: crate::lab::wall_now().unwrap_or(0.0),
+            notice,
+            kept: "Showing the default run instead.",
         },
-        Err(e) => fallback(format!(
-            "This link could not be read: {}.",
-            crate::lab::capitalise(&e.to_string())
-        )),
+        Err(e) => return fallback(format!("This link could not be opened: {e}")),
+    };
+    match job.run_for(FIRST_PAINT_MS) {
+        Ok(true) => job.finish(),
+        Ok(false) => {
+            STILL_OPENING.with(|s| *s.borrow_mut() = Some(job));
+            default()
+        }
+        Err(e) => fallback(format!("This link could not be opened: {e}")),
     }
+}
+
+/// A link being opened in slices ([`Opening`]).
+struct Job {
+    /// Which job this is: a newer link replaces an older one still opening.
+    id: u64,
+    opening: Opening,
+    /// When it started (the page's clock, ms).
+    started: f64,
+    /// A notice to show once open, unless the link brings its own.
+    notice: Option<Notice>,
+    /// What the page shows if it fails: the current run, or the default.
+    kept: &'static str,
+}
+
+impl Job {
+    /// Replays for about `ms` of wall time: whether it is done, or why the
+    /// link cannot be opened.
+    fn run_for(&mut self, ms: f64) -> Result<bool, String> {
+        let until = crate::lab::wall_now().unwrap_or(0.0) + ms;
+        loop {
+            if self.opening.advance(EVENTS_PER_LOOK)? {
+                return Ok(true);
+            }
+            if crate::lab::wall_now().unwrap_or(f64::MAX) >= until {
+                return Ok(false);
+            }
+        }
+    }
+
+    fn finish(self) -> Lab {
+        let mut lab = self.opening.finish();
+        if lab.notice.is_none() {
+            lab.notice = self.notice;
+        }
+        lab
+    }
+}
+
+/// Opens links in slices between which the page paints and answers, with a
+/// progress bar (after [`QUIET_MS`]) and Cancel. The current run stays
+/// until the link has replayed; a link that fails leaves it.
+#[derive(Clone)]
+struct Opener {
+    job: Rc<RefCell<Option<Job>>>,
+    next_id: Rc<RefCell<u64>>,
+    /// The progress shown, from 0 to 1, while a slow link opens.
+    shown: UseStateHandle<Option<f64>>,
+    dispatcher: UseReducerDispatcher<Lab>,
+}
+
+impl Opener {
+    /// Starts opening `opening`, replacing any link still opening.
+    fn start(&self, opening: Opening, kept: &'static str) {
+        let id = *self.next_id.borrow() + 1;
+        *self.next_id.borrow_mut() = id;
+        self.resume(Job {
+            id,
+            opening,
+            started: crate::lab::wall_now().unwrap_or(0.0),
+            notice: None,
+            kept,
+        });
+    }
+
+    fn resume(&self, job: Job) {
+        let id = job.id;
+        *self.job.borrow_mut() = Some(job);
+        self.schedule(id);
+    }
+
+    /// Stops opening, keeping the current run.
+    fn cancel(&self) {
+        if self.job.borrow_mut().take().is_some() {
+            self.shown.set(None);
+            self.dispatcher.dispatch(Action::Notify(Notice {
+                tone: Tone::Info,
+                text: "Stopped opening the link; the current run is kept.".into(),
+            }));
+        }
+    }
+
+    fn schedule(&self, id: u64) {
+        let opener = self.clone();
+        let tick = Closure::once_into_js(move || opener.tick(id));
+        let _ = gloo::utils::window()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(tick.unchecked_ref(), 0);
+    }
+
+    fn tick(&self, id: u64) {
+        let mut slot = self.job.borrow_mut();
+        let Some(job) = slot.as_mut().filter(|j| j.id == id) else {
+            return;
+        };
+        match job.run_for(SLICE_MS) {
+            Ok(false) => {
+                if crate::lab::wall_now().unwrap_or(0.0) - job.started >= QUIET_MS {
+                    self.shown.set(Some(job.opening.progress()));
+                }
+                drop(slot);
+                self.schedule(id);
+            }
+            Ok(true) => {
+                let job = slot.take().expect("checked above");
+                drop(slot);
+                self.shown.set(None);
+                self.dispatcher
+                    .dispatch(Action::Open(Box::new(job.finish())));
+            }
+            Err(e) => {
+                let kept = job.kept;
+                *slot = None;
+                drop(slot);
+                self.shown.set(None);
+                self.dispatcher.dispatch(Action::Notify(Notice {
+                    tone: Tone::Error,
+                    text: format!("This link could not be opened: {e} {kept}"),
+                }));
+            }
+        }
+    }
+}
+
+/// The page's [`Opener`]; picks up the page's own link if it did not
+/// replay in time for the first paint.
+#[hook]
+fn use_opener(lab: &LabHandle) -> Opener {
+    let opener = Opener {
+        job: use_mut_ref(|| None),
+        next_id: use_mut_ref(|| 0),
+        shown: use_state(|| None),
+        dispatcher: lab.dispatcher(),
+    };
+    {
+        let opener = opener.clone();
+        use_effect_with((), move |_| {
+            if let Some(job) = STILL_OPENING.with(|s| s.borrow_mut().take()) {
+                opener.resume(job);
+            }
+        });
+    }
+    opener
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -109,7 +288,8 @@ pub fn app() -> Html {
     use_animation_loop(&lab, &ticker);
     use_auto_pause_when_hidden(&lab);
     use_link_in_address_bar(&lab);
-    use_open_pasted_links(&lab);
+    let opener = use_opener(&lab);
+    use_open_pasted_links(&lab, &opener);
     use_keyboard(&lab, &help_open, &menu, &partition_open, &share_open);
 
     // What changes only when the world does. The world changes only by
@@ -247,6 +427,21 @@ pub fn app() -> Html {
         }
     });
 
+    let opening = opener.shown.map(|p| {
+        let percent = (p * 100.0).floor() as u32;
+        let cancel = {
+            let opener = opener.clone();
+            Callback::from(move |_: MouseEvent| opener.cancel())
+        };
+        html! {
+            <div class="notice notice-info notice-opening" role="status">
+                <span class="notice-text">{format!("Opening the link: replaying its run, {percent} %")}</span>
+                <progress max="100" value={percent.to_string()} aria-label="Replaying the link's run"></progress>
+                <button type="button" class="button" onclick={cancel}>{"Cancel"}</button>
+            </div>
+        }
+    });
+
     let stage = html! {
         <Stage
             nodes={nodes.clone()}
@@ -287,7 +482,7 @@ pub fn app() -> Html {
         return html! {
             <ContextProvider<TickerHandle> context={(*ticker).clone()}>
             <div class="shell embed">
-                <div class="notice-slot">{ notice.unwrap_or_default() }</div>
+                <div class="notice-slot">{ opening.clone().unwrap_or_default() }{ notice.clone().unwrap_or_default() }</div>
                 <main class="workspace">{ stage }</main>
                 { timeline_bar }
                 <div class="embed-controls">
@@ -318,7 +513,7 @@ pub fn app() -> Html {
                 on_partition={flip(&partition_open)}
                 on_share={flip(&share_open)}
             />
-            <div class="notice-slot">{ notice.unwrap_or_default() }</div>
+            <div class="notice-slot">{ opening.clone().unwrap_or_default() }{ notice.clone().unwrap_or_default() }</div>
             <main class="workspace">
                 <div class="stage-column">
                     { stage }
@@ -663,10 +858,12 @@ fn reload_with(fragment: &str) {
 }
 
 /// A link pasted into the address bar of an open page changes only the
-/// fragment: open it, replacing the run only if it reads and replays.
+/// fragment: open it (in slices, see [`Opener`]), replacing the run only if
+/// it reads and replays.
 #[hook]
-fn use_open_pasted_links(lab: &LabHandle) {
+fn use_open_pasted_links(lab: &LabHandle, opener: &Opener) {
     let dispatcher = lab.dispatcher();
+    let opener = opener.clone();
     use_effect_with((), move |_| {
         let listener = EventListener::new(&gloo::utils::window(), "hashchange", move |_| {
             let hash = gloo::utils::window().location().hash().unwrap_or_default();
@@ -683,7 +880,7 @@ fn use_open_pasted_links(lab: &LabHandle) {
                 let _ = gloo::utils::window().location().reload();
                 return;
             }
-            let opened = decoded
+            let started = decoded
                 .map_err(|e| {
                     format!(
                         "This link could not be read: {}.",
@@ -691,10 +888,11 @@ fn use_open_pasted_links(lab: &LabHandle) {
                     )
                 })
                 .and_then(|shared| {
-                    Lab::open(&shared).map_err(|e| format!("This link could not be opened: {e}"))
+                    Opening::start(&shared)
+                        .map_err(|e| format!("This link could not be opened: {e}"))
                 });
-            match opened {
-                Ok(fresh) => dispatcher.dispatch(Action::Open(Box::new(fresh))),
+            match started {
+                Ok(opening) => opener.start(opening, "The current run is kept."),
                 Err(text) => dispatcher.dispatch(Action::Notify(Notice {
                     tone: Tone::Error,
                     text: format!("{text} The current run is kept."),

@@ -17,7 +17,7 @@ use clusterscope::share::{Embed, Shared};
 use crate::catalog::{self, Setup};
 
 /// The page's clock (ms), where there is one (not in native tests).
-fn wall_now() -> Option<f64> {
+pub(crate) fn wall_now() -> Option<f64> {
     #[cfg(target_arch = "wasm32")]
     {
         web_sys::window()?.performance().map(|p| p.now())
@@ -176,69 +176,11 @@ impl Lab {
     }
 
     /// Opens a link: parse, validate, build, replay every input and seek to
-    /// the link's moment. Only if all of that works is the result returned;
-    /// the caller keeps the current run otherwise.
+    /// the link's moment, all at once (the page opens links in slices with
+    /// [`crate::opening::Opening`]). Only if all of that works is the result
+    /// returned; the caller keeps the current run otherwise.
     pub fn open(shared: &Shared) -> Result<Lab, String> {
-        if shared.sweep.is_some() {
-            return Lab::open_sweep(shared);
-        }
-        let setup = Setup::from_shared(shared)?;
-        let mut lab = Lab::new(setup)?;
-        {
-            let mut run = lab.run.borrow_mut();
-            for (i, record) in shared.inputs.iter().enumerate() {
-                run.apply_at(record.step, record.time, record.input.clone())
-                    .map_err(|e| {
-                        format!(
-                            "input {} of its log ({}) does not fit this run: {e}.",
-                            i + 1,
-                            record.input
-                        )
-                    })?;
-            }
-            match shared.step {
-                Some(step) => run.seek_moment(step, shared.time),
-                None => run.seek_time(shared.time),
-            }
-            if let Some(expected) = shared.hash {
-                let actual = run.trace_hash();
-                if actual != expected {
-                    lab.notice = Some(Notice {
-                        tone: Tone::Info,
-                        text: "This link was made with a different version of Clusterscope, and the run replays differently here; what you see may not match what its author saw.".into(),
-                    });
-                }
-            }
-        }
-        lab.embed = shared.embed.clone();
-        if let Some(thousandths) = shared.speed {
-            lab.speed = f64::from(thousandths) / 1_000.0;
-        }
-        lab.playing = shared.embed.as_ref().is_some_and(|e| e.autoplay);
-        Ok(lab)
-    }
-
-    /// Opens a sweep link: the run the seed sweep checked, replayed from its
-    /// input log, and a notice saying what the sweep found (a violation
-    /// already broken at the moment shown is highlighted as one).
-    fn open_sweep(shared: &Shared) -> Result<Lab, String> {
-        let sweep = catalog::expand_sweep(shared)?;
-        let mut lab = Lab::open(&sweep.shared)?;
-        if lab.notice.is_none() {
-            let shown = sweep
-                .violation
-                .filter(|v| lab.run.borrow().violations().contains(v));
-            lab.highlight = shown.as_ref().map_or(Vec::new(), |v| v.nodes.clone());
-            lab.notice = Some(Notice {
-                tone: if shown.is_some() {
-                    Tone::Violation
-                } else {
-                    Tone::Info
-                },
-                text: sweep.summary,
-            });
-        }
-        Ok(lab)
+        crate::opening::Opening::open(shared)
     }
 
     /// The link to this moment.

@@ -10,6 +10,7 @@ mod catalog;
 mod components;
 mod lab;
 mod live;
+mod opening;
 mod panic;
 mod scenarios;
 mod views;

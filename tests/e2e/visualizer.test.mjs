@@ -501,6 +501,65 @@ test('a bad link says what is wrong and starts the default run', async (t) => {
   assert.deepEqual(problems, []);
 });
 
+test('a link a day into its run opens in slices, with progress and Cancel, and keeps the run', async (t) => {
+  const { page, problems } = await open(t);
+  await pressUntil(page, 'n', async () => (await leaders(page)).length === 1, 10, 'a leader');
+  const kept = { clock: await clock(page), stage: await stage(page) };
+  const before = await page.evaluate(() => location.hash);
+
+  // The latest moment a link may name: a day of replay, never a frozen tab.
+  await page.evaluate(() => {
+    location.hash = 'v=1&p=raft&n=5&seed=1&t=86400000';
+  });
+  const progress = page.locator('.notice-opening');
+  await progress.waitFor({ timeout: 5_000 });
+  assert.match(await progress.innerText(), /^Opening the link: replaying its run, \d+ %/);
+  await shot(page, 'opening-progress');
+  // The page answers while it replays: a tab switch renders at once.
+  const asked = Date.now();
+  await page.getByRole('tab', { name: 'Events' }).click();
+  await page.getByRole('tab', { name: 'Events', selected: true }).waitFor({ timeout: 1_000 });
+  assert.ok(Date.now() - asked < 1_000, `the tab answered in ${Date.now() - asked} ms`);
+  await progress.getByRole('button', { name: 'Cancel' }).click();
+  await page.locator('.notice[role=status]').filter({ hasText: 'Stopped opening the link; the current run is kept.' }).waitFor();
+  assert.equal(await progress.count(), 0);
+  assert.deepEqual({ clock: await clock(page), stage: await stage(page) }, kept);
+  await page.waitForFunction((b) => location.hash === b, before);
+
+  // `s` is held to the same day as `t`: past it, an error, and the run kept
+  // (never the notice about a link from another version).
+  await page.evaluate(() => {
+    location.hash = 'v=1&p=raft&n=3&seed=1&t=1000&s=99999999&h=0123456789abcdef';
+  });
+  const alert = page.locator('.notice[role=alert]');
+  await alert.waitFor({ timeout: 120_000 });
+  assert.match(
+    await alert.innerText(),
+    /^This link could not be opened: event 99999999 \(s=99999999\) lies more than a day of virtual time into this run .* The current run is kept\./,
+  );
+  assert.deepEqual({ clock: await clock(page), stage: await stage(page) }, kept);
+
+  // A moment whose time and event count disagree is an error at once.
+  await page.evaluate(() => {
+    location.hash = 'v=1&p=raft&n=3&seed=1&t=1&s=600';
+  });
+  await alert.filter({ hasText: 'its moment contradicts itself: event 600 (s=600) happens at' }).waitFor();
+  assert.deepEqual({ clock: await clock(page), stage: await stage(page) }, kept);
+  assert.deepEqual(problems, []);
+});
+
+test('a page opened at a link a day into its run paints at once and replays behind a progress bar', async (t) => {
+  const { page, problems } = await open(t, 'v=1&p=raft&n=3&seed=4&t=86400000');
+  // The first paint shows the default run while the link replays.
+  const progress = page.locator('.notice-opening');
+  await progress.waitFor({ timeout: 5_000 });
+  assert.equal(await progress.getByRole('progressbar', { name: 'Replaying the link\'s run' }).count(), 1);
+  await progress.getByRole('button', { name: 'Cancel' }).click();
+  await page.locator('.notice[role=status]').filter({ hasText: 'Stopped opening the link' }).waitFor();
+  assert.equal(await page.locator('.run-summary').innerText(), 'Raft · 5 servers · seed 1');
+  assert.deepEqual(problems, []);
+});
+
 test('a bad link pasted into an open page keeps the run and says why', async (t) => {
   const { page, problems } = await open(t);
   await pressUntil(page, 'n', async () => (await leaders(page)).length === 1, 10, 'a leader');
