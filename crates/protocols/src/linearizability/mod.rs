@@ -235,11 +235,6 @@ impl Tracker {
         }
     }
 
-    /// The search steps each completion brings.
-    pub fn steps(&self) -> u64 {
-        self.steps
-    }
-
     /// Records that `client` invoked `op` as request `request` at `step`.
     /// Within one step, record completions before invocations: a client
     /// that invokes in the step its previous operation returned did so
