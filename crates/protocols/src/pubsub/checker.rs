@@ -1841,4 +1841,387 @@ mod tests {
             .collect();
         assert_eq!(ids, ["Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q7", "Q8", "Q9"]);
     }
+
+    /// The producer's message `n` (message 1 is [`msg`], 2 is [`other`]).
+    fn message(n: u64) -> MsgKey {
+        MsgKey {
+            producer: NodeId(4),
+            n,
+        }
+    }
+
+    impl History {
+        /// Like [`History::new`], with the world's options changed by
+        /// `change` (what the options promise is read from the world).
+        fn with_options(mode: Delivery, change: impl FnOnce(&mut PubSub)) -> History {
+            let mut h = History::new(mode);
+            let mut protocol = h.world.protocol().clone();
+            change(&mut protocol);
+            h.world = World::new(protocol, WorldConfig::with_seed(1));
+            h
+        }
+
+        /// The producer puts `ids` on the wire to `p`, all with `key`, in
+        /// one batch.
+        fn send(&mut self, p: PartitionId, key: u32, ids: &[MsgKey]) {
+            let batch: Vec<Outgoing> = ids
+                .iter()
+                .map(|&id| Outgoing { id, key, seq: None })
+                .collect();
+            let produce = PubSubMsg::Produce {
+                partition: p,
+                batch: Rc::from(batch),
+                acks: Acks::All,
+            };
+            let published = ids
+                .iter()
+                .map(|&id| PubSubObs::Published { id, partition: p })
+                .collect();
+            let start = StepEvent::Start(NodeId(4));
+            assert!(self
+                .step(4, start, vec![(0, produce)], published)
+                .is_empty());
+        }
+
+        /// The producer is told by p0's leader that each message of
+        /// `written` is at its offset there: the rules and sentences that
+        /// broke.
+        fn acknowledge(&mut self, written: &[(MsgKey, u64)]) -> Vec<(&'static str, String)> {
+            let written: Vec<(MsgKey, Offset)> =
+                written.iter().map(|&(id, o)| (id, Offset(o))).collect();
+            let reply = InFlight {
+                id: MsgId(3),
+                from: NodeId(0),
+                to: NodeId(4),
+                sent: Time(self.step * 1_000),
+                arrives: Time(self.step * 1_000),
+                fate: Fate::Delivering,
+                duplicate_of: None,
+                msg: PubSubMsg::ProduceReply {
+                    partition: PartitionId(0),
+                    first: written[0].0,
+                    result: ProduceResult::Ok(Rc::from(written)),
+                },
+            };
+            let before = self.checkers.violations().len();
+            self.step(4, StepEvent::Deliver(reply), Vec::new(), Vec::new());
+            self.said_since(before)
+        }
+
+        /// The consumer is told that the group's commit of p0 at `offset`
+        /// was accepted.
+        fn commit_acknowledged(&mut self, offset: u64) {
+            let ack = InFlight {
+                id: MsgId(4),
+                from: NodeId(0),
+                to: NodeId(5),
+                sent: Time(self.step * 1_000),
+                arrives: Time(self.step * 1_000),
+                fate: Fate::Delivering,
+                duplicate_of: None,
+                msg: PubSubMsg::OffsetCommitReply {
+                    group: GroupId(0),
+                    partition: PartitionId(0),
+                    offset: Offset(offset),
+                    accepted: true,
+                },
+            };
+            assert!(self
+                .step(5, StepEvent::Deliver(ack), Vec::new(), Vec::new())
+                .is_empty());
+        }
+
+        /// After [`History::publish_one`]: the producer's messages 2 to
+        /// `last` (key 0), written to p0 from offset 1 by its leader and
+        /// follower, committed and acknowledged, so that p0 holds message
+        /// `n` at offset `n - 1`.
+        fn publish_up_to(&mut self, last: u64) {
+            let ids: Vec<MsgKey> = (2..=last).map(message).collect();
+            self.send(PartitionId(0), 0, &ids);
+            let records: Vec<Record> = ids.iter().map(|&id| record(id)).collect();
+            for b in [0, 1] {
+                assert!(self
+                    .report(b, vec![appended(1, records.clone())])
+                    .is_empty());
+            }
+            assert!(self.report(0, vec![high_watermark(1, last)]).is_empty());
+            let written: Vec<(MsgKey, u64)> = ids.iter().map(|&id| (id, id.n - 1)).collect();
+            assert!(self.acknowledge(&written).is_empty());
+            assert_eq!(self.checker.borrow().acked().len() as u64, last);
+        }
+
+        /// A step of `node` that only reports `obs`: the rules and
+        /// sentences that broke.
+        fn said(&mut self, node: u32, obs: Vec<PubSubObs>) -> Vec<(&'static str, String)> {
+            let before = self.checkers.violations().len();
+            self.report(node, obs);
+            self.said_since(before)
+        }
+
+        /// The rules and sentences of the violations after the first
+        /// `before`.
+        fn said_since(&self, before: usize) -> Vec<(&'static str, String)> {
+            self.checkers.violations()[before..]
+                .iter()
+                .map(|v| (v.rule, v.message.clone()))
+                .collect()
+        }
+    }
+
+    /// The drain's Q5 sentence lists at most five of the messages an
+    /// at-most-once group processed twice, with an ellipsis only when there
+    /// are more.
+    #[test]
+    fn the_drain_shows_five_messages_processed_twice_and_elides_the_rest() {
+        let listed = "n5#1, n5#2, n5#3, n5#4, n5#5";
+        for (count, shown) in [(5, listed.to_string()), (6, format!("{listed}, ..."))] {
+            let mut h = History::new(Delivery::AtMostOnce);
+            h.publish_one();
+            h.publish_up_to(count);
+            // Every message processed, then processed again after a
+            // rebalance hands p0 back from 0.
+            for generation in [1, 2] {
+                let mut obs = vec![assigned(generation, 0)];
+                obs.extend((1..=count).map(|n| delivered(n - 1, message(n))));
+                assert!(h.report(5, obs).is_empty());
+            }
+            assert_eq!(
+                h.drained(),
+                [(
+                    "Q5",
+                    format!(
+                        "group g (at-most-once) processed {count} messages more than once ({shown})"
+                    )
+                )]
+            );
+        }
+    }
+
+    /// The drain's Q1 sentence for a group lists at most five of the
+    /// acknowledged messages it never processed, with an ellipsis only when
+    /// there are more.
+    #[test]
+    fn the_drain_shows_five_messages_a_group_lost_and_elides_the_rest() {
+        let listed = "n5#1, n5#2, n5#3, n5#4, n5#5";
+        for (count, shown) in [(5, listed.to_string()), (6, format!("{listed}, ..."))] {
+            let mut h = History::new(Delivery::AtLeastOnce);
+            h.publish_one();
+            h.publish_up_to(count);
+            h.first_generation();
+            assert_eq!(
+                h.drained(),
+                [(
+                    "Q1",
+                    format!(
+                        "group g (at-least-once) lost {count} acknowledged messages ({shown}): never processed"
+                    )
+                )]
+            );
+            assert_eq!(h.checker.borrow().counters().lost, count);
+        }
+    }
+
+    /// Without groups, the drain's Q1 sentence lists at most five of the
+    /// acknowledged messages a partition cannot serve, with an ellipsis
+    /// only when there are more.
+    #[test]
+    fn the_drain_shows_five_unreadable_messages_and_elides_the_rest() {
+        let listed = "n5#1 at 0, n5#2 at 1, n5#3 at 2, n5#4 at 3, n5#5 at 4";
+        for (count, shown) in [(5, listed.to_string()), (6, format!("{listed}, ..."))] {
+            let mut h = History::without_groups();
+            h.publish_one();
+            h.publish_up_to(count);
+            // The leader n1 loses every message.
+            let truncated = PubSubObs::Truncated {
+                partition: PartitionId(0),
+                to: Offset(0),
+            };
+            assert!(h.report(0, vec![truncated]).is_empty());
+            assert_eq!(
+                h.drained(),
+                [(
+                    "Q1",
+                    format!(
+                        "{count} acknowledged messages of p0 cannot be read at the end of the run ({shown}): p0's leader n1 does not hold them"
+                    )
+                )]
+            );
+        }
+    }
+
+    /// An acknowledgement that reaches the producer after another message
+    /// was committed at its offset tells it of a message already lost: Q1
+    /// where the options promise durability (`acks=all` with `min.insync`
+    /// 2), and only counted where they do not (`min.insync` 1, whose
+    /// acknowledged records may die with their leader).
+    #[test]
+    fn an_acknowledgement_of_an_offset_that_holds_another_message_breaks_q1_if_durable() {
+        for min_insync in [2, 1] {
+            let mut h = History::with_options(Delivery::AtLeastOnce, |p| {
+                p.settings.min_insync = min_insync;
+            });
+            assert_eq!(h.world.protocol().promise().durable, min_insync == 2);
+            h.publish_one();
+            let found = h.acknowledge(&[(other(), 0)]);
+            if min_insync == 2 {
+                assert_eq!(
+                    found,
+                    [(
+                        "Q1",
+                        "n5 was told n5#2 is at p0@0, but n5#1 is committed there: n5#2 is lost"
+                            .to_string()
+                    )]
+                );
+            } else {
+                assert_eq!(found, []);
+            }
+            assert_eq!(h.checker.borrow().counters().lost, 1);
+        }
+    }
+
+    /// An assignment may not resume below the highest commit acknowledged
+    /// to the group (Q8), whatever order the acknowledgements arrive in: a
+    /// later one for a higher commit raises the bar, a late one for a lower
+    /// commit does not lower it.
+    #[test]
+    fn q8_holds_an_assignment_to_the_highest_commit_acknowledged() {
+        for order in [[1, 2], [2, 1]] {
+            let mut h = History::new(Delivery::AtMostOnce);
+            h.publish_one();
+            h.publish_up_to(2);
+            h.first_generation();
+            assert!(h
+                .report(5, vec![delivered(0, msg()), delivered(1, other())])
+                .is_empty());
+            for offset in order {
+                h.commit_acknowledged(offset);
+            }
+            // The same generation announced again, resuming at the lower
+            // commit: it would process message 2 again.
+            assert_eq!(
+                h.said(5, vec![assigned(1, 1)]),
+                [(
+                    "Q8",
+                    "n6 adopts g0 gen1 and resumes p0 from 1, but a commit of p0 at 2 was acknowledged to n6"
+                        .to_string()
+                )]
+            );
+            assert!(h.report(5, vec![assigned(1, 2)]).is_empty());
+        }
+    }
+
+    /// A consumer that processes, at a committed offset, a message other
+    /// than the one committed there breaks Q4.
+    #[test]
+    fn processing_another_message_than_the_committed_one_breaks_q4() {
+        let mut h = History::new(Delivery::AtLeastOnce);
+        h.publish_one();
+        h.first_generation();
+        assert_eq!(
+            h.said(5, vec![delivered(0, other())]),
+            [(
+                "Q4",
+                "n6 processes n5#2 at p0@0, but n5#1 is committed there".to_string()
+            )]
+        );
+    }
+
+    /// A batch appended from offset `from` puts its `k`-th record at
+    /// `from + k`, and Q4 names that offset.
+    #[test]
+    fn q4_names_the_offset_of_each_record_of_a_batch() {
+        let mut h = History::new(Delivery::AtLeastOnce);
+        h.publish_one();
+        h.publish_up_to(2);
+        // Two records no producer sent, appended after the two committed.
+        let phantoms = vec![record(message(3)), record(message(4))];
+        assert_eq!(
+            h.said(0, vec![appended(2, phantoms)]),
+            [
+                (
+                    "Q4",
+                    "n1 holds n5#3 at p0@2, a message no producer sent".to_string()
+                ),
+                (
+                    "Q4",
+                    "n1 holds n5#4 at p0@3, a message no producer sent".to_string()
+                )
+            ]
+        );
+    }
+
+    /// A record whose key, or whose partition, is not the one its producer
+    /// sent it with breaks Q4, even when the other one is right.
+    #[test]
+    fn a_record_with_another_key_or_partition_than_it_was_sent_with_breaks_q4() {
+        // Two partitions in the topic, so that p1 holds messages too (the
+        // group's offsets partition is then p2).
+        let two = || {
+            History::with_options(Delivery::AtLeastOnce, |p| {
+                p.settings.topics[0].partitions = 2;
+            })
+        };
+        // The right partition, another key.
+        let mut h = two();
+        h.send(PartitionId(0), 0, &[msg()]);
+        let mut rekeyed = record(msg());
+        rekeyed.key = 2;
+        assert_eq!(
+            h.said(0, vec![appended(0, vec![rekeyed])]),
+            [(
+                "Q4",
+                "n1 holds n5#1 with key 2 at p0@0, but it was sent with key 0 to p0".to_string()
+            )]
+        );
+        // The right key, another partition: sent with key 1 to p1, held in
+        // p0.
+        let mut h = two();
+        h.send(PartitionId(1), 1, &[msg()]);
+        let mut moved = record(msg());
+        moved.key = 1;
+        assert_eq!(
+            h.said(0, vec![appended(0, vec![moved])]),
+            [(
+                "Q4",
+                "n1 holds n5#1 with key 1 at p0@0, but it was sent with key 1 to p1".to_string()
+            )]
+        );
+        // Both right: no violation.
+        let mut h = two();
+        h.send(PartitionId(0), 0, &[msg()]);
+        assert_eq!(h.said(0, vec![appended(0, vec![record(msg())])]), []);
+    }
+
+    /// Every acknowledged message the leader overwrites when it commits
+    /// counts as lost once, whether or not the options promise it (Q1 is
+    /// judged only where they do).
+    #[test]
+    fn each_acknowledged_message_overwritten_at_a_commit_counts_as_lost() {
+        for min_insync in [2, 1] {
+            let mut h = History::with_options(Delivery::AtLeastOnce, |p| {
+                p.settings.min_insync = min_insync;
+            });
+            h.publish_one();
+            // Messages 2 and 3 are acknowledged at offsets 1 and 2 before
+            // they are committed; the leader then commits messages 4 and 5
+            // there, one at a time.
+            assert_eq!(h.acknowledge(&[(message(2), 1), (message(3), 2)]), []);
+            h.send(PartitionId(0), 0, &[message(4), message(5)]);
+            let records = vec![record(message(4)), record(message(5))];
+            for b in [0, 1] {
+                assert!(h.report(b, vec![appended(1, records.clone())]).is_empty());
+            }
+            let judged = |rules: &[&'static str]| {
+                if min_insync == 2 {
+                    rules.to_vec()
+                } else {
+                    Vec::new()
+                }
+            };
+            assert_eq!(h.report(0, vec![high_watermark(1, 2)]), judged(&["Q1"]));
+            assert_eq!(h.checker.borrow().counters().lost, 1);
+            assert_eq!(h.report(0, vec![high_watermark(1, 3)]), judged(&["Q1"]));
+            assert_eq!(h.checker.borrow().counters().lost, 2);
+        }
+    }
 }
